@@ -1,0 +1,87 @@
+//! The engine: a plain DataFusion [`SessionContext`] with every Persona function
+//! registered, a memory limit, a number of target partitions and a lake.
+
+use std::sync::Arc;
+
+use datafusion::common::Result;
+use datafusion::execution::memory_pool::FairSpillPool;
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::prelude::{SessionConfig, SessionContext};
+
+use crate::lake::register_lake;
+
+/// Builds a [`SessionContext`] for Persona.
+///
+/// ```no_run
+/// # async fn example() -> datafusion::common::Result<()> {
+/// let ctx = persona::EngineBuilder::new()
+///     .lake("/data/lake")
+///     .memory_limit(4 << 30)
+///     .target_partitions(8)
+///     .build()
+///     .await?;
+/// ctx.sql("SELECT count(*) FROM customers").await?.show().await?;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct EngineBuilder {
+    lake: Option<String>,
+    memory_limit: Option<usize>,
+    target_partitions: Option<usize>,
+}
+
+impl EngineBuilder {
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A lake directory or URL whose sub-folders are registered as tables
+    /// (see [`crate::lake::register_lake`]).
+    #[must_use]
+    pub fn lake(mut self, location: impl Into<String>) -> Self {
+        self.lake = Some(location.into());
+        self
+    }
+
+    /// Bytes of memory that queries may hold at once (a fair spill pool); operators that
+    /// can spill do so, others fail with a resources-exhausted error. Unlimited by default.
+    #[must_use]
+    pub fn memory_limit(mut self, bytes: usize) -> Self {
+        self.memory_limit = Some(bytes);
+        self
+    }
+
+    /// Partitions (threads) per query; defaults to the number of cores.
+    #[must_use]
+    pub fn target_partitions(mut self, partitions: usize) -> Self {
+        self.target_partitions = Some(partitions);
+        self
+    }
+
+    /// The session, with `information_schema` enabled so `SHOW FUNCTIONS` lists Persona's
+    /// functions.
+    ///
+    /// # Errors
+    /// A lake that cannot be registered, or a zero `target_partitions`.
+    pub async fn build(self) -> Result<SessionContext> {
+        let mut config = SessionConfig::new().with_information_schema(true);
+        if let Some(partitions) = self.target_partitions {
+            if partitions == 0 {
+                return datafusion::common::plan_err!("target partitions must be at least 1");
+            }
+            config = config.with_target_partitions(partitions);
+        }
+        let mut runtime = RuntimeEnvBuilder::new();
+        if let Some(bytes) = self.memory_limit {
+            runtime = runtime.with_memory_pool(Arc::new(FairSpillPool::new(bytes)));
+        }
+        let ctx = SessionContext::new_with_config_rt(config, runtime.build_arc()?);
+        persona_udfs::register_all(&ctx)?;
+        if let Some(lake) = &self.lake {
+            register_lake(&ctx, lake).await?;
+        }
+        Ok(ctx)
+    }
+}

@@ -1,0 +1,195 @@
+//! `_truth.json`: what the generator planted, so tests and analysts can check that SQL
+//! recovers it.
+
+use chrono::Datelike;
+use serde::{Deserialize, Serialize};
+
+use super::calendar::Calendar;
+use super::campaigns::Campaign;
+use super::credit::Drifts;
+use super::reference::{AGE_BANDS, PLANTED_RULES, SEASONALITY};
+use super::transactions::REFUND_SHARE;
+use super::GenerateOptions;
+
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+pub struct Truth {
+    pub seed: u64,
+    pub customers: i64,
+    pub months: usize,
+    pub first_month: String,
+    pub last_month: String,
+    /// The day after the lake ends: the natural as-of date for recency.
+    pub as_of: String,
+    pub transactions: TransactionTruth,
+    pub baskets: BasketTruth,
+    pub campaigns: CampaignTruth,
+    pub drift: DriftTruth,
+}
+
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+pub struct TransactionTruth {
+    /// Relative volume by calendar month, January first.
+    pub seasonality: Vec<f64>,
+    /// The covered month with the largest seasonal factor: the busiest month.
+    pub peak_month: String,
+    /// Share of transactions that are refunds (negative amount).
+    pub refund_share: f64,
+}
+
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+pub struct BasketTruth {
+    pub planted_rules: Vec<PlantedRuleTruth>,
+    pub note: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+pub struct PlantedRuleTruth {
+    pub antecedent: Vec<String>,
+    pub consequent: Vec<String>,
+    /// Probability that the consequent is added to a basket holding the antecedent.
+    pub probability: f64,
+}
+
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+pub struct CampaignTruth {
+    /// SQL over `customers` giving the segment the uplift depends on.
+    pub segment_sql: String,
+    pub campaigns: Vec<CampaignPlan>,
+}
+
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+pub struct CampaignPlan {
+    pub campaign_id: i64,
+    pub name: String,
+    pub channel: String,
+    pub start_date: String,
+    pub target_share: f64,
+    pub control_share: f64,
+    pub segments: Vec<SegmentUplift>,
+}
+
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+pub struct SegmentUplift {
+    pub age_band: String,
+    /// Conversion probability of the control arm.
+    pub control_rate: f64,
+    /// Treatment minus control conversion probability.
+    pub true_uplift: f64,
+}
+
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+pub struct DriftTruth {
+    pub baseline_month: String,
+    pub features: Vec<String>,
+    /// (feature, month) pairs at or after `from_month` are drifted: PSI against the
+    /// baseline above 0.25 on 10 baseline-decile bins; every other pair is below 0.10.
+    pub drifted: Vec<DriftedFeature>,
+}
+
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+pub struct DriftedFeature {
+    pub feature: String,
+    pub from_month: String,
+    pub cause: String,
+}
+
+impl Truth {
+    pub fn new(options: &GenerateOptions, calendar: &Calendar, campaigns: &[Campaign], drifts: Drifts) -> Self {
+        let months = calendar.months();
+        let peak = (0..months)
+            .max_by(|&a, &b| {
+                let factor = |i: usize| SEASONALITY[calendar.month_start(i).month0() as usize];
+                factor(a).total_cmp(&factor(b)).then(b.cmp(&a))
+            })
+            .unwrap_or(0);
+        let mut drifted = Vec::new();
+        if let Some(from) = drifts.utilization_from {
+            for feature in ["credit_utilization", "pd_12m", "score"] {
+                drifted.push(DriftedFeature {
+                    feature: feature.into(),
+                    from_month: calendar.month_label(from),
+                    cause:
+                        "credit_utilization shifted up by 0.9 on the logit scale; pd_12m and score are computed from it"
+                            .into(),
+                });
+            }
+        }
+        if let Some(from) = drifts.logins_from {
+            drifted.push(DriftedFeature {
+                feature: "app_logins_30d".into(),
+                from_month: calendar.month_label(from),
+                cause: "app_logins_30d fell to 45% (app redesign broke login tracking)".into(),
+            });
+        }
+        Self {
+            seed: options.seed,
+            customers: options.customers,
+            months,
+            first_month: calendar.month_label(0),
+            last_month: calendar.month_label(months - 1),
+            as_of: calendar.end().to_string(),
+            transactions: TransactionTruth {
+                seasonality: SEASONALITY.to_vec(),
+                peak_month: calendar.month_label(peak),
+                refund_share: REFUND_SHARE,
+            },
+            baskets: BasketTruth {
+                planted_rules: PLANTED_RULES
+                    .iter()
+                    .map(|r| PlantedRuleTruth {
+                        antecedent: r.antecedent.iter().map(|s| (*s).to_string()).collect(),
+                        consequent: r.consequent.iter().map(|s| (*s).to_string()).collect(),
+                        probability: r.probability,
+                    })
+                    .collect(),
+                note:
+                    "other items are drawn independently by popularity; as larger baskets hold more items, every other pair has a lift slightly above 1 (below 1.5 at 20,000 customers)"
+                        .into(),
+            },
+            campaigns: CampaignTruth {
+                segment_sql: format!(
+                    "CASE WHEN {y} - birth_year < 30 THEN '<30' WHEN {y} - birth_year < 45 THEN '30-44' ELSE '45+' END",
+                    y = calendar.first_year()
+                ),
+                campaigns: campaigns
+                    .iter()
+                    .map(|c| CampaignPlan {
+                        campaign_id: c.id,
+                        name: c.template.name.into(),
+                        channel: c.template.channel.into(),
+                        start_date: c.start.to_string(),
+                        target_share: c.template.target_share,
+                        control_share: c.template.control_share,
+                        segments: AGE_BANDS
+                            .iter()
+                            .enumerate()
+                            .map(|(band, name)| SegmentUplift {
+                                age_band: (*name).into(),
+                                control_rate: c.template.base_rate[band],
+                                true_uplift: c.template.uplift[band],
+                            })
+                            .collect(),
+                    })
+                    .collect(),
+            },
+            drift: DriftTruth {
+                baseline_month: calendar.month_label(0),
+                features: [
+                    "age",
+                    "monthly_income",
+                    "debt_to_income",
+                    "credit_utilization",
+                    "num_open_loans",
+                    "overdue_count_12m",
+                    "app_logins_30d",
+                    "pd_12m",
+                    "score",
+                ]
+                .iter()
+                .map(|s| (*s).to_string())
+                .collect(),
+                drifted,
+            },
+        }
+    }
+}

@@ -1,0 +1,239 @@
+//! The `persona` command: SQL shell (default), `generate`, `demo` and `functions`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Args, Parser, Subcommand};
+use datafusion::common::{DataFusionError, Result};
+use datafusion::prelude::SessionContext;
+use datafusion_cli::exec::{exec_from_commands, exec_from_repl};
+use datafusion_cli::functions::ParquetMetadataFunc;
+use datafusion_cli::object_storage::instrumented::InstrumentedObjectStoreRegistry;
+use datafusion_cli::print_format::PrintFormat;
+use datafusion_cli::print_options::{MaxRows, PrintOptions};
+use persona::demo_lake::ensure_demo_lake;
+use persona::generate::{generate, GenerateOptions};
+use persona::EngineBuilder;
+
+/// Customer-analytics SQL on Apache DataFusion. Without a subcommand, an interactive SQL
+/// shell (or the statements of -c/-f) over a Parquet lake.
+#[derive(Parser, Debug)]
+#[command(name = "persona", version, args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    shell: ShellArgs,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Write a synthetic demo lake of a consumer-finance lender.
+    Generate(GenerateArgs),
+    /// Run the analyst recipes of sql/ on a lake (the demo lake by default).
+    Demo(DemoArgs),
+    /// Print the function catalogue (Markdown, as docs/functions.md).
+    Functions,
+}
+
+#[derive(Args, Debug)]
+struct EngineArgs {
+    /// Lake directory or URL: each sub-folder is a table of Parquet files. Default: the
+    /// demo lake, generated once into the user cache directory.
+    #[arg(long, value_name = "DIR|URL")]
+    lake: Option<String>,
+    /// Memory limit for query execution, e.g. 512M or 4G.
+    #[arg(short = 'm', long, value_name = "SIZE", value_parser = parse_size)]
+    memory_limit: Option<usize>,
+    /// Partitions (threads) per query; default: the number of cores.
+    #[arg(short = 'p', long, value_name = "N")]
+    target_partitions: Option<usize>,
+}
+
+#[derive(Args, Debug)]
+struct PrintArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = PrintFormat::Automatic)]
+    format: PrintFormat,
+    /// Print only results: no banner, timings or notices.
+    #[arg(short = 'q', long)]
+    quiet: bool,
+    /// Rows to show in table output ('inf' for all).
+    #[arg(long, default_value = "40")]
+    maxrows: MaxRows,
+    /// Colour the SQL in the interactive shell.
+    #[arg(long)]
+    color: bool,
+}
+
+#[derive(Args, Debug)]
+struct ShellArgs {
+    #[command(flatten)]
+    engine: EngineArgs,
+    #[command(flatten)]
+    print: PrintArgs,
+    /// SQL to run (repeatable); the shell exits afterwards.
+    #[arg(short = 'c', long = "command", value_name = "SQL")]
+    command: Vec<String>,
+    /// File of SQL statements to run (repeatable); the shell exits afterwards.
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    file: Vec<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+struct DemoArgs {
+    #[command(flatten)]
+    engine: EngineArgs,
+    #[command(flatten)]
+    print: PrintArgs,
+}
+
+#[derive(Args, Debug)]
+struct GenerateArgs {
+    /// Directory to create (written atomically).
+    #[arg(long)]
+    out: PathBuf,
+    /// Number of customers.
+    #[arg(long, default_value_t = 20_000)]
+    customers: i64,
+    /// Random seed: the same seed gives byte-identical data.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Months of history, starting 2025-01.
+    #[arg(long, default_value_t = 12)]
+    months: usize,
+    /// Replace OUT if it exists.
+    #[arg(long)]
+    force: bool,
+    /// No progress bar or summary.
+    #[arg(short = 'q', long)]
+    quiet: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("Error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("Error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        None => shell(cli.shell).await,
+        Some(Command::Generate(args)) => run_generate(&args),
+        Some(Command::Demo(args)) => {
+            let ctx = engine(&args.engine, args.print.quiet).await?;
+            persona::demo::run(&ctx, &print_options(&args.print)).await
+        }
+        Some(Command::Functions) => {
+            print!("{}", persona::catalog::markdown());
+            Ok(())
+        }
+    }
+}
+
+async fn engine(args: &EngineArgs, quiet: bool) -> Result<SessionContext> {
+    let lake = match &args.lake {
+        Some(lake) => lake.clone(),
+        None => ensure_demo_lake(quiet)?.display().to_string(),
+    };
+    let mut builder = EngineBuilder::new().lake(lake);
+    if let Some(bytes) = args.memory_limit {
+        builder = builder.memory_limit(bytes);
+    }
+    if let Some(partitions) = args.target_partitions {
+        builder = builder.target_partitions(partitions);
+    }
+    let ctx = builder.build().await?;
+    // show NULL as NULL rather than as an empty cell, as datafusion-cli does
+    ctx.sql("SET datafusion.format.null = 'NULL'").await?;
+    Ok(ctx)
+}
+
+fn print_options(args: &PrintArgs) -> PrintOptions {
+    PrintOptions {
+        format: args.format,
+        quiet: args.quiet,
+        maxrows: args.maxrows,
+        color: args.color,
+        instrumented_registry: Arc::new(InstrumentedObjectStoreRegistry::new()),
+    }
+}
+
+async fn shell(args: ShellArgs) -> Result<()> {
+    let ctx = engine(&args.engine, args.print.quiet).await?;
+    ctx.register_udtf("parquet_metadata", Arc::new(ParquetMetadataFunc {}));
+    let mut options = print_options(&args.print);
+    if args.command.is_empty() && args.file.is_empty() {
+        if !args.print.quiet {
+            let tables = ctx.catalog_names().len();
+            println!(
+                "Persona {} on DataFusion {} ({tables} catalog). Type \\? for help, \\d to list tables, \\q to quit.",
+                env!("CARGO_PKG_VERSION"),
+                datafusion::DATAFUSION_VERSION
+            );
+        }
+        return exec_from_repl(&ctx, &mut options).await.map_err(|e| DataFusionError::External(Box::new(e)));
+    }
+    for file in &args.file {
+        let sql = std::fs::read_to_string(file)
+            .map_err(|e| DataFusionError::Plan(format!("cannot read SQL file {}: {e}", file.display())))?;
+        exec_from_commands(&ctx, vec![sql], &options).await?;
+    }
+    exec_from_commands(&ctx, args.command, &options).await
+}
+
+fn run_generate(args: &GenerateArgs) -> Result<()> {
+    let started = std::time::Instant::now();
+    let summary = generate(&GenerateOptions {
+        out: args.out.clone(),
+        customers: args.customers,
+        seed: args.seed,
+        months: args.months,
+        force: args.force,
+        progress: !args.quiet,
+    })?;
+    if !args.quiet {
+        println!(
+            "wrote {} in {:.1}s: {} customers, {} transactions, {} basket lines, {} campaign contacts, {} credit snapshots",
+            args.out.display(),
+            started.elapsed().as_secs_f64(),
+            summary.customers,
+            summary.transactions,
+            summary.baskets,
+            summary.campaign_contacts,
+            summary.credit_scores
+        );
+    }
+    Ok(())
+}
+
+/// Parses sizes such as `512M`, `4G`, `1.5G` or a plain number of bytes.
+fn parse_size(text: &str) -> std::result::Result<usize, String> {
+    let text = text.trim();
+    let (number, unit) = text.split_at(text.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(text.len()));
+    let factor: f64 = match unit.to_ascii_uppercase().as_str() {
+        "" | "B" => 1.0,
+        "K" | "KB" => 1024.0,
+        "M" | "MB" => 1024.0 * 1024.0,
+        "G" | "GB" => 1024.0 * 1024.0 * 1024.0,
+        "T" | "TB" => 1024.0_f64.powi(4),
+        other => return Err(format!("unknown size unit '{other}' (use K, M, G or T)")),
+    };
+    match number.trim().parse::<f64>() {
+        Ok(n) if n.is_finite() && n > 0.0 => Ok((n * factor) as usize),
+        _ => Err(format!("invalid size '{text}' (e.g. 512M or 4G)")),
+    }
+}

@@ -1,0 +1,115 @@
+//! The `persona` command line: -c, -f, formats, errors and exit codes.
+
+mod common;
+
+use std::process::{Command, Output};
+
+use common::test_lake;
+
+fn persona(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_persona"))
+        .args(args)
+        .env("PERSONA_CACHE_DIR", env!("CARGO_TARGET_TMPDIR"))
+        .output()
+        .expect("run persona")
+}
+
+fn lake() -> String {
+    test_lake().display().to_string()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn runs_a_command_in_csv() {
+    let out = persona(&["--lake", &lake(), "-q", "--format", "csv", "-c", "SELECT count(*) AS n FROM customers"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "n\n3000\n");
+}
+
+#[test]
+fn runs_several_commands_and_formats() {
+    let out = persona(&[
+        "--lake",
+        &lake(),
+        "-q",
+        "--format",
+        "json",
+        "-c",
+        "SELECT city_tier, count(*) AS n FROM customers WHERE city_tier = 1 GROUP BY city_tier",
+        "-c",
+        "SELECT 2 AS two",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("[{\"city_tier\":1,\"n\":"), "{text}");
+    assert!(text.contains("[{\"two\":2}]"), "{text}");
+    let out = persona(&["--lake", &lake(), "-q", "--format", "tsv", "-c", "SELECT 'a' AS x, 1 AS y"]);
+    assert_eq!(stdout(&out), "x\ty\na\t1\n");
+}
+
+#[test]
+fn runs_a_file_of_statements() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("q.sql");
+    std::fs::write(&file, "-- two statements\nCREATE VIEW adults AS SELECT * FROM customers WHERE 2025 - birth_year >= 18;\nSELECT count(*) = 3000 AS all_adults FROM adults;\n").expect("write");
+    let out = persona(&["--lake", &lake(), "-q", "--format", "csv", "-f", &file.display().to_string()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).ends_with("all_adults\ntrue\n"), "{}", stdout(&out));
+}
+
+#[test]
+fn bad_sql_unknown_tables_and_missing_files_exit_non_zero_with_a_message() {
+    for (args, message) in [
+        (vec!["-c", "SELEC 1"], "Error: SQL error"),
+        (vec!["-c", "SELECT * FROM nope"], "public.nope' not found"),
+        (vec!["-f", "/nonexistent.sql"], "cannot read SQL file /nonexistent.sql"),
+    ] {
+        let lake = lake();
+        let mut all = vec!["--lake", lake.as_str(), "-q"];
+        all.extend(args.iter().copied());
+        let out = persona(&all);
+        assert!(!out.status.success(), "{all:?} succeeded");
+        assert!(stderr(&out).contains(message), "{all:?}: {}", stderr(&out));
+        assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
+    }
+    let out = persona(&["--lake", "/nonexistent/lake", "-c", "SELECT 1"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("lake directory /nonexistent/lake does not exist"), "{}", stderr(&out));
+}
+
+#[test]
+fn generate_refuses_bad_arguments() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out_dir = dir.path().join("lake").display().to_string();
+    let out = persona(&["generate", "--out", &out_dir, "--customers", "0"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("--customers must be between 1 and 100000000"), "{}", stderr(&out));
+    let out = persona(&["generate", "--out", &out_dir, "--customers", "200", "--months", "3", "-q"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = persona(&["generate", "--out", &out_dir, "--customers", "200", "-q"]);
+    assert!(stderr(&out).contains("already exists; pass --force"), "{}", stderr(&out));
+}
+
+#[test]
+fn demo_runs_every_recipe() {
+    let out = persona(&["demo", "--lake", &lake(), "--format", "csv", "-q"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    for (file, _) in persona::demo::RECIPES {
+        assert!(text.contains(&format!("=== sql/{file} ===")), "{text}");
+    }
+}
+
+#[test]
+fn functions_prints_the_catalogue() {
+    let out = persona(&["functions"]);
+    assert!(out.status.success());
+    assert_eq!(stdout(&out), persona::catalog::markdown());
+}

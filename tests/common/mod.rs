@@ -1,0 +1,64 @@
+//! The small generated lake the integration tests share.
+
+#![allow(dead_code)] // each test binary uses a different part
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
+use datafusion::prelude::SessionContext;
+use persona::generate::{generate, GenerateOptions, GENERATOR_VERSION};
+use persona::EngineBuilder;
+
+pub const TEST_CUSTOMERS: i64 = 3_000;
+pub const TEST_SEED: u64 = 7;
+pub const TEST_MONTHS: usize = 12;
+
+/// The test lake (3,000 customers, seed 7, 12 months), generated once under
+/// target/tmp and reused while the generator version stays the same.
+pub fn test_lake() -> PathBuf {
+    static LAKE: OnceLock<PathBuf> = OnceLock::new();
+    LAKE.get_or_init(|| {
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("test-lake-v{GENERATOR_VERSION}-{TEST_CUSTOMERS}-seed{TEST_SEED}"));
+        if !dir.join("_truth.json").is_file() {
+            generate(&GenerateOptions {
+                out: dir.clone(),
+                customers: TEST_CUSTOMERS,
+                seed: TEST_SEED,
+                months: TEST_MONTHS,
+                force: true,
+                progress: false,
+            })
+            .expect("generate the test lake");
+        }
+        dir
+    })
+    .clone()
+}
+
+pub async fn test_engine() -> SessionContext {
+    EngineBuilder::new().lake(test_lake().display().to_string()).build().await.expect("engine on the test lake")
+}
+
+/// Runs `sql` and returns every row as strings (NULL as "NULL").
+pub async fn rows(ctx: &SessionContext, sql: &str) -> Vec<Vec<String>> {
+    let batches = ctx.sql(sql).await.expect("plan").collect().await.expect("execute");
+    let options = FormatOptions::default().with_null("NULL");
+    let mut out = Vec::new();
+    for batch in batches {
+        let formatters: Vec<_> =
+            batch.columns().iter().map(|c| ArrayFormatter::try_new(c.as_ref(), &options).expect("formatter")).collect();
+        for row in 0..batch.num_rows() {
+            out.push(formatters.iter().map(|f| f.value(row).to_string()).collect());
+        }
+    }
+    out
+}
+
+/// The single value of a one-row, one-column query, as f64.
+pub async fn scalar_f64(ctx: &SessionContext, sql: &str) -> f64 {
+    let rows = rows(ctx, sql).await;
+    assert_eq!(rows.len(), 1, "{sql} returned {} rows", rows.len());
+    rows[0][0].parse().unwrap_or_else(|_| panic!("{sql} returned {:?}", rows[0][0]))
+}

@@ -1,0 +1,35 @@
+//! Small helpers shared by the function implementations.
+
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, StringArrayType};
+use arrow::datatypes::DataType;
+use datafusion::common::{exec_err, Result};
+use datafusion::logical_expr::ColumnarValue;
+
+/// Applies a string predicate to every row of a string argument (Utf8, LargeUtf8 or
+/// Utf8View, array or scalar); NULL in gives NULL out.
+pub(crate) fn string_predicate(
+    name: &str,
+    arg: &ColumnarValue,
+    number_rows: usize,
+    predicate: fn(&str) -> bool,
+) -> Result<ColumnarValue> {
+    let array = arg.to_array(number_rows)?;
+    let result: BooleanArray = match array.data_type() {
+        DataType::Utf8 => map_strings(array.as_string::<i32>(), predicate),
+        DataType::LargeUtf8 => map_strings(array.as_string::<i64>(), predicate),
+        DataType::Utf8View => map_strings(array.as_string_view(), predicate),
+        DataType::Null => BooleanArray::new_null(array.len()),
+        other => return exec_err!("{name} expects a string argument, got {other}"),
+    };
+    let result: ArrayRef = Arc::new(result);
+    Ok(match arg {
+        ColumnarValue::Scalar(_) => ColumnarValue::Scalar(datafusion::common::ScalarValue::try_from_array(&result, 0)?),
+        ColumnarValue::Array(_) => ColumnarValue::Array(result),
+    })
+}
+
+fn map_strings<'a, S: StringArrayType<'a>>(strings: S, predicate: fn(&str) -> bool) -> BooleanArray {
+    (0..strings.len()).map(|i| (!strings.is_null(i)).then(|| predicate(strings.value(i)))).collect()
+}

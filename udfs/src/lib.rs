@@ -1,0 +1,54 @@
+//! Persona's SQL functions for Apache DataFusion.
+//!
+//! Every function lives in its own file, grouped by family folder, and carries
+//! `#[user_doc]` documentation so `SHOW FUNCTIONS` and `information_schema.routines`
+//! list it. [`register_all`] adds all of them to a [`SessionContext`]; a service can
+//! depend on this crate alone.
+
+use std::sync::Arc;
+
+use datafusion::common::Result;
+use datafusion::logical_expr::{AggregateUDF, ScalarUDF, WindowUDF};
+use datafusion::prelude::SessionContext;
+
+mod common;
+pub mod privacy;
+
+/// All scalar functions of Persona.
+#[must_use]
+pub fn scalar_functions() -> Vec<Arc<ScalarUDF>> {
+    vec![
+        Arc::new(ScalarUDF::from(privacy::IsValidCnId::new())),
+        Arc::new(ScalarUDF::from(privacy::IsValidCnMobile::new())),
+    ]
+}
+
+/// All aggregate functions of Persona.
+#[must_use]
+pub fn aggregate_functions() -> Vec<Arc<AggregateUDF>> {
+    vec![]
+}
+
+/// All window functions of Persona.
+#[must_use]
+pub fn window_functions() -> Vec<Arc<WindowUDF>> {
+    vec![]
+}
+
+/// Registers every Persona function with `ctx`.
+///
+/// # Errors
+/// Never fails today; the `Result` keeps the signature stable for functions that
+/// need to check the session configuration when they are registered.
+pub fn register_all(ctx: &SessionContext) -> Result<()> {
+    for udf in scalar_functions() {
+        ctx.register_udf(udf.as_ref().clone());
+    }
+    for udaf in aggregate_functions() {
+        ctx.register_udaf(udaf.as_ref().clone());
+    }
+    for udwf in window_functions() {
+        ctx.register_udwf(udwf.as_ref().clone());
+    }
+    Ok(())
+}
