@@ -46,7 +46,7 @@ WHERE amount > 0
 GROUP BY merchant_category
 ORDER BY purchases DESC;
 
--- Campaign response by arm (conversion and revenue per contact; lift against the holdout)
+-- Campaign response by arm: conversion of treated and holdout customers and the absolute lift
 SELECT c.campaign_id,
        c.name,
        c.channel,

@@ -137,21 +137,23 @@ pub const ACQUISITION_CHANNELS: &[(&str, f64)] = &[
     ("referral", 10.0),
 ];
 
-/// Merchant categories with their share of transactions (percent) and median amount (RMB).
-pub const MERCHANT_CATEGORIES: &[(&str, f64, f64)] = &[
-    ("groceries", 24.0, 65.0),
-    ("dining", 22.0, 85.0),
-    ("digital_services", 12.0, 30.0),
-    ("apparel", 9.0, 260.0),
-    ("entertainment", 7.0, 120.0),
-    ("health", 5.0, 180.0),
-    ("home", 6.0, 420.0),
-    ("electronics", 6.0, 1_300.0),
-    ("education", 4.0, 900.0),
-    ("travel", 5.0, 1_600.0),
+/// Merchant categories: name, share of transactions (percent), median amount (RMB), and
+/// the share paid in store (POS); the rest is paid online (see `ONLINE_CHANNELS`).
+pub const MERCHANT_CATEGORIES: &[(&str, f64, f64, f64)] = &[
+    ("groceries", 24.0, 65.0, 0.45),
+    ("dining", 22.0, 85.0, 0.50),
+    ("digital_services", 12.0, 30.0, 0.0),
+    ("apparel", 9.0, 260.0, 0.25),
+    ("entertainment", 7.0, 120.0, 0.30),
+    ("health", 5.0, 180.0, 0.40),
+    ("home", 6.0, 420.0, 0.20),
+    ("electronics", 6.0, 1_300.0, 0.20),
+    ("education", 4.0, 900.0, 0.05),
+    ("travel", 5.0, 1_600.0, 0.10),
 ];
 
-pub const TXN_CHANNELS: &[(&str, f64)] = &[("app", 42.0), ("wechat_mini", 22.0), ("pos", 26.0), ("online", 10.0)];
+/// Online payment channels and their weights; in-store payments use the channel `pos`.
+pub const ONLINE_CHANNELS: &[(&str, f64)] = &[("app", 55.0), ("wechat_mini", 30.0), ("online", 15.0)];
 
 /// Relative transaction volume by calendar month (January = index 0): the pre-Spring-Festival
 /// peak, the 618 festival in June, Golden Week in October and Double 11 in November.

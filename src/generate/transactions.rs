@@ -12,7 +12,7 @@ use datafusion::common::Result;
 
 use super::calendar::{timestamp_micros, Calendar};
 use super::customers::{weighted_label, Customer};
-use super::reference::{MERCHANT_CATEGORIES, SEASONALITY, TXN_CHANNELS};
+use super::reference::{MERCHANT_CATEGORIES, ONLINE_CHANNELS, SEASONALITY};
 use super::rng::Rng;
 use super::stream;
 
@@ -76,7 +76,7 @@ pub fn schema() -> SchemaRef {
 pub fn append(seed: u64, customer: &Customer, calendar: &Calendar, months: &mut [MonthBuilder]) {
     let mut rng = Rng::new(seed, &[stream::TRANSACTION, customer.id as u64]);
     let category_weights: Vec<f64> =
-        MERCHANT_CATEGORIES.iter().map(|(_, share, _)| share * rng.lognormal(1.0, 0.6)).collect();
+        MERCHANT_CATEGORIES.iter().map(|(_, share, _, _)| share * rng.lognormal(1.0, 0.6)).collect();
     let mut n: i64 = 0;
     for (i, builder) in months.iter_mut().enumerate() {
         if customer.churn_month.is_some_and(|churn| i >= churn) {
@@ -106,7 +106,7 @@ pub fn append(seed: u64, customer: &Customer, calendar: &Calendar, months: &mut 
             )
             .unwrap_or_default();
             let category = rng.weighted(&category_weights);
-            let (name, _, median) = MERCHANT_CATEGORIES[category];
+            let (name, _, median, in_store) = MERCHANT_CATEGORIES[category];
             let mut amount = (rng.lognormal(median * customer.spend_level, 0.8) * 100.0).round().max(1.0) / 100.0;
             if rng.chance(REFUND_SHARE) {
                 amount = -amount;
@@ -117,7 +117,8 @@ pub fn append(seed: u64, customer: &Customer, calendar: &Calendar, months: &mut 
             builder.txn_ts.append_value(timestamp_micros(day.and_time(time)));
             builder.amount.append_value(amount);
             builder.merchant_category.append_value(name);
-            builder.channel.append_value(weighted_label(&mut rng, TXN_CHANNELS));
+            let channel = if rng.chance(in_store) { "pos" } else { weighted_label(&mut rng, ONLINE_CHANNELS) };
+            builder.channel.append_value(channel);
         }
     }
 }
