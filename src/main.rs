@@ -156,7 +156,8 @@ async fn engine(args: &EngineArgs, quiet: bool) -> Result<SessionContext> {
     if let Some(partitions) = args.target_partitions {
         builder = builder.target_partitions(partitions);
     }
-    let ctx = builder.build().await?;
+    // files can be queried by path, as in datafusion-cli: SELECT * FROM 'data.parquet'
+    let ctx = builder.build().await?.enable_url_table();
     // show NULL as NULL rather than as an empty cell, as datafusion-cli does
     ctx.sql("SET datafusion.format.null = 'NULL'").await?;
     Ok(ctx)

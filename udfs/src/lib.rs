@@ -13,6 +13,7 @@ use datafusion::prelude::SessionContext;
 
 mod common;
 pub mod privacy;
+pub mod segment;
 
 /// All scalar functions of Persona.
 #[must_use]
@@ -20,6 +21,9 @@ pub fn scalar_functions() -> Vec<Arc<ScalarUDF>> {
     vec![
         Arc::new(ScalarUDF::from(privacy::IsValidCnId::new())),
         Arc::new(ScalarUDF::from(privacy::IsValidCnMobile::new())),
+        Arc::new(ScalarUDF::from(segment::RfmCell::new())),
+        Arc::new(ScalarUDF::from(segment::RfmSegment::new())),
+        Arc::new(ScalarUDF::from(segment::SegmentBy::new())),
     ]
 }
 
@@ -32,7 +36,7 @@ pub fn aggregate_functions() -> Vec<Arc<AggregateUDF>> {
 /// All window functions of Persona.
 #[must_use]
 pub fn window_functions() -> Vec<Arc<WindowUDF>> {
-    vec![]
+    vec![Arc::new(WindowUDF::from(segment::QuantileScore::new()))]
 }
 
 /// Registers every Persona function with `ctx`.
