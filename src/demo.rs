@@ -6,7 +6,10 @@ use datafusion_cli::exec::exec_from_commands;
 use datafusion_cli::print_options::PrintOptions;
 
 /// The recipes the demo runs, in order: (file name, SQL).
-pub const RECIPES: &[(&str, &str)] = &[("customer_profile.sql", include_str!("../sql/customer_profile.sql"))];
+pub const RECIPES: &[(&str, &str)] = &[
+    ("customer_profile.sql", include_str!("../sql/customer_profile.sql")),
+    ("segmentation.sql", include_str!("../sql/segmentation.sql")),
+];
 
 /// One statement of a recipe with the comment lines written above it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -45,3 +45,27 @@ fn steps_are_split_on_semicolons_with_their_titles() {
     assert_eq!(titles, ["first", "second more", ""]);
     assert_eq!(parsed[1].sql, "SELECT\n  2;\n");
 }
+
+#[tokio::test]
+async fn segmentation_puts_every_purchasing_customer_in_one_known_segment() {
+    let ctx = test_engine().await;
+    let steps = steps(recipe("segmentation.sql"));
+    let segments = rows(&ctx, &steps[0].sql).await;
+    let total: i64 = segments.iter().map(|r| r[1].parse::<i64>().expect("count")).sum();
+    let buyers = rows(&ctx, "SELECT count(DISTINCT customer_id) FROM transactions WHERE amount > 0").await;
+    assert_eq!(total.to_string(), buyers[0][0]);
+    let known = [
+        "Champions", "Loyal Customers", "Potential Loyalists", "New Customers", "Promising", "Need Attention",
+        "About To Sleep", "At Risk", "Cannot Lose Them", "Hibernating",
+    ];
+    for row in &segments {
+        assert!(known.contains(&row[0].as_str()), "unknown segment {}", row[0]);
+    }
+    // Champions buy more recently, more often and more than Hibernating customers
+    let get = |name: &str| segments.iter().find(|r| r[0] == name).expect("segment").clone();
+    let (champions, hibernating) = (get("Champions"), get("Hibernating"));
+    let num = |row: &Vec<String>, i: usize| row[i].parse::<f64>().expect("number");
+    assert!(num(&champions, 3) < num(&hibernating, 3));
+    assert!(num(&champions, 4) > num(&hibernating, 4));
+    assert!(num(&champions, 5) > num(&hibernating, 5));
+}

@@ -56,3 +56,23 @@ async fn online_retail_scores_equal_pandas() {
 async fn cdnow_scores_equal_pandas() {
     check_scores("cdnow_rfm.parquet", "23570").await;
 }
+
+#[tokio::test]
+async fn rfm_inputs_equal_pandas_on_online_retail_lines() {
+    let ctx = EngineBuilder::new().target_partitions(3).build().await.expect("engine");
+    ctx.register_parquet("lines", fixture("online_retail_lines_excerpt.parquet"), Default::default())
+        .await
+        .expect("lines");
+    ctx.register_parquet("reference", fixture("online_retail_rfm.parquet"), Default::default())
+        .await
+        .expect("reference");
+    let sql = "WITH ours AS (
+                 SELECT customer_id, rfm(invoice_ts, quantity * unit_price, DATE '2011-12-10', invoice_no) AS v
+                 FROM lines GROUP BY customer_id)
+               SELECT count(*),
+                      count(*) FILTER (WHERE v['recency_days'] = r.recency_days),
+                      count(*) FILTER (WHERE v['frequency'] = r.frequency),
+                      count(*) FILTER (WHERE abs(v['monetary'] - r.monetary) <= 1e-9 * abs(r.monetary))
+               FROM ours JOIN reference r USING (customer_id)";
+    assert_eq!(rows(&ctx, sql).await, [["60", "60", "60", "60"]]);
+}

@@ -30,7 +30,7 @@ pub fn scalar_functions() -> Vec<Arc<ScalarUDF>> {
 /// All aggregate functions of Persona.
 #[must_use]
 pub fn aggregate_functions() -> Vec<Arc<AggregateUDF>> {
-    vec![]
+    vec![Arc::new(AggregateUDF::from(segment::Rfm::new()))]
 }
 
 /// All window functions of Persona.

@@ -1,12 +1,14 @@
 //! Segmentation: quantile scores, the RFM segment map and cells, break-point buckets.
 
 mod quantile_score;
+mod rfm;
 mod rfm_cell;
 mod rfm_segment;
 mod score_args;
 mod segment_by;
 
 pub use quantile_score::QuantileScore;
+pub use rfm::Rfm;
 pub use rfm_cell::RfmCell;
 pub use rfm_segment::{rfm_segment_name, RfmSegment};
 pub use segment_by::SegmentBy;

@@ -1,0 +1,421 @@
+//! `rfm(ts, amount, as_of [, order_key])`: per-customer recency, frequency and monetary.
+
+use std::mem::size_of;
+use std::sync::Arc;
+
+use arrow::array::{
+    Array, ArrayRef, AsArray, BooleanArray, Date32Array, Float64Array, Int64Array, ListArray, StructArray, UInt64Array,
+};
+use arrow::buffer::{NullBuffer, OffsetBuffer};
+use arrow::datatypes::{DataType, Date32Type, Field, FieldRef, Fields, Float64Type};
+use datafusion::common::hash_utils::{create_hashes, QualityRandomState};
+use datafusion::common::{exec_err, plan_err, Result, ScalarValue};
+use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
+use datafusion::logical_expr::utils::format_state_name;
+use datafusion::logical_expr::{
+    Accumulator, AggregateUDFImpl, Documentation, EmitTo, GroupsAccumulator, Signature, TypeSignature, Volatility,
+};
+use datafusion::physical_expr::expressions::Literal;
+use datafusion_macros::user_doc;
+
+#[user_doc(
+    doc_section(label = "Segmentation Functions"),
+    description = "RFM inputs of a group (usually a customer) in one aggregate, returned as a struct: \
+`recency_days` = as_of minus the date of the last purchase, in days (negative if a purchase is dated after as_of: filter `ts < as_of` to exclude them); \
+`frequency` = the number of distinct purchase dates, or of distinct order keys when order_key is given (as pandas nunique; \
+order keys are compared by a 64-bit hash, so two different keys collide with probability about 2^-64 per pair); \
+`monetary` = the sum of amount (total, not average; negative and zero amounts are added as they are: filter `amount > 0` for purchases only). \
+The date of ts is its calendar date (timestamps are truncated; a timestamp with a time zone is taken in UTC). \
+Rows with a NULL ts, amount or order key are ignored; a group without any other row gives NULL. A NaN or infinite amount is an error. \
+as_of must be a constant date. Scores follow with quantile_score, e.g. `6 - quantile_score(5) OVER (ORDER BY r.recency_days, customer_id)`.",
+    syntax_example = "rfm(ts, amount, as_of [, order_key])",
+    sql_example = r#"```sql
+> SELECT rfm(ts, amount, DATE '2011-12-10', invoice) AS v
+  FROM (VALUES (TIMESTAMP '2011-12-01 10:00:00', 20.0, 'A1'),
+               (TIMESTAMP '2011-12-01 10:00:00', 5.0, 'A1'),
+               (TIMESTAMP '2011-11-02 09:30:00', 12.5, 'A2')) t(ts, amount, invoice);
++-------------------------------------------------+
+| v                                               |
++-------------------------------------------------+
+| {recency_days: 9, frequency: 2, monetary: 37.5} |
++-------------------------------------------------+
+```"#,
+    argument(name = "ts", description = "Purchase date or timestamp."),
+    argument(name = "amount", description = "Purchase amount (numeric)."),
+    argument(name = "as_of", description = "Constant date recency is measured from, e.g. DATE '2011-12-10'."),
+    argument(
+        name = "order_key",
+        description = "Optional order (invoice) identifier of any type; frequency then counts distinct orders."
+    )
+)]
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct Rfm {
+    signature: Signature,
+}
+
+impl Default for Rfm {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Rfm {
+    #[must_use]
+    pub fn new() -> Self {
+        // UserDefined coerces; the Exact variant documents the argument types for SHOW FUNCTIONS
+        Self {
+            signature: Signature::one_of(
+                vec![
+                    TypeSignature::UserDefined,
+                    TypeSignature::Exact(vec![DataType::Date32, DataType::Float64, DataType::Date32]),
+                ],
+                Volatility::Immutable,
+            ),
+        }
+    }
+}
+
+fn output_fields() -> Fields {
+    Fields::from(vec![
+        Field::new("recency_days", DataType::Int64, true),
+        Field::new("frequency", DataType::Int64, true),
+        Field::new("monetary", DataType::Float64, true),
+    ])
+}
+
+fn is_date_like(t: &DataType) -> bool {
+    matches!(t, DataType::Date32 | DataType::Date64 | DataType::Timestamp(_, _))
+}
+
+impl AggregateUDFImpl for Rfm {
+    fn name(&self) -> &'static str {
+        "rfm"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
+        if !(3..=4).contains(&arg_types.len()) {
+            return plan_err!("rfm takes 3 or 4 arguments (ts, amount, as_of [, order_key]), got {}", arg_types.len());
+        }
+        if !is_date_like(&arg_types[0]) {
+            return plan_err!("rfm: ts must be a date or timestamp, got {}", arg_types[0]);
+        }
+        if !arg_types[1].is_numeric() {
+            return plan_err!("rfm: amount must be numeric, got {}", arg_types[1]);
+        }
+        if !is_date_like(&arg_types[2]) {
+            return plan_err!("rfm: as_of must be a date such as DATE '2011-12-10', got {}", arg_types[2]);
+        }
+        // ts keeps its type (converted to dates when the rows are read): implicit coercion
+        // of a timestamp to a date is not allowed in a signature
+        let mut coerced = vec![arg_types[0].clone(), DataType::Float64, DataType::Date32];
+        coerced.extend(arg_types.get(3).cloned());
+        Ok(coerced)
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Struct(output_fields()))
+    }
+
+    fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
+        Ok(vec![
+            Arc::new(Field::new(format_state_name(args.name, "last_day"), DataType::Date32, true)),
+            Arc::new(Field::new(format_state_name(args.name, "monetary"), DataType::Float64, true)),
+            Arc::new(Field::new(
+                format_state_name(args.name, "keys"),
+                DataType::new_list(DataType::UInt64, true),
+                true,
+            )),
+        ])
+    }
+
+    fn accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
+        Ok(Box::new(RfmAccumulator { as_of: as_of(&args)?, state: RfmState::default() }))
+    }
+
+    fn groups_accumulator_supported(&self, _args: AccumulatorArgs) -> bool {
+        true
+    }
+
+    fn create_groups_accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn GroupsAccumulator>> {
+        Ok(Box::new(RfmGroupsAccumulator { as_of: as_of(&args)?, states: Vec::new() }))
+    }
+
+    fn documentation(&self) -> Option<&Documentation> {
+        self.doc()
+    }
+}
+
+fn as_of(args: &AccumulatorArgs) -> Result<i32> {
+    match args.exprs.get(2).and_then(|e| e.downcast_ref::<Literal>()).map(Literal::value) {
+        Some(ScalarValue::Date32(Some(day))) => Ok(*day),
+        Some(other) => plan_err!("rfm: as_of must be a non-NULL date, got {other}"),
+        None => plan_err!("rfm: as_of must be a constant date"),
+    }
+}
+
+/// The running RFM state of one group.
+#[derive(Debug, Default, Clone)]
+struct RfmState {
+    last_day: Option<i32>,
+    monetary: f64,
+    /// Purchase days or hashed order keys, deduplicated lazily.
+    keys: Vec<u64>,
+    distinct_prefix: usize,
+}
+
+impl RfmState {
+    fn add(&mut self, day: i32, amount: f64, key: u64) {
+        self.last_day = Some(self.last_day.map_or(day, |d| d.max(day)));
+        self.monetary += amount;
+        self.keys.push(key);
+        if self.keys.len() > 2 * self.distinct_prefix + 16 {
+            self.dedup();
+        }
+    }
+
+    fn merge(&mut self, last_day: Option<i32>, monetary: f64, keys: &[u64]) {
+        if let Some(day) = last_day {
+            self.last_day = Some(self.last_day.map_or(day, |d| d.max(day)));
+        }
+        self.monetary += monetary;
+        self.keys.extend_from_slice(keys);
+        if self.keys.len() > 2 * self.distinct_prefix + 16 {
+            self.dedup();
+        }
+    }
+
+    fn dedup(&mut self) {
+        self.keys.sort_unstable();
+        self.keys.dedup();
+        self.distinct_prefix = self.keys.len();
+    }
+
+    fn size(&self) -> usize {
+        size_of::<Self>() + self.keys.capacity() * size_of::<u64>()
+    }
+}
+
+/// The rows of one batch that count: (day, amount, key) for every row that is not
+/// ignored (NULL ts, amount or order key, or filtered out).
+fn rows(values: &[ArrayRef], filter: Option<&BooleanArray>) -> Result<Vec<Option<(i32, f64, u64)>>> {
+    let days = arrow::compute::cast(&values[0], &DataType::Date32)?;
+    let days = days.as_primitive::<Date32Type>();
+    let amounts = values[1].as_primitive::<Float64Type>();
+    let order_keys = values.get(3);
+    let mut hashes = vec![0u64; days.len()];
+    if let Some(order_keys) = order_keys {
+        create_hashes([order_keys], &QualityRandomState::with_seed(0x5045_5253), &mut hashes)?;
+    }
+    let mut out = Vec::with_capacity(days.len());
+    for i in 0..days.len() {
+        let keep = filter.is_none_or(|f| f.is_valid(i) && f.value(i))
+            && days.is_valid(i)
+            && amounts.is_valid(i)
+            && order_keys.is_none_or(|k| k.is_valid(i));
+        if !keep {
+            out.push(None);
+            continue;
+        }
+        let amount = amounts.value(i);
+        if !amount.is_finite() {
+            return exec_err!("rfm: amount must be a finite number, got {amount}");
+        }
+        let day = days.value(i);
+        let key = if order_keys.is_some() { hashes[i] } else { day as u32 as u64 };
+        out.push(Some((day, amount, key)));
+    }
+    Ok(out)
+}
+
+/// Partial states of the groups in `states`, as the three state columns.
+fn state_arrays(states: &mut [RfmState]) -> Vec<ArrayRef> {
+    let last_day: Date32Array = states.iter().map(|s| s.last_day).collect();
+    let monetary: Float64Array = states.iter().map(|s| Some(s.monetary)).collect();
+    let mut offsets = Vec::with_capacity(states.len() + 1);
+    offsets.push(0i32);
+    let mut keys = Vec::new();
+    for state in states.iter_mut() {
+        state.dedup();
+        keys.extend_from_slice(&state.keys);
+        offsets.push(keys.len() as i32);
+    }
+    let keys = ListArray::new(
+        Arc::new(Field::new_list_field(DataType::UInt64, true)),
+        OffsetBuffer::new(offsets.into()),
+        Arc::new(UInt64Array::from(keys)),
+        None,
+    );
+    vec![Arc::new(last_day), Arc::new(monetary), Arc::new(keys)]
+}
+
+/// Merges state columns row by row into `target(row)`.
+fn merge_states(
+    values: &[ArrayRef],
+    mut target: impl FnMut(usize) -> Option<usize>,
+    states: &mut [RfmState],
+) -> Result<()> {
+    let last_day = values[0].as_primitive::<Date32Type>();
+    let monetary = values[1].as_primitive::<Float64Type>();
+    let keys = values[2].as_list::<i32>();
+    for row in 0..last_day.len() {
+        let Some(group) = target(row) else { continue };
+        let row_keys = keys.value(row);
+        let row_keys = row_keys.as_primitive::<arrow::datatypes::UInt64Type>();
+        let day = last_day.is_valid(row).then(|| last_day.value(row));
+        let amount = if monetary.is_valid(row) { monetary.value(row) } else { 0.0 };
+        states[group].merge(day, amount, row_keys.values());
+    }
+    Ok(())
+}
+
+/// The output struct of the groups in `states`.
+fn evaluate_states(as_of: i32, states: &mut [RfmState]) -> ArrayRef {
+    let recency: Int64Array = states.iter().map(|s| s.last_day.map(|d| i64::from(as_of) - i64::from(d))).collect();
+    let frequency: Int64Array = states
+        .iter_mut()
+        .map(|s| {
+            s.dedup();
+            s.last_day.map(|_| s.keys.len() as i64)
+        })
+        .collect();
+    let monetary: Float64Array = states.iter().map(|s| s.last_day.map(|_| s.monetary)).collect();
+    let nulls = NullBuffer::from(states.iter().map(|s| s.last_day.is_some()).collect::<Vec<_>>());
+    Arc::new(StructArray::new(
+        output_fields(),
+        vec![Arc::new(recency), Arc::new(frequency), Arc::new(monetary)],
+        Some(nulls),
+    ))
+}
+
+#[derive(Debug)]
+struct RfmAccumulator {
+    as_of: i32,
+    state: RfmState,
+}
+
+impl Accumulator for RfmAccumulator {
+    fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
+        for (day, amount, key) in rows(values, None)?.into_iter().flatten() {
+            self.state.add(day, amount, key);
+        }
+        Ok(())
+    }
+
+    fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
+        merge_states(states, |_| Some(0), std::slice::from_mut(&mut self.state))
+    }
+
+    fn state(&mut self) -> Result<Vec<ScalarValue>> {
+        state_arrays(std::slice::from_mut(&mut self.state)).iter().map(|a| ScalarValue::try_from_array(a, 0)).collect()
+    }
+
+    fn evaluate(&mut self) -> Result<ScalarValue> {
+        ScalarValue::try_from_array(&evaluate_states(self.as_of, std::slice::from_mut(&mut self.state)), 0)
+    }
+
+    fn size(&self) -> usize {
+        size_of::<Self>() + self.state.size() - size_of::<RfmState>()
+    }
+}
+
+#[derive(Debug)]
+struct RfmGroupsAccumulator {
+    as_of: i32,
+    states: Vec<RfmState>,
+}
+
+impl GroupsAccumulator for RfmGroupsAccumulator {
+    fn update_batch(
+        &mut self,
+        values: &[ArrayRef],
+        group_indices: &[usize],
+        opt_filter: Option<&BooleanArray>,
+        total_num_groups: usize,
+    ) -> Result<()> {
+        self.states.resize_with(total_num_groups, RfmState::default);
+        for (row, &group) in rows(values, opt_filter)?.into_iter().zip(group_indices) {
+            if let Some((day, amount, key)) = row {
+                self.states[group].add(day, amount, key);
+            }
+        }
+        Ok(())
+    }
+
+    fn merge_batch(&mut self, values: &[ArrayRef], group_indices: &[usize], total_num_groups: usize) -> Result<()> {
+        self.states.resize_with(total_num_groups, RfmState::default);
+        merge_states(values, |row| Some(group_indices[row]), &mut self.states)
+    }
+
+    fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
+        let mut states = emit_to.take_needed(&mut self.states);
+        Ok(evaluate_states(self.as_of, &mut states))
+    }
+
+    fn state(&mut self, emit_to: EmitTo) -> Result<Vec<ArrayRef>> {
+        let mut states = emit_to.take_needed(&mut self.states);
+        Ok(state_arrays(&mut states))
+    }
+
+    fn convert_to_state(&self, values: &[ArrayRef], opt_filter: Option<&BooleanArray>) -> Result<Vec<ArrayRef>> {
+        let mut states: Vec<RfmState> = rows(values, opt_filter)?
+            .into_iter()
+            .map(|row| {
+                let mut state = RfmState::default();
+                if let Some((day, amount, key)) = row {
+                    state.add(day, amount, key);
+                }
+                state
+            })
+            .collect();
+        Ok(state_arrays(&mut states))
+    }
+
+    fn size(&self) -> usize {
+        self.states.capacity() * size_of::<RfmState>()
+            + self.states.iter().map(|s| s.keys.capacity() * size_of::<u64>()).sum::<usize>()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input() -> Vec<ArrayRef> {
+        vec![
+            Arc::new(Date32Array::from(vec![Some(10), Some(12), None, Some(12), Some(3)])),
+            Arc::new(Float64Array::from(vec![Some(1.0), Some(2.0), Some(4.0), Some(8.0), None])),
+        ]
+    }
+
+    #[test]
+    fn convert_to_state_then_merge_equals_update() -> Result<()> {
+        let groups = [0, 1, 0, 0, 1];
+        let mut direct = RfmGroupsAccumulator { as_of: 20, states: Vec::new() };
+        direct.update_batch(&input(), &groups, None, 2)?;
+        let mut via_state = RfmGroupsAccumulator { as_of: 20, states: Vec::new() };
+        let state = via_state.convert_to_state(&input(), None)?;
+        via_state.merge_batch(&state, &groups, 2)?;
+        let expected = direct.evaluate(EmitTo::All)?;
+        assert_eq!(via_state.evaluate(EmitTo::All)?.as_ref(), expected.as_ref());
+        let expected = expected.as_struct();
+        // group 0: days 10 and 12 (twice) -> recency 8, 2 distinct days, 1 + 8
+        assert_eq!(expected.column(0).as_primitive::<arrow::datatypes::Int64Type>().value(0), 8);
+        assert_eq!(expected.column(1).as_primitive::<arrow::datatypes::Int64Type>().value(0), 2);
+        assert!((expected.column(2).as_primitive::<Float64Type>().value(0) - 9.0).abs() < 1e-12);
+        Ok(())
+    }
+
+    #[test]
+    fn a_filtered_out_group_is_null() -> Result<()> {
+        let mut acc = RfmGroupsAccumulator { as_of: 20, states: Vec::new() };
+        let filter = BooleanArray::from(vec![true, false, true, true, true]);
+        acc.update_batch(&input(), &[0, 1, 0, 0, 1], Some(&filter), 2)?;
+        let out = acc.evaluate(EmitTo::All)?;
+        assert!(out.is_valid(0) && out.is_null(1));
+        Ok(())
+    }
+}
