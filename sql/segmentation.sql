@@ -55,3 +55,32 @@ SELECT segment_by(2025 - birth_year, [25, 35, 45, 55], ['18-24', '25-34', '35-44
 FROM customers
 GROUP BY 1
 ORDER BY 1;
+
+-- Behavioural clusters: k-means (k = 4) on standardised log recency, frequency and spend
+-- (z-scores with the population standard deviation, as scikit-learn's StandardScaler)
+WITH inputs AS (
+    SELECT customer_id, rfm(txn_ts, amount, DATE '2026-01-01') AS v
+    FROM transactions
+    WHERE amount > 0
+    GROUP BY customer_id
+), logs AS (
+    SELECT customer_id, v['recency_days'] AS recency_days, v['frequency'] AS frequency, v['monetary'] AS monetary,
+           ln(1 + v['recency_days']) AS lr, ln(1 + v['frequency']) AS lf, ln(1 + v['monetary']) AS lm
+    FROM inputs
+), z AS (
+    SELECT *, [(lr - avg(lr) OVER ()) / stddev_pop(lr) OVER (),
+               (lf - avg(lf) OVER ()) / stddev_pop(lf) OVER (),
+               (lm - avg(lm) OVER ()) / stddev_pop(lm) OVER ()] AS features
+    FROM logs
+), model AS (
+    SELECT kmeans(features, 4, 7) AS m FROM z
+)
+SELECT kmeans_assign(features, m['centroids']) AS cluster,
+       count(*) AS customers,
+       median(recency_days) AS median_recency_days,
+       median(frequency) AS median_purchase_days,
+       round(median(monetary), 0) AS median_spend,
+       round(max(m['inertia']), 1) AS model_inertia
+FROM z CROSS JOIN model
+GROUP BY 1
+ORDER BY 1;

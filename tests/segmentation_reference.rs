@@ -76,3 +76,44 @@ async fn rfm_inputs_equal_pandas_on_online_retail_lines() {
                FROM ours JOIN reference r USING (customer_id)";
     assert_eq!(rows(&ctx, sql).await, [["60", "60", "60", "60"]]);
 }
+
+/// sklearn's inertia and the best inertia seen over 100 seeded runs, by (dataset, k).
+fn sklearn_inertia() -> Vec<(String, i64, f64, f64)> {
+    let text = std::fs::read_to_string(fixture("kmeans_inertia.csv")).expect("kmeans_inertia.csv");
+    text.lines()
+        .skip(1)
+        .map(|line| {
+            let f: Vec<&str> = line.split(',').collect();
+            (f[0].to_string(), f[1].parse().expect("k"), f[2].parse().expect("inertia"), f[3].parse().expect("best"))
+        })
+        .collect()
+}
+
+/// kmeans on standardised log(R, F, M) reaches sklearn KMeans(n_init=10)'s inertia within 1%.
+async fn check_kmeans(dataset: &str, ks: &[i64]) {
+    let ctx = EngineBuilder::new().build().await.expect("engine");
+    ctx.register_parquet("reference", fixture(&format!("{dataset}_rfm.parquet")), Default::default())
+        .await
+        .expect("fixture");
+    let standardised = "WITH l AS (SELECT ln(1 + recency_days) AS r, ln(1 + frequency) AS f, ln(1 + monetary) AS m FROM reference)
+        SELECT (r - avg(r) OVER ()) / stddev_pop(r) OVER () AS zr, (f - avg(f) OVER ()) / stddev_pop(f) OVER () AS zf,
+               (m - avg(m) OVER ()) / stddev_pop(m) OVER () AS zm FROM l";
+    ctx.sql(&format!("CREATE VIEW z AS {standardised}")).await.expect("view");
+    for (name, k, sklearn, best) in sklearn_inertia().into_iter().filter(|r| r.0 == dataset && ks.contains(&r.1)) {
+        let ours: f64 = rows(&ctx, &format!("SELECT kmeans([zr, zf, zm], {k})['inertia'] FROM z")).await[0][0]
+            .parse()
+            .expect("inertia");
+        assert!(ours <= sklearn * 1.01, "{name} k={k}: inertia {ours} vs sklearn {sklearn}");
+        assert!(ours >= best * 0.999, "{name} k={k}: inertia {ours} below the best of 100 sklearn runs {best}?");
+    }
+}
+
+#[tokio::test]
+async fn kmeans_matches_sklearn_inertia_on_online_retail() {
+    check_kmeans("online_retail", &[2, 3, 4, 5, 6, 7, 8]).await;
+}
+
+#[tokio::test]
+async fn kmeans_matches_sklearn_inertia_on_cdnow() {
+    check_kmeans("cdnow", &[3, 5, 8]).await;
+}

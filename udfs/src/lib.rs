@@ -21,6 +21,7 @@ pub fn scalar_functions() -> Vec<Arc<ScalarUDF>> {
     vec![
         Arc::new(ScalarUDF::from(privacy::IsValidCnId::new())),
         Arc::new(ScalarUDF::from(privacy::IsValidCnMobile::new())),
+        Arc::new(ScalarUDF::from(segment::KMeansAssign::new())),
         Arc::new(ScalarUDF::from(segment::RfmCell::new())),
         Arc::new(ScalarUDF::from(segment::RfmSegment::new())),
         Arc::new(ScalarUDF::from(segment::SegmentBy::new())),
@@ -30,7 +31,7 @@ pub fn scalar_functions() -> Vec<Arc<ScalarUDF>> {
 /// All aggregate functions of Persona.
 #[must_use]
 pub fn aggregate_functions() -> Vec<Arc<AggregateUDF>> {
-    vec![Arc::new(AggregateUDF::from(segment::Rfm::new()))]
+    vec![Arc::new(AggregateUDF::from(segment::KMeans::new())), Arc::new(AggregateUDF::from(segment::Rfm::new()))]
 }
 
 /// All window functions of Persona.

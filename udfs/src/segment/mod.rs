@@ -1,5 +1,9 @@
-//! Segmentation: quantile scores, the RFM segment map and cells, break-point buckets.
+//! Segmentation: RFM inputs, quantile scores, the RFM segment map and cells, break-point
+//! buckets, k-means.
 
+mod kmeans;
+mod kmeans_assign;
+mod kmeans_lloyd;
 mod quantile_score;
 mod rfm;
 mod rfm_cell;
@@ -7,6 +11,8 @@ mod rfm_segment;
 mod score_args;
 mod segment_by;
 
+pub use kmeans::KMeans;
+pub use kmeans_assign::KMeansAssign;
 pub use quantile_score::QuantileScore;
 pub use rfm::Rfm;
 pub use rfm_cell::RfmCell;

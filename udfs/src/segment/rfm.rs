@@ -211,7 +211,7 @@ fn rows(values: &[ArrayRef], filter: Option<&BooleanArray>) -> Result<Vec<Option
         create_hashes([order_keys], &QualityRandomState::with_seed(0x5045_5253), &mut hashes)?;
     }
     let mut out = Vec::with_capacity(days.len());
-    for i in 0..days.len() {
+    for (i, &hash) in hashes.iter().enumerate() {
         let keep = filter.is_none_or(|f| f.is_valid(i) && f.value(i))
             && days.is_valid(i)
             && amounts.is_valid(i)
@@ -225,7 +225,7 @@ fn rows(values: &[ArrayRef], filter: Option<&BooleanArray>) -> Result<Vec<Option
             return exec_err!("rfm: amount must be a finite number, got {amount}");
         }
         let day = days.value(i);
-        let key = if order_keys.is_some() { hashes[i] } else { day as u32 as u64 };
+        let key = if order_keys.is_some() { hash } else { u64::from(day as u32) };
         out.push(Some((day, amount, key)));
     }
     Ok(out)
