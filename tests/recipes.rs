@@ -55,8 +55,16 @@ async fn segmentation_puts_every_purchasing_customer_in_one_known_segment() {
     let buyers = rows(&ctx, "SELECT count(DISTINCT customer_id) FROM transactions WHERE amount > 0").await;
     assert_eq!(total.to_string(), buyers[0][0]);
     let known = [
-        "Champions", "Loyal Customers", "Potential Loyalists", "New Customers", "Promising", "Need Attention",
-        "About To Sleep", "At Risk", "Cannot Lose Them", "Hibernating",
+        "Champions",
+        "Loyal Customers",
+        "Potential Loyalists",
+        "New Customers",
+        "Promising",
+        "Need Attention",
+        "About To Sleep",
+        "At Risk",
+        "Cannot Lose Them",
+        "Hibernating",
     ];
     for row in &segments {
         assert!(known.contains(&row[0].as_str()), "unknown segment {}", row[0]);

@@ -95,7 +95,8 @@ async fn check_kmeans(dataset: &str, ks: &[i64]) {
     ctx.register_parquet("reference", fixture(&format!("{dataset}_rfm.parquet")), Default::default())
         .await
         .expect("fixture");
-    let standardised = "WITH l AS (SELECT ln(1 + recency_days) AS r, ln(1 + frequency) AS f, ln(1 + monetary) AS m FROM reference)
+    let standardised =
+        "WITH l AS (SELECT ln(1 + recency_days) AS r, ln(1 + frequency) AS f, ln(1 + monetary) AS m FROM reference)
         SELECT (r - avg(r) OVER ()) / stddev_pop(r) OVER () AS zr, (f - avg(f) OVER ()) / stddev_pop(f) OVER () AS zf,
                (m - avg(m) OVER ()) / stddev_pop(m) OVER () AS zm FROM l";
     ctx.sql(&format!("CREATE VIEW z AS {standardised}")).await.expect("view");

@@ -3,9 +3,7 @@
 use std::mem::size_of;
 use std::sync::Arc;
 
-use arrow::array::{
-    Array, ArrayRef, AsArray, BooleanArray, Float64Array, Int64Array, ListArray, StructArray,
-};
+use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Float64Array, Int64Array, ListArray, StructArray};
 use arrow::buffer::{NullBuffer, OffsetBuffer};
 use arrow::datatypes::{DataType, Field, FieldRef, Fields, Float64Type, Int64Type};
 use datafusion::common::{exec_err, plan_err, Result, ScalarValue};
@@ -17,7 +15,7 @@ use datafusion::logical_expr::{
 use datafusion::physical_expr::expressions::Literal;
 use datafusion_macros::user_doc;
 
-use super::kmeans_lloyd::{fit, MAX_ITER};
+use super::kmeans_lloyd::{fit, Fit};
 
 #[user_doc(
     doc_section(label = "Segmentation Functions"),
@@ -41,10 +39,16 @@ The fit keeps the group's points in memory (8 bytes per coordinate). Assign rows
 | [[0.0, 0.5], [10.0, 0.5]]    | 2          | 4      |
 +------------------------------+------------+--------+
 ```"#,
-    argument(name = "features", description = "Array of numbers, the same length on every row, e.g. [z_recency, z_frequency, z_monetary]."),
+    argument(
+        name = "features",
+        description = "Array of numbers, the same length on every row, e.g. [z_recency, z_frequency, z_monetary]."
+    ),
     argument(name = "k", description = "Number of clusters, a literal integer >= 1."),
     argument(name = "seed", description = "Optional literal integer seed of the k-means++ seeding (default 0)."),
-    argument(name = "n_init", description = "Optional literal number of seeded runs to keep the best of (default 10).")
+    argument(
+        name = "n_init",
+        description = "Optional literal number of seeded runs to keep the best of (default 10)."
+    )
 )]
 #[derive(Debug, PartialEq, Eq, Hash)]
 pub struct KMeans {
@@ -112,7 +116,10 @@ impl AggregateUDFImpl for KMeans {
 
     fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
         if !(2..=4).contains(&arg_types.len()) {
-            return plan_err!("kmeans takes 2 to 4 arguments (features, k [, seed [, n_init]]), got {}", arg_types.len());
+            return plan_err!(
+                "kmeans takes 2 to 4 arguments (features, k [, seed [, n_init]]), got {}",
+                arg_types.len()
+            );
         }
         let mut coerced = vec![coerce_features("kmeans", &arg_types[0])?];
         for t in &arg_types[1..] {
@@ -197,7 +204,10 @@ impl Points {
     fn push(&mut self, point: &[f64]) -> Result<()> {
         match self.dim {
             Some(dim) if dim != point.len() => {
-                return exec_err!("kmeans: feature vectors must all have the same length, got {dim} and {}", point.len())
+                return exec_err!(
+                    "kmeans: feature vectors must all have the same length, got {dim} and {}",
+                    point.len()
+                )
             }
             None if point.is_empty() => return exec_err!("kmeans: feature vectors must not be empty"),
             _ => self.dim = Some(point.len()),
@@ -206,14 +216,14 @@ impl Points {
         Ok(())
     }
 
-    fn fit(&mut self, params: Params) -> Result<Option<(Vec<f64>, f64, usize, usize)>> {
+    /// The fitted model and the number of points, or `None` for a group without points.
+    fn fit(&mut self, params: Params) -> Result<Option<(Fit, usize)>> {
         let Some(dim) = self.dim else { return Ok(None) };
         let n = self.values.len() / dim;
         if params.k > n {
             return exec_err!("kmeans: k = {} exceeds the {n} points of the group", params.k);
         }
-        let result = fit(&mut self.values, dim, params.k, params.seed, params.n_init);
-        Ok(Some((result.centroids, result.inertia, result.iterations.min(MAX_ITER), n)))
+        Ok(Some((fit(&mut self.values, dim, params.k, params.seed, params.n_init), n)))
     }
 }
 
@@ -283,13 +293,13 @@ fn evaluate_groups(params: Params, groups: &mut [Points]) -> Result<ArrayRef> {
     for group in groups.iter_mut() {
         let fitted = group.fit(params)?;
         valid.push(fitted.is_some());
-        if let (Some((centroids, group_inertia, group_iterations, n)), Some(dim)) = (fitted, group.dim) {
-            for centroid in centroids.chunks_exact(dim) {
+        if let (Some((model, n)), Some(dim)) = (fitted, group.dim) {
+            for centroid in model.centroids.chunks_exact(dim) {
                 coordinates.extend_from_slice(centroid);
                 coordinate_offsets.push(coordinates.len() as i32);
             }
-            inertia.push(Some(group_inertia));
-            iterations.push(Some(group_iterations as i64));
+            inertia.push(Some(model.inertia));
+            iterations.push(Some(model.iterations as i64));
             points.push(Some(n as i64));
         } else {
             inertia.push(None);

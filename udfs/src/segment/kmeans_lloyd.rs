@@ -10,8 +10,8 @@ pub(crate) struct Fit {
     pub iterations: usize,
 }
 
-pub(crate) const MAX_ITER: usize = 300;
-pub(crate) const TOL: f64 = 1e-4;
+const MAX_ITER: usize = 300;
+const TOL: f64 = 1e-4;
 
 /// Fits `k` centroids to `points` (n × dim, row-major), keeping the best of `n_init` runs
 /// by inertia. The points are sorted first so that the result does not depend on the
@@ -194,7 +194,9 @@ fn mean_variance(points: &[f64], dim: usize) -> f64 {
 /// Sorts the rows of a row-major matrix lexicographically.
 fn sort_rows(values: &mut [f64], dim: usize) {
     let mut rows: Vec<Vec<f64>> = values.chunks_exact(dim).map(<[f64]>::to_vec).collect();
-    rows.sort_by(|a, b| a.iter().zip(b).map(|(x, y)| x.total_cmp(y)).find(|o| o.is_ne()).unwrap_or(std::cmp::Ordering::Equal));
+    rows.sort_by(|a, b| {
+        a.iter().zip(b).map(|(x, y)| x.total_cmp(y)).find(|o| o.is_ne()).unwrap_or(std::cmp::Ordering::Equal)
+    });
     for (target, row) in values.chunks_exact_mut(dim).zip(rows) {
         target.copy_from_slice(&row);
     }
