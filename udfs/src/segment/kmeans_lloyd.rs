@@ -246,8 +246,7 @@ mod tests {
         let centroids: Vec<i64> = result.centroids.iter().map(|c| c.round() as i64).collect();
         assert_eq!(centroids, [0, 0, 0, 10, 10, 0]);
         assert!(result.inertia < 60.0 * 0.3);
-        // the order of the input does not matter
-        points.reverse();
+        // the order of the rows does not matter
         let reordered = fit(&mut points.chunks(2).rev().flatten().copied().collect::<Vec<_>>(), 2, 3, 0, 5);
         assert_eq!(reordered, result);
     }
