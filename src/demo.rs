@@ -9,6 +9,8 @@ use datafusion_cli::print_options::PrintOptions;
 pub const RECIPES: &[(&str, &str)] = &[
     ("customer_profile.sql", include_str!("../sql/customer_profile.sql")),
     ("segmentation.sql", include_str!("../sql/segmentation.sql")),
+    ("basket_analysis.sql", include_str!("../sql/basket_analysis.sql")),
+    ("drift_monitor.sql", include_str!("../sql/drift_monitor.sql")),
 ];
 
 /// One statement of a recipe with the comment lines written above it.

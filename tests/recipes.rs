@@ -4,7 +4,7 @@ mod common;
 
 use persona::demo::{steps, RECIPES};
 
-use common::{rows, test_engine};
+use common::{rows, test_engine, test_truth};
 
 fn recipe(name: &str) -> &'static str {
     RECIPES.iter().find(|(file, _)| *file == name).map(|(_, sql)| *sql).expect("recipe")
@@ -76,4 +76,62 @@ async fn segmentation_puts_every_purchasing_customer_in_one_known_segment() {
     assert!(num(&champions, 3) < num(&hibernating, 3));
     assert!(num(&champions, 4) > num(&hibernating, 4));
     assert!(num(&champions, 5) > num(&hibernating, 5));
+}
+
+#[tokio::test]
+async fn basket_analysis_recovers_exactly_the_planted_rules() {
+    let ctx = test_engine().await;
+    let steps = steps(recipe("basket_analysis.sql"));
+    let rules = rows(&ctx, &steps[2].sql).await;
+    let planted = test_truth().baskets.planted_rules;
+    let items = |s: &str| -> Vec<String> {
+        let mut v: Vec<String> = s.split(" + ").map(str::to_string).collect();
+        v.sort();
+        v
+    };
+    // every planted rule is found, in its planted direction
+    for rule in &planted {
+        let found = rules.iter().any(|r| items(&r[0]) == rule.antecedent && items(&r[1]) == rule.consequent);
+        assert!(found, "planted rule {:?} -> {:?} not recovered: {rules:?}", rule.antecedent, rule.consequent);
+    }
+    // and every rule found lies inside one planted association
+    for r in &rules {
+        let mut all = items(&r[0]);
+        all.extend(items(&r[1]));
+        let inside = planted.iter().any(|p| {
+            let planted_items: Vec<&String> = p.antecedent.iter().chain(&p.consequent).collect();
+            all.iter().all(|i| planted_items.contains(&i))
+        });
+        assert!(inside, "rule {} -> {} is not a planted association", r[0], r[1]);
+    }
+}
+
+#[tokio::test]
+async fn drift_monitor_flags_exactly_the_planted_drifts() {
+    let ctx = test_engine().await;
+    let steps = steps(recipe("drift_monitor.sql"));
+    let summary = rows(&ctx, &steps[0].sql).await;
+    let truth = test_truth().drift;
+    assert_eq!(summary.len(), truth.features.len());
+    for row in &summary {
+        let planted = truth.drifted.iter().find(|d| d.feature == row[0]);
+        match planted {
+            Some(d) => {
+                assert_eq!(row[4], d.from_month, "{} drifting since", row[0]);
+                assert_eq!(row[5], "DRIFT", "{}", row[0]);
+            }
+            None => assert_eq!(row[5], "stable", "{} should be stable: {row:?}", row[0]),
+        }
+    }
+    // the score's KS test rejects in the drifted months only
+    let score = rows(&ctx, &steps[2].sql).await;
+    let from = &truth.drifted.iter().find(|d| d.feature == "score").expect("score drift").from_month;
+    for row in &score {
+        let p: f64 = row[4].parse().expect("p-value");
+        if &row[0] >= from {
+            assert!(p < 1e-6, "{row:?}");
+        } else {
+            assert!(p > 1e-3, "{row:?}");
+        }
+    }
 }

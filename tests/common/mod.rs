@@ -37,6 +37,12 @@ pub fn test_lake() -> PathBuf {
     .clone()
 }
 
+/// What the generator planted in the test lake.
+pub fn test_truth() -> persona::generate::truth::Truth {
+    let json = std::fs::read_to_string(test_lake().join("_truth.json")).expect("_truth.json");
+    serde_json::from_str(&json).expect("truth json")
+}
+
 pub async fn test_engine() -> SessionContext {
     EngineBuilder::new().lake(test_lake().display().to_string()).build().await.expect("engine on the test lake")
 }

@@ -11,7 +11,10 @@ use datafusion::common::Result;
 use datafusion::logical_expr::{AggregateUDF, ScalarUDF, WindowUDF};
 use datafusion::prelude::SessionContext;
 
+pub mod basket;
 mod common;
+pub mod drift;
+mod group_state;
 pub mod privacy;
 pub mod segment;
 
@@ -19,6 +22,8 @@ pub mod segment;
 #[must_use]
 pub fn scalar_functions() -> Vec<Arc<ScalarUDF>> {
     vec![
+        Arc::new(ScalarUDF::from(basket::AssociationRules::new())),
+        Arc::new(ScalarUDF::from(drift::PsiFromCounts::new())),
         Arc::new(ScalarUDF::from(privacy::IsValidCnId::new())),
         Arc::new(ScalarUDF::from(privacy::IsValidCnMobile::new())),
         Arc::new(ScalarUDF::from(segment::KMeansAssign::new())),
@@ -31,7 +36,18 @@ pub fn scalar_functions() -> Vec<Arc<ScalarUDF>> {
 /// All aggregate functions of Persona.
 #[must_use]
 pub fn aggregate_functions() -> Vec<Arc<AggregateUDF>> {
-    vec![Arc::new(AggregateUDF::from(segment::KMeans::new())), Arc::new(AggregateUDF::from(segment::Rfm::new()))]
+    vec![
+        Arc::new(AggregateUDF::from(basket::FrequentItemsets::new())),
+        Arc::new(AggregateUDF::from(basket::RuleStats::new())),
+        Arc::new(AggregateUDF::from(drift::JsDivergence::new())),
+        Arc::new(AggregateUDF::from(drift::Ks2Samp::new())),
+        Arc::new(AggregateUDF::from(drift::Psi::new())),
+        Arc::new(AggregateUDF::from(drift::PsiBins::new())),
+        Arc::new(AggregateUDF::from(drift::PsiEdges::new())),
+        Arc::new(AggregateUDF::from(drift::PsiHistogram::new())),
+        Arc::new(AggregateUDF::from(segment::KMeans::new())),
+        Arc::new(AggregateUDF::from(segment::Rfm::new())),
+    ]
 }
 
 /// All window functions of Persona.

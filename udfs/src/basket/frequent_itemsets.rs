@@ -1,0 +1,430 @@
+//! `frequent_itemsets(basket_id, item, min_support [, max_len])`: FP-growth per group.
+
+use std::collections::HashMap;
+use std::mem::size_of;
+use std::sync::Arc;
+
+use arrow::array::{
+    Array, ArrayRef, AsArray, BooleanArray, Float64Array, Int64Array, ListArray, StringArray, StructArray, UInt64Array,
+};
+use arrow::buffer::OffsetBuffer;
+use arrow::datatypes::{DataType, Field, FieldRef, Fields, UInt64Type};
+use datafusion::common::hash_utils::{create_hashes, QualityRandomState};
+use datafusion::common::{exec_err, plan_err, Result, ScalarValue};
+use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
+use datafusion::logical_expr::utils::format_state_name;
+use datafusion::logical_expr::{
+    Accumulator, AggregateUDFImpl, Documentation, EmitTo, GroupsAccumulator, Signature, TypeSignature, Volatility,
+};
+use datafusion::physical_expr::expressions::Literal;
+use datafusion_macros::user_doc;
+
+use super::fpgrowth::frequent_itemsets;
+
+/// At most this many itemsets per group; more means min_support is too low for the data.
+pub(crate) const MAX_ITEMSETS: usize = 5_000_000;
+
+#[user_doc(
+    doc_section(label = "Basket Functions"),
+    description = "Frequent itemsets of the baskets of a group, mined with FP-growth from long-format rows (one row per basket and item). \
+Returns a list of structs {items (sorted), count (baskets holding every item), support = count / N}, where N is the number of distinct baskets of the group with at least one non-NULL item, \
+ordered by number of items, then items. \
+An itemset is frequent when count / N >= min_support in floating point, as in mlxtend's fpgrowth. \
+Duplicate items inside a basket count once; rows with a NULL basket id or NULL item are ignored. \
+Items are compared as strings (integers are converted to their decimal text; other types are cast to text as SQL CAST does); basket ids of any type are compared by a 64-bit hash \
+(two different ids collide with probability about 2^-64 per pair). min_support must be a literal in (0, 1]; max_len (literal >= 1) limits the itemset size. \
+The group's (basket, item) pairs are kept in memory (about 12 bytes each plus the distinct item names); more than 5,000,000 itemsets is an error. \
+Get rows with `SELECT unnest(frequent_itemsets(...))` and the fields with `s['items']`, `s['support']`; association_rules derives rules from the list. An empty group gives an empty list.",
+    syntax_example = "frequent_itemsets(basket_id, item, min_support [, max_len])",
+    sql_example = r#"```sql
+> SELECT unnest(frequent_itemsets(basket, item, 0.5)) AS s
+  FROM (VALUES (1, 'milk'), (1, 'bread'), (2, 'milk'), (2, 'bread'), (3, 'milk'), (4, 'eggs')) t(basket, item);
++------------------------------------------------+
+| s                                              |
++------------------------------------------------+
+| {items: [bread], count: 2, support: 0.5}       |
+| {items: [milk], count: 3, support: 0.75}       |
+| {items: [bread, milk], count: 2, support: 0.5} |
++------------------------------------------------+
+```"#,
+    argument(name = "basket_id", description = "Basket (order, invoice) identifier of any type."),
+    argument(name = "item", description = "Item: a string or an integer."),
+    argument(name = "min_support", description = "Minimum support, a literal in (0, 1]."),
+    argument(name = "max_len", description = "Optional maximum number of items per itemset, a literal >= 1.")
+)]
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct FrequentItemsets {
+    signature: Signature,
+}
+
+impl Default for FrequentItemsets {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl FrequentItemsets {
+    #[must_use]
+    pub fn new() -> Self {
+        // UserDefined coerces; the Exact variants document the argument types for SHOW FUNCTIONS
+        Self {
+            signature: Signature::one_of(
+                vec![
+                    TypeSignature::UserDefined,
+                    TypeSignature::Exact(vec![DataType::Int64, DataType::Utf8, DataType::Float64]),
+                    TypeSignature::Exact(vec![DataType::Int64, DataType::Utf8, DataType::Float64, DataType::Int64]),
+                ],
+                Volatility::Immutable,
+            ),
+        }
+    }
+}
+
+pub(crate) fn itemset_fields() -> Fields {
+    Fields::from(vec![
+        Field::new("items", DataType::new_list(DataType::Utf8, true), true),
+        Field::new("count", DataType::Int64, true),
+        Field::new("support", DataType::Float64, true),
+    ])
+}
+
+pub(crate) fn itemsets_type() -> DataType {
+    DataType::new_list(DataType::Struct(itemset_fields()), true)
+}
+
+impl AggregateUDFImpl for FrequentItemsets {
+    fn name(&self) -> &'static str {
+        "frequent_itemsets"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
+        if !(3..=4).contains(&arg_types.len()) {
+            return plan_err!(
+                "frequent_itemsets takes 3 or 4 arguments (basket_id, item, min_support [, max_len]), got {}",
+                arg_types.len()
+            );
+        }
+        let item = &arg_types[1];
+        if !(item.is_integer()
+            || matches!(item, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View | DataType::Null))
+        {
+            return plan_err!("frequent_itemsets: items must be strings or integers, got {item}");
+        }
+        if !arg_types[2].is_numeric() {
+            return plan_err!("frequent_itemsets: min_support must be a number, got {}", arg_types[2]);
+        }
+        let mut coerced = vec![arg_types[0].clone(), DataType::Utf8, DataType::Float64];
+        if let Some(max_len) = arg_types.get(3) {
+            if !max_len.is_integer() {
+                return plan_err!("frequent_itemsets: max_len must be an integer, got {max_len}");
+            }
+            coerced.push(DataType::Int64);
+        }
+        Ok(coerced)
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(itemsets_type())
+    }
+
+    fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
+        Ok(vec![
+            Arc::new(Field::new(
+                format_state_name(args.name, "baskets"),
+                DataType::new_list(DataType::UInt64, true),
+                true,
+            )),
+            Arc::new(Field::new(format_state_name(args.name, "items"), DataType::new_list(DataType::Utf8, true), true)),
+        ])
+    }
+
+    fn accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
+        Ok(Box::new(ItemsetsAccumulator { params: Params::from_args(&args)?, group: Pairs::default() }))
+    }
+
+    fn groups_accumulator_supported(&self, _args: AccumulatorArgs) -> bool {
+        true
+    }
+
+    fn create_groups_accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn GroupsAccumulator>> {
+        Ok(Box::new(ItemsetsGroupsAccumulator { params: Params::from_args(&args)?, groups: Vec::new() }))
+    }
+
+    fn documentation(&self) -> Option<&Documentation> {
+        self.doc()
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Params {
+    min_support: f64,
+    max_len: usize,
+}
+
+impl Params {
+    fn from_args(args: &AccumulatorArgs) -> Result<Self> {
+        let literal = |i: usize| args.exprs.get(i).and_then(|e| e.downcast_ref::<Literal>()).map(Literal::value);
+        let min_support = match literal(2) {
+            Some(ScalarValue::Float64(Some(s))) if *s > 0.0 && *s <= 1.0 => *s,
+            Some(other) => return plan_err!("frequent_itemsets: min_support must be in (0, 1], got {other}"),
+            None => return plan_err!("frequent_itemsets: min_support must be a literal"),
+        };
+        let max_len = match (args.exprs.len(), literal(3)) {
+            (3, _) => usize::MAX,
+            (_, Some(ScalarValue::Int64(Some(n)))) if *n >= 1 => *n as usize,
+            (_, Some(other)) => return plan_err!("frequent_itemsets: max_len must be at least 1, got {other}"),
+            (_, None) => return plan_err!("frequent_itemsets: max_len must be a literal"),
+        };
+        Ok(Self { min_support, max_len })
+    }
+}
+
+/// An itemset's item names and its basket count.
+type NamedItemset<'a> = (Vec<&'a str>, u64);
+
+/// The (basket, item) pairs of one group; items interned per group.
+#[derive(Debug, Default)]
+struct Pairs {
+    baskets: Vec<u64>,
+    items: Vec<u32>,
+    index: HashMap<String, u32>,
+    names: Vec<String>,
+}
+
+impl Pairs {
+    fn push(&mut self, basket: u64, item: &str) {
+        let id = match self.index.get(item) {
+            Some(&id) => id,
+            None => {
+                let id = self.names.len() as u32;
+                self.index.insert(item.to_string(), id);
+                self.names.push(item.to_string());
+                id
+            }
+        };
+        self.baskets.push(basket);
+        self.items.push(id);
+    }
+
+    fn size(&self) -> usize {
+        self.baskets.capacity() * size_of::<u64>()
+            + self.items.capacity() * size_of::<u32>()
+            + self.names.iter().map(|n| 2 * n.capacity() + 2 * size_of::<String>() + 8).sum::<usize>()
+    }
+
+    /// Mines the group: (itemsets as (names, count), number of baskets).
+    fn mine(&self, params: Params) -> Result<(Vec<NamedItemset<'_>>, u64)> {
+        let mut pairs: Vec<(u64, u32)> = self.baskets.iter().copied().zip(self.items.iter().copied()).collect();
+        pairs.sort_unstable();
+        pairs.dedup();
+        let mut transactions: Vec<Vec<u32>> = Vec::new();
+        let mut last = None;
+        for (basket, item) in pairs {
+            if last != Some(basket) {
+                transactions.push(Vec::new());
+                last = Some(basket);
+            }
+            if let Some(t) = transactions.last_mut() {
+                t.push(item);
+            }
+        }
+        let n = transactions.len() as u64;
+        if n == 0 {
+            return Ok((Vec::new(), 0));
+        }
+        // the smallest count c with c / n >= min_support in floating point, as mlxtend filters
+        let mut min_count = ((params.min_support * n as f64).ceil() as u64).saturating_sub(1).max(1);
+        while (min_count as f64) / (n as f64) < params.min_support {
+            min_count += 1;
+        }
+        let itemsets = frequent_itemsets(&transactions, self.names.len(), min_count, params.max_len, MAX_ITEMSETS)
+            .or_else(|count| {
+                exec_err!("frequent_itemsets: more than {count} itemsets; raise min_support or set max_len")
+            })?;
+        let mut named: Vec<NamedItemset<'_>> = itemsets
+            .into_iter()
+            .map(|s| {
+                let mut names: Vec<&str> = s.items.iter().map(|&i| self.names[i as usize].as_str()).collect();
+                names.sort_unstable();
+                (names, s.count)
+            })
+            .collect();
+        named.sort_by(|a, b| a.0.len().cmp(&b.0.len()).then_with(|| a.0.cmp(&b.0)));
+        Ok((named, n))
+    }
+}
+
+/// Reads the rows of a batch into the groups chosen by `group_of(row)`.
+fn update(
+    values: &[ArrayRef],
+    filter: Option<&BooleanArray>,
+    groups: &mut [Pairs],
+    group_of: impl Fn(usize) -> usize,
+) -> Result<()> {
+    let baskets = &values[0];
+    let items = values[1].as_string::<i32>();
+    let mut hashes = vec![0u64; baskets.len()];
+    create_hashes([baskets], &QualityRandomState::with_seed(0x4241_534b), &mut hashes)?;
+    for (row, &hash) in hashes.iter().enumerate() {
+        if baskets.is_null(row) || items.is_null(row) || filter.is_some_and(|f| !(f.is_valid(row) && f.value(row))) {
+            continue;
+        }
+        groups[group_of(row)].push(hash, items.value(row));
+    }
+    Ok(())
+}
+
+fn state_arrays(groups: &[Pairs]) -> Vec<ArrayRef> {
+    let mut offsets = vec![0i32];
+    let mut baskets = Vec::new();
+    let mut items: Vec<&str> = Vec::new();
+    for g in groups {
+        baskets.extend_from_slice(&g.baskets);
+        items.extend(g.items.iter().map(|&i| g.names[i as usize].as_str()));
+        offsets.push(baskets.len() as i32);
+    }
+    let offsets = OffsetBuffer::new(offsets.into());
+    vec![
+        Arc::new(ListArray::new(
+            Arc::new(Field::new_list_field(DataType::UInt64, true)),
+            offsets.clone(),
+            Arc::new(UInt64Array::from(baskets)),
+            None,
+        )),
+        Arc::new(ListArray::new(
+            Arc::new(Field::new_list_field(DataType::Utf8, true)),
+            offsets,
+            Arc::new(StringArray::from(items)),
+            None,
+        )),
+    ]
+}
+
+fn merge(states: &[ArrayRef], groups: &mut [Pairs], group_of: impl Fn(usize) -> usize) {
+    let baskets = states[0].as_list::<i32>();
+    let items = states[1].as_list::<i32>();
+    for row in 0..baskets.len() {
+        if baskets.is_null(row) {
+            continue;
+        }
+        let row_baskets = baskets.value(row);
+        let row_baskets = row_baskets.as_primitive::<UInt64Type>();
+        let row_items = items.value(row);
+        let row_items = row_items.as_string::<i32>();
+        let group = &mut groups[group_of(row)];
+        for i in 0..row_baskets.len() {
+            group.push(row_baskets.value(i), row_items.value(i));
+        }
+    }
+}
+
+fn evaluate(params: Params, groups: &[Pairs]) -> Result<ArrayRef> {
+    let mut set_offsets = vec![0i32];
+    let mut item_offsets = vec![0i32];
+    let mut names: Vec<&str> = Vec::new();
+    let mut counts = Vec::new();
+    let mut supports = Vec::new();
+    let mined = groups.iter().map(|g| g.mine(params)).collect::<Result<Vec<_>>>()?;
+    for (itemsets, n) in &mined {
+        for (items, count) in itemsets {
+            names.extend(items.iter().copied());
+            item_offsets.push(names.len() as i32);
+            counts.push(*count as i64);
+            supports.push(*count as f64 / *n as f64);
+        }
+        set_offsets.push(counts.len() as i32);
+    }
+    let items = ListArray::new(
+        Arc::new(Field::new_list_field(DataType::Utf8, true)),
+        OffsetBuffer::new(item_offsets.into()),
+        Arc::new(StringArray::from(names)),
+        None,
+    );
+    let sets = StructArray::new(
+        itemset_fields(),
+        vec![Arc::new(items), Arc::new(Int64Array::from(counts)), Arc::new(Float64Array::from(supports))],
+        None,
+    );
+    Ok(Arc::new(ListArray::new(
+        Arc::new(Field::new_list_field(DataType::Struct(itemset_fields()), true)),
+        OffsetBuffer::new(set_offsets.into()),
+        Arc::new(sets),
+        None,
+    )))
+}
+
+#[derive(Debug)]
+struct ItemsetsAccumulator {
+    params: Params,
+    group: Pairs,
+}
+
+impl Accumulator for ItemsetsAccumulator {
+    fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
+        update(values, None, std::slice::from_mut(&mut self.group), |_| 0)
+    }
+
+    fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
+        merge(states, std::slice::from_mut(&mut self.group), |_| 0);
+        Ok(())
+    }
+
+    fn state(&mut self) -> Result<Vec<ScalarValue>> {
+        state_arrays(std::slice::from_ref(&self.group)).iter().map(|a| ScalarValue::try_from_array(a, 0)).collect()
+    }
+
+    fn evaluate(&mut self) -> Result<ScalarValue> {
+        ScalarValue::try_from_array(&evaluate(self.params, std::slice::from_ref(&self.group))?, 0)
+    }
+
+    fn size(&self) -> usize {
+        size_of::<Self>() + self.group.size()
+    }
+}
+
+#[derive(Debug)]
+struct ItemsetsGroupsAccumulator {
+    params: Params,
+    groups: Vec<Pairs>,
+}
+
+impl GroupsAccumulator for ItemsetsGroupsAccumulator {
+    fn update_batch(
+        &mut self,
+        values: &[ArrayRef],
+        group_indices: &[usize],
+        opt_filter: Option<&BooleanArray>,
+        total_num_groups: usize,
+    ) -> Result<()> {
+        self.groups.resize_with(total_num_groups, Pairs::default);
+        update(values, opt_filter, &mut self.groups, |row| group_indices[row])
+    }
+
+    fn merge_batch(&mut self, values: &[ArrayRef], group_indices: &[usize], total_num_groups: usize) -> Result<()> {
+        self.groups.resize_with(total_num_groups, Pairs::default);
+        merge(values, &mut self.groups, |row| group_indices[row]);
+        Ok(())
+    }
+
+    fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
+        evaluate(self.params, &emit_to.take_needed(&mut self.groups))
+    }
+
+    fn state(&mut self, emit_to: EmitTo) -> Result<Vec<ArrayRef>> {
+        Ok(state_arrays(&emit_to.take_needed(&mut self.groups)))
+    }
+
+    fn convert_to_state(&self, values: &[ArrayRef], opt_filter: Option<&BooleanArray>) -> Result<Vec<ArrayRef>> {
+        let mut groups: Vec<Pairs> = (0..values[0].len()).map(|_| Pairs::default()).collect();
+        update(values, opt_filter, &mut groups, |row| row)?;
+        Ok(state_arrays(&groups))
+    }
+
+    fn size(&self) -> usize {
+        self.groups.capacity() * size_of::<Pairs>() + self.groups.iter().map(Pairs::size).sum::<usize>()
+    }
+}

@@ -1,0 +1,232 @@
+//! `psi_histogram(value, edges)`: counts per bin on fixed cut points, for `psi_from_counts`.
+
+use std::mem::size_of;
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, AsArray, Float64Array, Int64Array, ListArray};
+use arrow::buffer::{NullBuffer, OffsetBuffer};
+use arrow::datatypes::{DataType, Field, FieldRef, Float64Type, Int64Type};
+use datafusion::common::{exec_err, plan_err, Result};
+use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
+use datafusion::logical_expr::utils::format_state_name;
+use datafusion::logical_expr::{
+    Accumulator, AggregateUDFImpl, Documentation, GroupsAccumulator, Signature, TypeSignature, Volatility,
+};
+use datafusion_macros::user_doc;
+
+use super::bins::{bin_of, check_edges};
+use crate::group_state::{GroupState, GroupsOf};
+
+#[user_doc(
+    doc_section(label = "Drift Functions"),
+    description = "Counts of the group's values in the bins of fixed cut points c_1 < ... < c_k (finite, strictly increasing, the same on every row of a group, \
+for example psi_edges of a baseline): a list of k + 2 counts, for (-inf, c_1], (c_1, c_2], ..., (c_k, +inf) and, last, the NULL and NaN values. \
+Keeps only the counts (O(bins) memory), so a month of 100M rows streams. Compare two histograms with psi_from_counts. A group without cut points \
+(no rows) gives NULL.",
+    syntax_example = "psi_histogram(value, edges)",
+    sql_example = r#"```sql
+> SELECT psi_histogram(x, [2.0, 3.0, 4.0]) AS counts FROM (VALUES (1.0), (2.5), (3.0), (9.0), (NULL)) t(x);
++-----------------+
+| counts          |
++-----------------+
+| [1, 2, 0, 1, 1] |
++-----------------+
+```"#,
+    argument(name = "value", description = "Numeric value."),
+    argument(name = "edges", description = "The cut points: a list of numbers.")
+)]
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct PsiHistogram {
+    signature: Signature,
+}
+
+impl Default for PsiHistogram {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl PsiHistogram {
+    #[must_use]
+    pub fn new() -> Self {
+        Self {
+            signature: Signature::one_of(
+                vec![
+                    TypeSignature::UserDefined,
+                    TypeSignature::Exact(vec![DataType::Float64, DataType::new_list(DataType::Float64, true)]),
+                ],
+                Volatility::Immutable,
+            ),
+        }
+    }
+}
+
+impl AggregateUDFImpl for PsiHistogram {
+    fn name(&self) -> &'static str {
+        "psi_histogram"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
+        match arg_types {
+            [value, DataType::List(f) | DataType::LargeList(f) | DataType::FixedSizeList(f, _)]
+                if (value.is_numeric() || value.is_null()) && f.data_type().is_numeric() =>
+            {
+                Ok(vec![DataType::Float64, DataType::new_list(DataType::Float64, true)])
+            }
+            _ => plan_err!("psi_histogram takes (numeric value, list of cut points), got {arg_types:?}"),
+        }
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(DataType::new_list(DataType::Int64, true))
+    }
+
+    fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
+        let list = |item| DataType::new_list(item, true);
+        Ok(vec![
+            Arc::new(Field::new(format_state_name(args.name, "edges"), list(DataType::Float64), true)),
+            Arc::new(Field::new(format_state_name(args.name, "counts"), list(DataType::Int64), true)),
+        ])
+    }
+
+    fn accumulator(&self, _args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
+        Ok(Box::new(GroupsOf::<Histogram>::new(())))
+    }
+
+    fn groups_accumulator_supported(&self, _args: AccumulatorArgs) -> bool {
+        true
+    }
+
+    fn create_groups_accumulator(&self, _args: AccumulatorArgs) -> Result<Box<dyn GroupsAccumulator>> {
+        Ok(Box::new(GroupsOf::<Histogram>::new(())))
+    }
+
+    fn documentation(&self) -> Option<&Documentation> {
+        self.doc()
+    }
+}
+
+/// Cut points and counts of one group; the last count is the missing bin.
+#[derive(Debug, Default)]
+struct Histogram {
+    edges: Option<Vec<f64>>,
+    counts: Vec<i64>,
+}
+
+impl Histogram {
+    /// Sets the cut points on first use, or checks they did not change.
+    fn use_edges(&mut self, edges: &[f64]) -> Result<()> {
+        match &self.edges {
+            Some(own) if own.as_slice() == edges => Ok(()),
+            Some(_) => exec_err!("psi_histogram: the cut points must be the same on every row of a group"),
+            None => {
+                if let Err(reason) = check_edges(edges) {
+                    return exec_err!("psi_histogram: invalid cut points: {reason}");
+                }
+                self.edges = Some(edges.to_vec());
+                self.counts = vec![0; edges.len() + 2];
+                Ok(())
+            }
+        }
+    }
+}
+
+impl GroupState for Histogram {
+    type Params = ();
+
+    fn update(
+        _: &(),
+        groups: &mut [Self],
+        values: &[ArrayRef],
+        group_of: impl Fn(usize) -> Option<usize>,
+    ) -> Result<()> {
+        let numbers = values[0].as_primitive::<Float64Type>();
+        let edges = values[1].as_list::<i32>();
+        for row in 0..numbers.len() {
+            let Some(g) = group_of(row) else { continue };
+            if edges.is_null(row) {
+                return exec_err!("psi_histogram: the cut points must not be NULL");
+            }
+            let row_edges = edges.value(row);
+            let row_edges = row_edges.as_primitive::<Float64Type>();
+            if row_edges.null_count() > 0 {
+                return exec_err!("psi_histogram: the cut points must not contain NULL");
+            }
+            let group = &mut groups[g];
+            group.use_edges(row_edges.values())?;
+            let bin = match numbers.is_valid(row).then(|| numbers.value(row)).filter(|v| !v.is_nan()) {
+                Some(v) => bin_of(v, row_edges.values()),
+                None => group.counts.len() - 1,
+            };
+            group.counts[bin] += 1;
+        }
+        Ok(())
+    }
+
+    fn state(_: &(), groups: &[Self]) -> Result<Vec<ArrayRef>> {
+        let mut edge_offsets = vec![0i32];
+        let mut edges: Vec<f64> = Vec::new();
+        let mut count_offsets = vec![0i32];
+        let mut counts = Vec::new();
+        for g in groups {
+            edges.extend(g.edges.iter().flatten());
+            edge_offsets.push(edges.len() as i32);
+            counts.extend_from_slice(&g.counts);
+            count_offsets.push(counts.len() as i32);
+        }
+        let valid = NullBuffer::from(groups.iter().map(|g| g.edges.is_some()).collect::<Vec<_>>());
+        Ok(vec![
+            Arc::new(ListArray::new(
+                Arc::new(Field::new_list_field(DataType::Float64, true)),
+                OffsetBuffer::new(edge_offsets.into()),
+                Arc::new(Float64Array::from(edges)),
+                Some(valid.clone()),
+            )),
+            Arc::new(ListArray::new(
+                Arc::new(Field::new_list_field(DataType::Int64, true)),
+                OffsetBuffer::new(count_offsets.into()),
+                Arc::new(Int64Array::from(counts)),
+                Some(valid),
+            )),
+        ])
+    }
+
+    fn merge(_: &(), groups: &mut [Self], states: &[ArrayRef], group_of: impl Fn(usize) -> usize) -> Result<()> {
+        let (edges, counts) = (states[0].as_list::<i32>(), states[1].as_list::<i32>());
+        for row in 0..edges.len() {
+            if edges.is_null(row) {
+                continue;
+            }
+            let group = &mut groups[group_of(row)];
+            group.use_edges(edges.value(row).as_primitive::<Float64Type>().values())?;
+            let row_counts = counts.value(row);
+            for (total, n) in group.counts.iter_mut().zip(row_counts.as_primitive::<Int64Type>().values()) {
+                *total += n;
+            }
+        }
+        Ok(())
+    }
+
+    fn evaluate(_: &(), groups: &[Self]) -> Result<ArrayRef> {
+        let mut offsets = vec![0i32];
+        let mut counts = Vec::new();
+        for g in groups {
+            counts.extend_from_slice(&g.counts);
+            offsets.push(counts.len() as i32);
+        }
+        Ok(Arc::new(ListArray::new(
+            Arc::new(Field::new_list_field(DataType::Int64, true)),
+            OffsetBuffer::new(offsets.into()),
+            Arc::new(Int64Array::from(counts)),
+            Some(NullBuffer::from(groups.iter().map(|g| g.edges.is_some()).collect::<Vec<_>>())),
+        )))
+    }
+
+    fn size(&self) -> usize {
+        self.edges.as_ref().map_or(0, |e| e.capacity() * size_of::<f64>()) + self.counts.capacity() * size_of::<i64>()
+    }
+}

@@ -1,0 +1,385 @@
+//! The two-sided sample behind `psi`, `psi_bins` and `js_divergence`: argument checks, the
+//! per-group state (expected and actual values, categories, or counts on fixed cut points)
+//! and its bins.
+
+use std::collections::HashMap;
+use std::mem::size_of;
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, AsArray, Float64Array, ListArray, StringArray, UInt64Array};
+use arrow::buffer::OffsetBuffer;
+use arrow::datatypes::{DataType, Field, FieldRef, Float64Type, UInt64Type};
+use datafusion::common::{exec_err, plan_err, Result, ScalarValue};
+use datafusion::logical_expr::function::AccumulatorArgs;
+use datafusion::logical_expr::utils::format_state_name;
+use datafusion::physical_expr::expressions::Literal;
+
+use super::bins::{
+    bin_of, check_edges, js_divergence, numeric_bins, psi, quantile_edges, with_missing, Bin, DEFAULT_BINS,
+    DEFAULT_EPSILON, MAX_BINS,
+};
+use super::psi_bins::bins_array;
+use crate::group_state::GroupState;
+
+/// How values are binned.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Binning {
+    /// Numeric: cut points at the expected sample's quantiles; keeps the values.
+    Quantiles(usize),
+    /// Numeric: cut points given by the third argument (the same on every row of a group).
+    Edges,
+    /// Strings and booleans: one bin per category seen on either side.
+    Categories,
+}
+
+/// What a sample aggregate returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Measure {
+    Psi,
+    Bins,
+    JsDivergence,
+}
+
+/// Constant arguments of a two-sided sample aggregate.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SampleParams {
+    pub binning: Binning,
+    pub epsilon: f64,
+    pub measure: Measure,
+}
+
+/// Coerces `(value, is_actual [, bins [, epsilon]])`: numbers to Float64, strings and booleans
+/// to Utf8 (categories), bins to Int64 (n_bins) or List(Float64) (cut points).
+pub(crate) fn coerce_sample_args(name: &str, arg_types: &[DataType], max_args: usize) -> Result<Vec<DataType>> {
+    if !(2..=max_args).contains(&arg_types.len()) {
+        let usage = if max_args == 4 { "value, is_actual [, bins [, epsilon]]" } else { "value, is_actual [, bins]" };
+        return plan_err!("{name} takes 2 to {max_args} arguments ({usage}), got {}", arg_types.len());
+    }
+    let value = &arg_types[0];
+    let categorical = matches!(value, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View | DataType::Boolean);
+    let mut coerced = vec![if categorical {
+        DataType::Utf8
+    } else if value.is_numeric() || value.is_null() {
+        DataType::Float64
+    } else {
+        return plan_err!(
+            "{name}: the value must be a number (numeric bins) or a string or boolean (categories), got {value}"
+        );
+    }];
+    if !matches!(arg_types[1], DataType::Boolean | DataType::Null) {
+        return plan_err!("{name}: is_actual must be a boolean, got {}", arg_types[1]);
+    }
+    coerced.push(DataType::Boolean);
+    if let Some(bins) = arg_types.get(2) {
+        coerced.push(match bins {
+            b if b.is_null() || b.is_integer() => DataType::Int64,
+            _ if categorical => {
+                return plan_err!("{name}: categorical values take no bins argument (pass NULL), got {bins}");
+            }
+            DataType::List(f) | DataType::LargeList(f) | DataType::FixedSizeList(f, _)
+                if f.data_type().is_numeric() =>
+            {
+                DataType::new_list(DataType::Float64, true)
+            }
+            other => return plan_err!("{name}: bins must be an integer n_bins or a list of cut points, got {other}"),
+        });
+    }
+    if let Some(epsilon) = arg_types.get(3) {
+        if !epsilon.is_numeric() {
+            return plan_err!("{name}: epsilon must be a number, got {epsilon}");
+        }
+        coerced.push(DataType::Float64);
+    }
+    Ok(coerced)
+}
+
+impl SampleParams {
+    pub(crate) fn from_args(name: &str, measure: Measure, args: &AccumulatorArgs) -> Result<Self> {
+        let literal = |i: usize| args.exprs.get(i).and_then(|e| e.downcast_ref::<Literal>()).map(Literal::value);
+        let binning = if args.expr_fields[0].data_type() == &DataType::Utf8 {
+            if args.exprs.len() > 2 && !matches!(literal(2), Some(ScalarValue::Int64(None))) {
+                return plan_err!("{name}: categorical values take no bins argument (pass NULL)");
+            }
+            Binning::Categories
+        } else {
+            match (args.expr_fields.get(2).map(|f| f.data_type()), literal(2)) {
+                (None, _) | (Some(DataType::Int64), Some(ScalarValue::Int64(None))) => Binning::Quantiles(DEFAULT_BINS),
+                (Some(DataType::Int64), Some(ScalarValue::Int64(Some(n)))) if (2..=MAX_BINS as i64).contains(n) => {
+                    Binning::Quantiles(*n as usize)
+                }
+                (Some(DataType::Int64), Some(other)) => {
+                    return plan_err!("{name}: n_bins must be between 2 and {MAX_BINS}, got {other}");
+                }
+                (Some(DataType::Int64), None) => return plan_err!("{name}: n_bins must be a literal integer"),
+                _ => Binning::Edges,
+            }
+        };
+        let epsilon = match literal(3) {
+            None if args.exprs.len() < 4 => DEFAULT_EPSILON,
+            Some(ScalarValue::Float64(Some(e))) if (0.0..1.0).contains(e) => *e,
+            Some(other) => return plan_err!("{name}: epsilon must be in [0, 1) (0 turns smoothing off), got {other}"),
+            None => return plan_err!("{name}: epsilon must be a literal"),
+        };
+        Ok(Self { binning, epsilon, measure })
+    }
+}
+
+/// State fields shared by the sample aggregates.
+pub(crate) fn sample_state_fields(name: &str) -> Vec<FieldRef> {
+    let list = |item: DataType| DataType::new_list(item, true);
+    [
+        ("expected_values", list(DataType::Float64)),
+        ("actual_values", list(DataType::Float64)),
+        ("categories", list(DataType::Utf8)),
+        ("expected_counts", list(DataType::UInt64)),
+        ("actual_counts", list(DataType::UInt64)),
+        ("edges", list(DataType::Float64)),
+        ("missing", list(DataType::UInt64)),
+    ]
+    .into_iter()
+    .map(|(field, data_type)| Arc::new(Field::new(format_state_name(name, field), data_type, true)))
+    .collect()
+}
+
+/// One group's two samples; side 0 is expected, side 1 actual.
+#[derive(Debug, Default)]
+pub(crate) struct Sample {
+    /// Non-NaN values by side (quantile binning).
+    values: [Vec<f64>; 2],
+    /// Category index (categorical binning).
+    index: HashMap<String, usize>,
+    /// Category names, or nothing for numeric bins.
+    names: Vec<String>,
+    /// Counts per category or per fixed bin.
+    counts: Vec<[u64; 2]>,
+    /// Fixed cut points, from the first row of the group.
+    edges: Option<Vec<f64>>,
+    /// NULL and NaN values by side.
+    missing: [u64; 2],
+}
+
+impl Sample {
+    fn add_category(&mut self, category: &str, counts: [u64; 2]) {
+        let i = match self.index.get(category) {
+            Some(&i) => i,
+            None => {
+                self.index.insert(category.to_string(), self.names.len());
+                self.names.push(category.to_string());
+                self.counts.push([0, 0]);
+                self.names.len() - 1
+            }
+        };
+        self.counts[i][0] += counts[0];
+        self.counts[i][1] += counts[1];
+    }
+
+    /// Sets the group's cut points on first use, or checks they did not change.
+    fn use_edges(&mut self, edges: &[f64]) -> Result<()> {
+        match &self.edges {
+            Some(own) if own.as_slice() == edges => Ok(()),
+            Some(_) => exec_err!("the cut points must be the same on every row of a group"),
+            None => {
+                if let Err(reason) = check_edges(edges) {
+                    return exec_err!("invalid cut points: {reason}");
+                }
+                self.edges = Some(edges.to_vec());
+                self.counts = vec![[0, 0]; edges.len() + 1];
+                Ok(())
+            }
+        }
+    }
+
+    /// The bins of this group, the missing bin last.
+    fn bins(&self, binning: Binning) -> Vec<Bin> {
+        let bins = match binning {
+            Binning::Quantiles(n_bins) => {
+                let mut expected: Vec<f64> = self.values[0].iter().copied().filter(|v| v.is_finite()).collect();
+                expected.sort_unstable_by(f64::total_cmp);
+                let edges = quantile_edges(&expected, n_bins);
+                let mut counts = vec![[0u64, 0]; edges.len() + 1];
+                for (side, values) in self.values.iter().enumerate() {
+                    for &v in values {
+                        counts[bin_of(v, &edges)][side] += 1;
+                    }
+                }
+                numeric_bins(&edges, &counts)
+            }
+            Binning::Edges => match &self.edges {
+                Some(edges) => numeric_bins(edges, &self.counts),
+                None => Vec::new(),
+            },
+            Binning::Categories => {
+                let mut order: Vec<usize> = (0..self.names.len()).collect();
+                order.sort_unstable_by(|&a, &b| self.names[a].cmp(&self.names[b]));
+                order
+                    .into_iter()
+                    .map(|i| Bin { label: self.names[i].clone(), lower: None, upper: None, counts: self.counts[i] })
+                    .collect()
+            }
+        };
+        with_missing(bins, self.missing)
+    }
+}
+
+impl GroupState for Sample {
+    type Params = SampleParams;
+
+    fn update(
+        params: &SampleParams,
+        groups: &mut [Self],
+        values: &[ArrayRef],
+        group_of: impl Fn(usize) -> Option<usize>,
+    ) -> Result<()> {
+        let is_actual = values[1].as_boolean();
+        let side_of = |row: usize| (!is_actual.is_null(row)).then(|| usize::from(is_actual.value(row)));
+        if params.binning == Binning::Categories {
+            let categories = values[0].as_string::<i32>();
+            for row in 0..categories.len() {
+                let (Some(g), Some(side)) = (group_of(row), side_of(row)) else { continue };
+                if categories.is_null(row) {
+                    groups[g].missing[side] += 1;
+                } else {
+                    let mut counts = [0, 0];
+                    counts[side] = 1;
+                    groups[g].add_category(categories.value(row), counts);
+                }
+            }
+            return Ok(());
+        }
+        let numbers = values[0].as_primitive::<Float64Type>();
+        let edges = (params.binning == Binning::Edges).then(|| values[2].as_list::<i32>());
+        for row in 0..numbers.len() {
+            let (Some(g), Some(side)) = (group_of(row), side_of(row)) else { continue };
+            let group = &mut groups[g];
+            let value = numbers.is_valid(row).then(|| numbers.value(row)).filter(|v| !v.is_nan());
+            match (value, edges) {
+                (None, _) => group.missing[side] += 1,
+                (Some(v), None) => group.values[side].push(v),
+                (Some(v), Some(edges)) => {
+                    if edges.is_null(row) {
+                        return exec_err!("the cut points must not be NULL");
+                    }
+                    let row_edges = edges.value(row);
+                    let row_edges = row_edges.as_primitive::<Float64Type>();
+                    if row_edges.null_count() > 0 {
+                        return exec_err!("the cut points must not contain NULL");
+                    }
+                    group.use_edges(row_edges.values())?;
+                    let bin = bin_of(v, row_edges.values());
+                    group.counts[bin][side] += 1;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn state(_params: &SampleParams, groups: &[Self]) -> Result<Vec<ArrayRef>> {
+        let floats = |of: &dyn Fn(&Self) -> Option<&[f64]>| -> ArrayRef {
+            let mut offsets = vec![0i32];
+            let mut values = Vec::new();
+            let mut valid = Vec::with_capacity(groups.len());
+            for g in groups {
+                let list = of(g);
+                valid.push(list.is_some());
+                values.extend_from_slice(list.unwrap_or_default());
+                offsets.push(values.len() as i32);
+            }
+            Arc::new(ListArray::new(
+                Arc::new(Field::new_list_field(DataType::Float64, true)),
+                OffsetBuffer::new(offsets.into()),
+                Arc::new(Float64Array::from(values)),
+                Some(valid.into()),
+            ))
+        };
+        let counts = |of: &dyn Fn(&Self) -> Vec<u64>| -> ArrayRef {
+            let mut offsets = vec![0i32];
+            let mut values = Vec::new();
+            for g in groups {
+                values.extend(of(g));
+                offsets.push(values.len() as i32);
+            }
+            Arc::new(ListArray::new(
+                Arc::new(Field::new_list_field(DataType::UInt64, true)),
+                OffsetBuffer::new(offsets.into()),
+                Arc::new(UInt64Array::from(values)),
+                None,
+            ))
+        };
+        let mut name_offsets = vec![0i32];
+        let mut names: Vec<&str> = Vec::new();
+        for g in groups {
+            names.extend(g.names.iter().map(String::as_str));
+            name_offsets.push(names.len() as i32);
+        }
+        let categories: ArrayRef = Arc::new(ListArray::new(
+            Arc::new(Field::new_list_field(DataType::Utf8, true)),
+            OffsetBuffer::new(name_offsets.into()),
+            Arc::new(StringArray::from(names)),
+            None,
+        ));
+        Ok(vec![
+            floats(&|g| Some(&g.values[0])),
+            floats(&|g| Some(&g.values[1])),
+            categories,
+            counts(&|g| g.counts.iter().map(|c| c[0]).collect()),
+            counts(&|g| g.counts.iter().map(|c| c[1]).collect()),
+            floats(&|g| g.edges.as_deref()),
+            counts(&|g| g.missing.to_vec()),
+        ])
+    }
+
+    fn merge(
+        _params: &SampleParams,
+        groups: &mut [Self],
+        states: &[ArrayRef],
+        group_of: impl Fn(usize) -> usize,
+    ) -> Result<()> {
+        let lists: Vec<_> = states.iter().map(|s| s.as_list::<i32>()).collect();
+        for row in 0..lists[0].len() {
+            let group = &mut groups[group_of(row)];
+            for (side, list) in lists.iter().take(2).enumerate() {
+                let values = list.value(row);
+                group.values[side].extend_from_slice(values.as_primitive::<Float64Type>().values());
+            }
+            let missing = lists[6].value(row);
+            let missing = missing.as_primitive::<UInt64Type>();
+            for side in 0..missing.len().min(2) {
+                group.missing[side] += missing.value(side);
+            }
+            let expected = lists[3].value(row);
+            let actual = lists[4].value(row);
+            let (expected, actual) = (expected.as_primitive::<UInt64Type>(), actual.as_primitive::<UInt64Type>());
+            if lists[5].is_valid(row) {
+                let edges = lists[5].value(row);
+                group.use_edges(edges.as_primitive::<Float64Type>().values())?;
+                for (bin, counts) in group.counts.iter_mut().enumerate() {
+                    counts[0] += expected.value(bin);
+                    counts[1] += actual.value(bin);
+                }
+            } else {
+                let names = lists[2].value(row);
+                let names = names.as_string::<i32>();
+                for i in 0..names.len() {
+                    group.add_category(names.value(i), [expected.value(i), actual.value(i)]);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn evaluate(params: &SampleParams, groups: &[Self]) -> Result<ArrayRef> {
+        let bins: Vec<Vec<Bin>> = groups.iter().map(|g| g.bins(params.binning)).collect();
+        Ok(match params.measure {
+            Measure::Psi => Arc::new(bins.iter().map(|b| psi(b, params.epsilon)).collect::<Float64Array>()),
+            Measure::JsDivergence => Arc::new(bins.iter().map(|b| js_divergence(b)).collect::<Float64Array>()),
+            Measure::Bins => bins_array(&bins, params.epsilon),
+        })
+    }
+
+    fn size(&self) -> usize {
+        (self.values[0].capacity() + self.values[1].capacity()) * size_of::<f64>()
+            + self.names.iter().map(|n| 2 * n.capacity() + 2 * size_of::<String>() + 16).sum::<usize>()
+            + self.counts.capacity() * size_of::<[u64; 2]>()
+            + self.edges.as_ref().map_or(0, |e| e.capacity() * size_of::<f64>())
+    }
+}
