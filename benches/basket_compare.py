@@ -3,7 +3,7 @@
 
 Not a test. Needs a release build (`cargo build --release`) and a venv with
 `pip install pandas pyarrow mlxtend pyfim`. Every run is a fresh process; the script reports the
-median wall time of `--runs` runs and the peak RSS of the process (os.wait4), and checks that all
+median wall time of `--runs` runs and the peak RSS of the process (GNU time, /usr/bin/time), and checks that all
 three tools return the same number of itemsets.
 
     python benches/basket_compare.py [--runs 3] [--supports 0.01,0.005] [--skip-mlxtend]
@@ -46,20 +46,13 @@ print(len(fpgrowth(baskets, target='s', supp=-c, zmin=1, report='a')))
 '''
 
 
-def measure_rusage(cmd):
-    """Runs cmd (stdout and stderr discarded), returns (seconds, peak RSS in MiB) read with wait4."""
-    start = time.perf_counter()
-    pid = os.fork()
-    if pid == 0:
-        fd = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(fd, 1)
-        os.dup2(fd, 2)
-        os.execvp(cmd[0], cmd)
-    _, status, usage = os.wait4(pid, 0)
-    elapsed = time.perf_counter() - start
-    if status != 0:
-        sys.exit(f'{" ".join(cmd)} failed with status {status}')
-    return elapsed, usage.ru_maxrss / 1024
+def measure(cmd):
+    """Runs cmd under GNU time (stdout and stderr of cmd discarded); returns (seconds, peak RSS in MiB)."""
+    with tempfile.NamedTemporaryFile('r', suffix='.time') as report:
+        subprocess.run(['/usr/bin/time', '-o', report.name, '-f', '%e %M'] + cmd, check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        seconds, kib = report.read().split()[-2:]
+    return float(seconds), int(kib) / 1024
 
 
 def main():
@@ -96,7 +89,7 @@ def main():
         counts = {}
         for name, cmd in tools.items():
             counts[name] = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.split()[-1]
-            runs = [measure_rusage(cmd) for _ in range(args.runs)]
+            runs = [measure(cmd) for _ in range(args.runs)]
             t = statistics.median(r[0] for r in runs)
             rss = max(r[1] for r in runs)
             rows.append((support, name, t, rss, counts[name]))
