@@ -47,7 +47,7 @@ pub(crate) trait GroupState: Debug + Default + Send + Sync + Sized + 'static {
 pub(crate) struct GroupsOf<S: GroupState> {
     params: S::Params,
     groups: Vec<S>,
-    /// Sum of `S::size` over `groups`, kept up to date after every batch.
+    /// Sum of `S::size` over `groups`, updated from the groups each batch touches.
     heap: usize,
 }
 
@@ -65,6 +65,19 @@ impl<S: GroupState> GroupsOf<S> {
     fn recount(&mut self) {
         self.heap = self.groups.iter().map(S::size).sum();
     }
+
+    /// Runs `change` on the groups and updates the heap total from the groups in `touched`
+    /// only (a batch's groups, not all of them).
+    fn tracked(&mut self, touched: &[usize], change: impl FnOnce(&mut Self) -> Result<()>) -> Result<()> {
+        let mut touched = touched.to_vec();
+        touched.sort_unstable();
+        touched.dedup();
+        let heap_of = |groups: &[S]| touched.iter().map(|&g| groups[g].size()).sum::<usize>();
+        let before = heap_of(&self.groups);
+        change(self)?;
+        self.heap = (self.heap + heap_of(&self.groups)).saturating_sub(before);
+        Ok(())
+    }
 }
 
 fn keeps(filter: Option<&BooleanArray>, row: usize) -> bool {
@@ -80,27 +93,25 @@ impl<S: GroupState> GroupsAccumulator for GroupsOf<S> {
         total_num_groups: usize,
     ) -> Result<()> {
         self.resize(total_num_groups);
-        S::update(&self.params, &mut self.groups, values, |row| keeps(opt_filter, row).then(|| group_indices[row]))?;
-        self.recount();
-        Ok(())
+        self.tracked(group_indices, |this| {
+            S::update(&this.params, &mut this.groups, values, |row| keeps(opt_filter, row).then(|| group_indices[row]))
+        })
     }
 
     fn merge_batch(&mut self, values: &[ArrayRef], group_indices: &[usize], total_num_groups: usize) -> Result<()> {
         self.resize(total_num_groups);
-        S::merge(&self.params, &mut self.groups, values, |row| group_indices[row])?;
-        self.recount();
-        Ok(())
+        self.tracked(group_indices, |this| S::merge(&this.params, &mut this.groups, values, |row| group_indices[row]))
     }
 
     fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
         let groups = emit_to.take_needed(&mut self.groups);
-        self.recount();
+        self.heap = self.heap.saturating_sub(groups.iter().map(S::size).sum::<usize>());
         S::evaluate(&self.params, &groups)
     }
 
     fn state(&mut self, emit_to: EmitTo) -> Result<Vec<ArrayRef>> {
         let groups = emit_to.take_needed(&mut self.groups);
-        self.recount();
+        self.heap = self.heap.saturating_sub(groups.iter().map(S::size).sum::<usize>());
         S::state(&self.params, &groups)
     }
 
@@ -143,5 +154,73 @@ impl<S: GroupState> Accumulator for GroupsOf<S> {
 
     fn size(&self) -> usize {
         size_of::<Self>() + GroupsAccumulator::size(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow::array::{Array, ArrayRef, AsArray, Int64Array};
+    use arrow::datatypes::Int64Type;
+    use datafusion::common::Result;
+    use datafusion::logical_expr::{EmitTo, GroupsAccumulator};
+
+    use super::{GroupState, GroupsOf};
+
+    /// Keeps every value of its group.
+    #[derive(Debug, Default)]
+    struct Kept(Vec<i64>);
+
+    impl GroupState for Kept {
+        type Params = ();
+
+        fn update(
+            _: &(),
+            groups: &mut [Self],
+            values: &[ArrayRef],
+            group_of: impl Fn(usize) -> Option<usize>,
+        ) -> Result<()> {
+            let v = values[0].as_primitive::<Int64Type>();
+            for row in 0..v.len() {
+                if let Some(g) = group_of(row) {
+                    groups[g].0.push(v.value(row));
+                }
+            }
+            Ok(())
+        }
+
+        fn state(_: &(), groups: &[Self]) -> Result<Vec<ArrayRef>> {
+            Ok(vec![Arc::new(groups.iter().map(|g| g.0.len() as i64).collect::<Int64Array>())])
+        }
+
+        fn merge(_: &(), _: &mut [Self], _: &[ArrayRef], _: impl Fn(usize) -> usize) -> Result<()> {
+            Ok(())
+        }
+
+        fn evaluate(_: &(), groups: &[Self]) -> Result<ArrayRef> {
+            Ok(Arc::new(groups.iter().map(|g| g.0.iter().sum::<i64>()).collect::<Int64Array>()))
+        }
+
+        fn size(&self) -> usize {
+            self.0.capacity() * 8
+        }
+    }
+
+    #[test]
+    fn heap_follows_the_touched_groups() -> Result<()> {
+        let mut acc = GroupsOf::<Kept>::new(());
+        let values: Vec<ArrayRef> = vec![Arc::new(Int64Array::from(vec![1, 2, 3, 4, 5]))];
+        acc.update_batch(&values, &[0, 1, 0, 2, 0], None, 3)?;
+        acc.update_batch(&values, &[2, 2, 2, 2, 2], None, 3)?;
+        let recounted: usize = acc.groups.iter().map(Kept::size).sum();
+        assert_eq!(acc.heap, recounted);
+        let first = acc.evaluate(EmitTo::First(2))?;
+        assert_eq!(first.as_primitive::<Int64Type>().values(), &[9, 2]);
+        assert_eq!(acc.heap, acc.groups.iter().map(Kept::size).sum::<usize>());
+        let rest = acc.evaluate(EmitTo::All)?;
+        assert_eq!(rest.as_primitive::<Int64Type>().values(), &[4 + 15]);
+        assert_eq!(acc.heap, 0);
+        Ok(())
     }
 }
