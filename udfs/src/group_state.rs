@@ -161,7 +161,7 @@ impl<S: GroupState> Accumulator for GroupsOf<S> {
 mod tests {
     use std::sync::Arc;
 
-    use arrow::array::{Array, ArrayRef, AsArray, Int64Array};
+    use arrow::array::{ArrayRef, AsArray, Int64Array};
     use arrow::datatypes::Int64Type;
     use datafusion::common::Result;
     use datafusion::logical_expr::{EmitTo, GroupsAccumulator};
