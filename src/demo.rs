@@ -11,6 +11,8 @@ pub const RECIPES: &[(&str, &str)] = &[
     ("segmentation.sql", include_str!("../sql/segmentation.sql")),
     ("basket_analysis.sql", include_str!("../sql/basket_analysis.sql")),
     ("drift_monitor.sql", include_str!("../sql/drift_monitor.sql")),
+    ("campaign_evaluation.sql", include_str!("../sql/campaign_evaluation.sql")),
+    ("credit_model_report.sql", include_str!("../sql/credit_model_report.sql")),
 ];
 
 /// One statement of a recipe with the comment lines written above it.

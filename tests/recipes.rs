@@ -135,3 +135,59 @@ async fn drift_monitor_flags_exactly_the_planted_drifts() {
         }
     }
 }
+
+/// On a lake of the demo's size: every planted uplift (campaign x age band) lies in the recipe's
+/// 99% interval wherever the recipe reports one, and most bands are assessable.
+#[tokio::test]
+async fn campaign_evaluation_recovers_the_planted_uplift_within_its_interval() {
+    let lake = common::demo_size_lake();
+    let ctx = persona::EngineBuilder::new().lake(lake.display().to_string()).build().await.expect("engine");
+    let json = std::fs::read_to_string(lake.join("_truth.json")).expect("truth");
+    let truth: persona::generate::truth::Truth = serde_json::from_str(&json).expect("truth json");
+    let campaigns = truth.campaigns.campaigns;
+    let steps = steps(recipe("campaign_evaluation.sql"));
+    let bands = rows(&ctx, &steps[1].sql).await;
+    let planted: usize = campaigns.iter().map(|c| c.segments.len()).sum();
+    assert_eq!(bands.len(), planted);
+    let mut assessed = 0;
+    for row in &bands {
+        if row[9] != "yes" {
+            continue;
+        }
+        assessed += 1;
+        let campaign = campaigns.iter().find(|c| c.campaign_id.to_string() == row[0]).expect("campaign");
+        let segment = campaign.segments.iter().find(|s| s.age_band == row[1]).expect("age band");
+        let (low, high): (f64, f64) = (row[6].parse().expect("low"), row[7].parse().expect("high"));
+        assert!(
+            low - 1e-4 <= segment.true_uplift && segment.true_uplift <= high + 1e-4,
+            "campaign {} {}: planted uplift {} outside the 99% interval [{low}, {high}]",
+            row[0],
+            row[1],
+            segment.true_uplift
+        );
+    }
+    assert!(assessed >= planted / 2, "only {assessed} of {planted} bands assessable");
+    // every campaign row has both arms
+    for row in rows(&ctx, &steps[0].sql).await {
+        assert!(
+            row[3].parse::<i64>().expect("contacted") > 0 && row[4].parse::<i64>().expect("holdout") > 0,
+            "{row:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn credit_model_report_ranks_risk() {
+    let ctx = test_engine().await;
+    let steps = steps(recipe("credit_model_report.sql"));
+    for row in rows(&ctx, &steps[0].sql).await {
+        let auc: f64 = row[3].parse().expect("auc");
+        assert!((0.65..0.95).contains(&auc), "{row:?}");
+    }
+    let gains = rows(&ctx, &steps[1].sql).await;
+    let first_lift: f64 = gains[0][4].parse().expect("lift");
+    assert!(first_lift > 2.0, "{gains:?}");
+    assert_eq!(gains.last().expect("deciles")[5], "1.0");
+    let ivs = rows(&ctx, &steps[2].sql).await;
+    assert_eq!(ivs[0][0], "credit_utilization", "{ivs:?}");
+}

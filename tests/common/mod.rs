@@ -37,6 +37,29 @@ pub fn test_lake() -> PathBuf {
     .clone()
 }
 
+/// A lake of the demo's size (20,000 customers, seed 42, 12 months) for the tests whose
+/// statistics need it, generated once under target/tmp.
+pub fn demo_size_lake() -> PathBuf {
+    static LAKE: OnceLock<PathBuf> = OnceLock::new();
+    LAKE.get_or_init(|| {
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("demo-size-lake-v{GENERATOR_VERSION}-20000-seed42"));
+        if !dir.join("_truth.json").is_file() {
+            generate(&GenerateOptions {
+                out: dir.clone(),
+                customers: 20_000,
+                seed: 42,
+                months: 12,
+                force: true,
+                progress: false,
+            })
+            .expect("generate the demo-size lake");
+        }
+        dir
+    })
+    .clone()
+}
+
 /// What the generator planted in the test lake.
 pub fn test_truth() -> persona::generate::truth::Truth {
     let json = std::fs::read_to_string(test_lake().join("_truth.json")).expect("_truth.json");

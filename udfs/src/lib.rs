@@ -14,6 +14,7 @@ use datafusion::prelude::SessionContext;
 pub mod basket;
 mod common;
 pub mod drift;
+pub mod evaluation;
 mod group_state;
 pub mod privacy;
 pub mod segment;
@@ -45,6 +46,19 @@ pub fn aggregate_functions() -> Vec<Arc<AggregateUDF>> {
         Arc::new(AggregateUDF::from(drift::PsiBins::new())),
         Arc::new(AggregateUDF::from(drift::PsiEdges::new())),
         Arc::new(AggregateUDF::from(drift::PsiHistogram::new())),
+        Arc::new(AggregateUDF::from(evaluation::Auc::new())),
+        Arc::new(AggregateUDF::from(evaluation::GainsTable::new())),
+        Arc::new(AggregateUDF::from(evaluation::Gini::new())),
+        Arc::new(AggregateUDF::from(evaluation::InformationValue::new())),
+        Arc::new(AggregateUDF::from(evaluation::KsStatistic::new())),
+        Arc::new(AggregateUDF::from(evaluation::QiniAucScore::new())),
+        Arc::new(AggregateUDF::from(evaluation::QiniCurve::new())),
+        Arc::new(AggregateUDF::from(evaluation::ResponseLift::new())),
+        Arc::new(AggregateUDF::from(evaluation::UpliftAtK::new())),
+        Arc::new(AggregateUDF::from(evaluation::UpliftAucScore::new())),
+        Arc::new(AggregateUDF::from(evaluation::UpliftCurve::new())),
+        Arc::new(AggregateUDF::from(evaluation::WelchTtest::new())),
+        Arc::new(AggregateUDF::from(evaluation::WoeTable::new())),
         Arc::new(AggregateUDF::from(segment::KMeans::new())),
         Arc::new(AggregateUDF::from(segment::Rfm::new())),
     ]

@@ -133,7 +133,7 @@ struct TwoSamples([Vec<f64>; 2]);
 
 /// D as scipy computes it: the largest of max(F1 - F2) and max(F2 - F1) over every value of
 /// both (sorted) samples, each CDF a count divided by its sample size.
-fn ks_statistic(first: &[f64], second: &[f64]) -> f64 {
+pub(crate) fn ks_statistic(first: &[f64], second: &[f64]) -> f64 {
     let (n1, n2) = (first.len() as f64, second.len() as f64);
     let (mut i, mut j) = (0, 0);
     let (mut max_diff, mut min_diff) = (f64::NEG_INFINITY, f64::INFINITY);

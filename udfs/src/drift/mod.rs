@@ -3,7 +3,7 @@
 
 mod bins;
 mod js_divergence;
-mod ks_2samp;
+pub(crate) mod ks_2samp;
 mod ks_pvalue;
 mod psi;
 mod psi_bins;
