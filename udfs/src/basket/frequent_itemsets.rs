@@ -151,7 +151,7 @@ impl AggregateUDFImpl for FrequentItemsets {
     }
 
     fn create_groups_accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn GroupsAccumulator>> {
-        Ok(Box::new(ItemsetsGroupsAccumulator { params: Params::from_args(&args)?, groups: Vec::new() }))
+        Ok(Box::new(ItemsetsGroupsAccumulator { params: Params::from_args(&args)?, groups: Vec::new(), heap: 0 }))
     }
 
     fn documentation(&self) -> Option<&Documentation> {
@@ -390,6 +390,22 @@ impl Accumulator for ItemsetsAccumulator {
 struct ItemsetsGroupsAccumulator {
     params: Params,
     groups: Vec<Pairs>,
+    /// Sum of `Pairs::size` over the groups, kept up to date from the groups each batch touches.
+    heap: usize,
+}
+
+impl ItemsetsGroupsAccumulator {
+    /// Runs `change` and updates `heap` from the sizes of the groups in `touched` only.
+    fn tracked(&mut self, touched: &[usize], change: impl FnOnce(&mut [Pairs]) -> Result<()>) -> Result<()> {
+        let mut touched = touched.to_vec();
+        touched.sort_unstable();
+        touched.dedup();
+        let before: usize = touched.iter().map(|&g| self.groups[g].size()).sum();
+        change(&mut self.groups)?;
+        let after: usize = touched.iter().map(|&g| self.groups[g].size()).sum();
+        self.heap = (self.heap + after).saturating_sub(before);
+        Ok(())
+    }
 }
 
 impl GroupsAccumulator for ItemsetsGroupsAccumulator {
@@ -401,21 +417,27 @@ impl GroupsAccumulator for ItemsetsGroupsAccumulator {
         total_num_groups: usize,
     ) -> Result<()> {
         self.groups.resize_with(total_num_groups, Pairs::default);
-        update(values, opt_filter, &mut self.groups, |row| group_indices[row])
+        self.tracked(group_indices, |groups| update(values, opt_filter, groups, |row| group_indices[row]))
     }
 
     fn merge_batch(&mut self, values: &[ArrayRef], group_indices: &[usize], total_num_groups: usize) -> Result<()> {
         self.groups.resize_with(total_num_groups, Pairs::default);
-        merge(values, &mut self.groups, |row| group_indices[row]);
-        Ok(())
+        self.tracked(group_indices, |groups| {
+            merge(values, groups, |row| group_indices[row]);
+            Ok(())
+        })
     }
 
     fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
-        evaluate(self.params, &emit_to.take_needed(&mut self.groups))
+        let groups = emit_to.take_needed(&mut self.groups);
+        self.heap = self.heap.saturating_sub(groups.iter().map(Pairs::size).sum());
+        evaluate(self.params, &groups)
     }
 
     fn state(&mut self, emit_to: EmitTo) -> Result<Vec<ArrayRef>> {
-        Ok(state_arrays(&emit_to.take_needed(&mut self.groups)))
+        let groups = emit_to.take_needed(&mut self.groups);
+        self.heap = self.heap.saturating_sub(groups.iter().map(Pairs::size).sum());
+        Ok(state_arrays(&groups))
     }
 
     fn convert_to_state(&self, values: &[ArrayRef], opt_filter: Option<&BooleanArray>) -> Result<Vec<ArrayRef>> {
@@ -425,6 +447,6 @@ impl GroupsAccumulator for ItemsetsGroupsAccumulator {
     }
 
     fn size(&self) -> usize {
-        self.groups.capacity() * size_of::<Pairs>() + self.groups.iter().map(Pairs::size).sum::<usize>()
+        self.groups.capacity() * size_of::<Pairs>() + self.heap
     }
 }

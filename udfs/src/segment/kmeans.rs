@@ -155,7 +155,7 @@ impl AggregateUDFImpl for KMeans {
     }
 
     fn create_groups_accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn GroupsAccumulator>> {
-        Ok(Box::new(KMeansGroupsAccumulator { params: Params::from_args(&args)?, groups: Vec::new() }))
+        Ok(Box::new(KMeansGroupsAccumulator { params: Params::from_args(&args)?, groups: Vec::new(), heap: 0 }))
     }
 
     fn documentation(&self) -> Option<&Documentation> {
@@ -367,6 +367,13 @@ impl Accumulator for KMeansAccumulator {
 struct KMeansGroupsAccumulator {
     params: Params,
     groups: Vec<Points>,
+    /// Bytes of all groups' values, kept up to date so `size()` does not walk every group.
+    heap: usize,
+}
+
+/// Heap bytes of a group's points.
+fn point_bytes(points: &Points) -> usize {
+    points.values.capacity() * size_of::<f64>()
 }
 
 impl GroupsAccumulator for KMeansGroupsAccumulator {
@@ -380,7 +387,10 @@ impl GroupsAccumulator for KMeansGroupsAccumulator {
         self.groups.resize_with(total_num_groups, Points::default);
         for (point, &group) in feature_rows(&values[0], opt_filter)?.into_iter().zip(group_indices) {
             if let Some(point) = point {
-                self.groups[group].push(&point)?;
+                let points = &mut self.groups[group];
+                let before = point_bytes(points);
+                points.push(&point)?;
+                self.heap = (self.heap + point_bytes(points)).saturating_sub(before);
             }
         }
         Ok(())
@@ -388,16 +398,26 @@ impl GroupsAccumulator for KMeansGroupsAccumulator {
 
     fn merge_batch(&mut self, values: &[ArrayRef], group_indices: &[usize], total_num_groups: usize) -> Result<()> {
         self.groups.resize_with(total_num_groups, Points::default);
-        merge_into(values, |row| group_indices[row], &mut self.groups)
+        let mut touched: Vec<usize> = group_indices.to_vec();
+        touched.sort_unstable();
+        touched.dedup();
+        let before: usize = touched.iter().map(|&g| point_bytes(&self.groups[g])).sum();
+        merge_into(values, |row| group_indices[row], &mut self.groups)?;
+        let after: usize = touched.iter().map(|&g| point_bytes(&self.groups[g])).sum();
+        self.heap = (self.heap + after).saturating_sub(before);
+        Ok(())
     }
 
     fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
         let mut groups = emit_to.take_needed(&mut self.groups);
+        self.heap = self.heap.saturating_sub(groups.iter().map(point_bytes).sum());
         evaluate_groups(self.params, &mut groups)
     }
 
     fn state(&mut self, emit_to: EmitTo) -> Result<Vec<ArrayRef>> {
-        Ok(state_arrays(&emit_to.take_needed(&mut self.groups)))
+        let groups = emit_to.take_needed(&mut self.groups);
+        self.heap = self.heap.saturating_sub(groups.iter().map(point_bytes).sum());
+        Ok(state_arrays(&groups))
     }
 
     fn convert_to_state(&self, values: &[ArrayRef], opt_filter: Option<&BooleanArray>) -> Result<Vec<ArrayRef>> {
@@ -415,7 +435,6 @@ impl GroupsAccumulator for KMeansGroupsAccumulator {
     }
 
     fn size(&self) -> usize {
-        self.groups.capacity() * size_of::<Points>()
-            + self.groups.iter().map(|g| g.values.capacity() * size_of::<f64>()).sum::<usize>()
+        self.groups.capacity() * size_of::<Points>() + self.heap
     }
 }

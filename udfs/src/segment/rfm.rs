@@ -141,7 +141,7 @@ impl AggregateUDFImpl for Rfm {
     }
 
     fn create_groups_accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn GroupsAccumulator>> {
-        Ok(Box::new(RfmGroupsAccumulator { as_of: as_of(&args)?, states: Vec::new() }))
+        Ok(Box::new(RfmGroupsAccumulator { as_of: as_of(&args)?, states: Vec::new(), heap: 0 }))
     }
 
     fn documentation(&self) -> Option<&Documentation> {
@@ -326,6 +326,13 @@ impl Accumulator for RfmAccumulator {
 struct RfmGroupsAccumulator {
     as_of: i32,
     states: Vec<RfmState>,
+    /// Bytes of all `keys` vectors, kept up to date so `size()` does not walk every group.
+    heap: usize,
+}
+
+/// Heap bytes of a state's keys.
+fn key_bytes(state: &RfmState) -> usize {
+    state.keys.capacity() * size_of::<u64>()
 }
 
 impl GroupsAccumulator for RfmGroupsAccumulator {
@@ -339,7 +346,10 @@ impl GroupsAccumulator for RfmGroupsAccumulator {
         self.states.resize_with(total_num_groups, RfmState::default);
         for (row, &group) in rows(values, opt_filter)?.into_iter().zip(group_indices) {
             if let Some((day, amount, key)) = row {
-                self.states[group].add(day, amount, key);
+                let state = &mut self.states[group];
+                let before = key_bytes(state);
+                state.add(day, amount, key);
+                self.heap = (self.heap + key_bytes(state)).saturating_sub(before);
             }
         }
         Ok(())
@@ -347,16 +357,25 @@ impl GroupsAccumulator for RfmGroupsAccumulator {
 
     fn merge_batch(&mut self, values: &[ArrayRef], group_indices: &[usize], total_num_groups: usize) -> Result<()> {
         self.states.resize_with(total_num_groups, RfmState::default);
-        merge_states(values, |row| Some(group_indices[row]), &mut self.states)
+        let mut touched: Vec<usize> = group_indices.to_vec();
+        touched.sort_unstable();
+        touched.dedup();
+        let before: usize = touched.iter().map(|&g| key_bytes(&self.states[g])).sum();
+        merge_states(values, |row| Some(group_indices[row]), &mut self.states)?;
+        let after: usize = touched.iter().map(|&g| key_bytes(&self.states[g])).sum();
+        self.heap = (self.heap + after).saturating_sub(before);
+        Ok(())
     }
 
     fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
         let mut states = emit_to.take_needed(&mut self.states);
+        self.heap = self.heap.saturating_sub(states.iter().map(key_bytes).sum());
         Ok(evaluate_states(self.as_of, &mut states))
     }
 
     fn state(&mut self, emit_to: EmitTo) -> Result<Vec<ArrayRef>> {
         let mut states = emit_to.take_needed(&mut self.states);
+        self.heap = self.heap.saturating_sub(states.iter().map(key_bytes).sum());
         Ok(state_arrays(&mut states))
     }
 
@@ -375,8 +394,7 @@ impl GroupsAccumulator for RfmGroupsAccumulator {
     }
 
     fn size(&self) -> usize {
-        self.states.capacity() * size_of::<RfmState>()
-            + self.states.iter().map(|s| s.keys.capacity() * size_of::<u64>()).sum::<usize>()
+        self.states.capacity() * size_of::<RfmState>() + self.heap
     }
 }
 
@@ -394,9 +412,9 @@ mod tests {
     #[test]
     fn convert_to_state_then_merge_equals_update() -> Result<()> {
         let groups = [0, 1, 0, 0, 1];
-        let mut direct = RfmGroupsAccumulator { as_of: 20, states: Vec::new() };
+        let mut direct = RfmGroupsAccumulator { as_of: 20, states: Vec::new(), heap: 0 };
         direct.update_batch(&input(), &groups, None, 2)?;
-        let mut via_state = RfmGroupsAccumulator { as_of: 20, states: Vec::new() };
+        let mut via_state = RfmGroupsAccumulator { as_of: 20, states: Vec::new(), heap: 0 };
         let state = via_state.convert_to_state(&input(), None)?;
         via_state.merge_batch(&state, &groups, 2)?;
         let expected = direct.evaluate(EmitTo::All)?;
@@ -411,7 +429,7 @@ mod tests {
 
     #[test]
     fn a_filtered_out_group_is_null() -> Result<()> {
-        let mut acc = RfmGroupsAccumulator { as_of: 20, states: Vec::new() };
+        let mut acc = RfmGroupsAccumulator { as_of: 20, states: Vec::new(), heap: 0 };
         let filter = BooleanArray::from(vec![true, false, true, true, true]);
         acc.update_batch(&input(), &[0, 1, 0, 0, 1], Some(&filter), 2)?;
         let out = acc.evaluate(EmitTo::All)?;

@@ -1,0 +1,329 @@
+#!/usr/bin/env python3
+"""Persona vs plain DataFusion SQL vs DuckDB on the same demo lakes (issue 8).
+
+Not a test. Needs a release build (`cargo build --release`), GNU time (/usr/bin/time) and a
+Python with `duckdb` (pip install duckdb; matplotlib optional for the chart).
+
+    python benches/duckdb_compare.py [--scales 100000,1000000] [--runs 3] [--lakes DIR] [--chart FILE]
+
+For every scale the script generates a demo lake (`persona generate --seed 42`, cached in
+--lakes), then runs every workload on (a) Persona with its functions, (b) Persona with plain SQL
+(no Persona functions), (c) DuckDB with equivalent SQL, each in a fresh process on the same
+Parquet files: one warm-up run, then --runs timed runs; it reports the median wall time and the
+peak RSS (GNU time) and checks that the three answers agree (rounded) before reporting.
+DuckDB runs with threads = the machine's cores, like DataFusion's default target partitions.
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PERSONA = os.path.join(ROOT, 'target', 'release', 'persona')
+
+SEGMENT_CASE = """CASE r * 10 + f
+    WHEN 11 THEN 'Hibernating' WHEN 12 THEN 'Hibernating' WHEN 21 THEN 'Hibernating' WHEN 22 THEN 'Hibernating'
+    WHEN 13 THEN 'At Risk' WHEN 14 THEN 'At Risk' WHEN 23 THEN 'At Risk' WHEN 24 THEN 'At Risk'
+    WHEN 15 THEN 'Cannot Lose Them' WHEN 25 THEN 'Cannot Lose Them'
+    WHEN 31 THEN 'About To Sleep' WHEN 32 THEN 'About To Sleep' WHEN 33 THEN 'Need Attention'
+    WHEN 34 THEN 'Loyal Customers' WHEN 35 THEN 'Loyal Customers' WHEN 44 THEN 'Loyal Customers' WHEN 45 THEN 'Loyal Customers'
+    WHEN 41 THEN 'Promising' WHEN 51 THEN 'New Customers'
+    WHEN 42 THEN 'Potential Loyalists' WHEN 43 THEN 'Potential Loyalists' WHEN 52 THEN 'Potential Loyalists'
+    WHEN 53 THEN 'Potential Loyalists'
+    ELSE 'Champions' END"""
+
+# pandas qcut of ranks 1..N into 5 bins: score = max(1, ceil(5 (rank - 1) / (N - 1)))
+PLAIN_RFM = f"""
+WITH inputs AS (
+    SELECT customer_id, max(CAST(txn_ts AS DATE)) AS last_day, count(DISTINCT CAST(txn_ts AS DATE)) AS frequency,
+           sum(amount) AS monetary
+    FROM transactions WHERE amount > 0 GROUP BY customer_id
+), ranked AS (
+    SELECT *, count(*) OVER () AS n,
+           row_number() OVER (ORDER BY last_day DESC, customer_id) AS r_rank,
+           row_number() OVER (ORDER BY frequency, customer_id) AS f_rank
+    FROM inputs
+), scored AS (
+    SELECT monetary,
+           6 - greatest(1, CAST(ceil(5.0 * (r_rank - 1) / (n - 1)) AS INT)) AS r,
+           greatest(1, CAST(ceil(5.0 * (f_rank - 1) / (n - 1)) AS INT)) AS f
+    FROM ranked
+)
+SELECT {SEGMENT_CASE} AS segment, count(*) AS customers, round(sum(monetary), 0) AS spend
+FROM scored GROUP BY 1 ORDER BY 1
+"""
+
+PERSONA_RFM = """
+WITH inputs AS (
+    SELECT customer_id, rfm(txn_ts, amount, DATE '2026-01-01') AS v FROM transactions WHERE amount > 0 GROUP BY customer_id
+), scored AS (
+    SELECT v['monetary'] AS monetary,
+           6 - quantile_score(5) OVER (ORDER BY v['recency_days'], customer_id) AS r,
+           quantile_score(5) OVER (ORDER BY v['frequency'], customer_id) AS f
+    FROM inputs
+)
+SELECT rfm_segment(r, f) AS segment, count(*) AS customers, round(sum(monetary), 0) AS spend
+FROM scored GROUP BY 1 ORDER BY 1
+"""
+
+PERSONA_AUC = """
+SELECT snapshot_month AS month, count(*) AS n, round(auc(-score, default_12m), 9) AS auc,
+       round(ks_statistic(-score, default_12m), 9) AS ks
+FROM credit_scores GROUP BY snapshot_month ORDER BY month
+"""
+
+# AUC by midranks (ties count 1/2); KS as max |F_pos - F_neg| with tie groups whole (RANGE frames)
+PLAIN_AUC = """
+WITH ranked AS (
+    SELECT snapshot_month, default_12m AS y,
+           rank() OVER (PARTITION BY snapshot_month ORDER BY score DESC)
+             + (count(*) OVER (PARTITION BY snapshot_month, score) - 1) / 2.0 AS midrank,
+           sum(CASE WHEN default_12m THEN 1 ELSE 0 END) OVER (PARTITION BY snapshot_month ORDER BY score DESC
+               RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS cum_pos,
+           sum(CASE WHEN default_12m THEN 0 ELSE 1 END) OVER (PARTITION BY snapshot_month ORDER BY score DESC
+               RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS cum_neg
+    FROM credit_scores
+), totals AS (
+    SELECT snapshot_month, count(*) AS n, sum(CASE WHEN y THEN 1 ELSE 0 END) AS pos,
+           sum(CASE WHEN y THEN 0 ELSE 1 END) AS neg,
+           sum(CASE WHEN y THEN midrank ELSE 0 END) AS rank_sum
+    FROM ranked GROUP BY snapshot_month
+), ks AS (
+    SELECT r.snapshot_month, max(abs(CAST(r.cum_pos AS DOUBLE) / t.pos - CAST(r.cum_neg AS DOUBLE) / t.neg)) AS ks
+    FROM ranked r JOIN totals t ON r.snapshot_month = t.snapshot_month GROUP BY r.snapshot_month
+)
+SELECT t.snapshot_month AS month, t.n,
+       round((CAST(t.rank_sum AS DOUBLE) - t.pos * (t.pos + 1) / 2.0) / (CAST(t.pos AS DOUBLE) * t.neg), 9) AS auc,
+       round(k.ks, 9) AS ks
+FROM totals t JOIN ks k ON k.snapshot_month = t.snapshot_month ORDER BY month
+"""
+
+AGE_BAND = "CASE WHEN 2025 - cu.birth_year < 30 THEN '<30' WHEN 2025 - cu.birth_year < 45 THEN '30-44' ELSE '45+' END"
+
+PERSONA_LIFT = f"""
+WITH lifts AS (
+    SELECT k.campaign_id, {AGE_BAND} AS age_band, response_lift(k.arm = 'treatment', k.converted) AS l
+    FROM campaign_contacts k JOIN customers cu ON cu.customer_id = k.customer_id
+    GROUP BY 1, 2
+)
+SELECT campaign_id, age_band, l['n_t'] AS n_t, l['n_c'] AS n_c, round(l['rate_t'], 9) AS rate_t,
+       round(l['rate_c'], 9) AS rate_c, round(l['z'], 6) AS z
+FROM lifts ORDER BY 1, 2
+"""
+
+# the p-value needs the normal CDF, which neither plain DataFusion SQL nor DuckDB has: z only
+PLAIN_LIFT = f"""
+WITH counts AS (
+    SELECT k.campaign_id, {AGE_BAND} AS age_band,
+           count(*) FILTER (WHERE k.arm = 'treatment') AS n_t,
+           count(*) FILTER (WHERE k.arm = 'control') AS n_c,
+           count(*) FILTER (WHERE k.arm = 'treatment' AND k.converted) AS x_t,
+           count(*) FILTER (WHERE k.arm = 'control' AND k.converted) AS x_c
+    FROM campaign_contacts k JOIN customers cu ON cu.customer_id = k.customer_id
+    GROUP BY 1, 2
+), rates AS (
+    SELECT *, CAST(x_t AS DOUBLE) / n_t AS rate_t, CAST(x_c AS DOUBLE) / n_c AS rate_c,
+           CAST(x_t + x_c AS DOUBLE) / (n_t + n_c) AS pooled
+    FROM counts
+)
+SELECT campaign_id, age_band, n_t, n_c, round(rate_t, 9) AS rate_t, round(rate_c, 9) AS rate_c,
+       round(CASE WHEN pooled > 0 AND pooled < 1
+                  THEN (rate_t - rate_c) / sqrt(pooled * (1 - pooled) * (1.0 / n_t + 1.0 / n_c)) END, 6) AS z
+FROM rates ORDER BY 1, 2
+"""
+
+FEATURES = ['age', 'monthly_income', 'debt_to_income', 'credit_utilization', 'num_open_loans', 'overdue_count_12m',
+            'app_logins_30d', 'pd_12m', 'score']
+UNPIVOT = '\n    UNION ALL '.join(
+    f"SELECT snapshot_month, '{f}' AS feature, CAST({f} AS DOUBLE) AS value FROM credit_scores" for f in FEATURES)
+
+PERSONA_PSI = f"""
+WITH features AS ({UNPIVOT}),
+baseline AS (SELECT min(snapshot_month) AS month FROM credit_scores),
+edges AS (SELECT feature, psi_edges(value, 10) AS cuts FROM features JOIN baseline ON snapshot_month = baseline.month GROUP BY feature),
+hist AS (SELECT f.feature, f.snapshot_month, psi_histogram(f.value, e.cuts) AS counts FROM features f JOIN edges e ON f.feature = e.feature GROUP BY 1, 2)
+SELECT h.feature, h.snapshot_month AS month, round(psi_from_counts(b.counts, h.counts), 9) AS psi
+FROM hist h JOIN baseline ON h.snapshot_month > baseline.month
+JOIN hist b ON b.feature = h.feature AND b.snapshot_month = baseline.month
+ORDER BY 1, 2
+"""
+
+
+def plain_psi(quantile):
+    """PSI with ε = 1e-4 in plain SQL; `quantile(p)` is the engine's exact linear quantile."""
+    cuts = ', '.join(f'{quantile(k / 10)} AS c{k}' for k in range(1, 10))
+    bin_of = ' + '.join(f'CASE WHEN f.value > e.c{k} THEN 1 ELSE 0 END' for k in range(1, 10))
+    return f"""
+WITH features AS ({UNPIVOT}),
+baseline AS (SELECT min(snapshot_month) AS month FROM credit_scores),
+edges AS (SELECT feature, {cuts} FROM features JOIN baseline ON snapshot_month = baseline.month GROUP BY feature),
+binned AS (SELECT f.feature, f.snapshot_month, {bin_of} AS bin FROM features f JOIN edges e ON f.feature = e.feature),
+counts AS (SELECT feature, snapshot_month, bin, count(*) AS n FROM binned GROUP BY 1, 2, 3),
+shares AS (SELECT feature, snapshot_month, bin, CAST(n AS DOUBLE) / sum(n) OVER (PARTITION BY feature, snapshot_month) AS share FROM counts),
+months AS (SELECT DISTINCT feature, snapshot_month FROM shares),
+bins AS (SELECT DISTINCT feature, bin FROM shares),
+grid AS (SELECT m.feature, m.snapshot_month, b.bin FROM months m JOIN bins b ON m.feature = b.feature
+         JOIN baseline ON m.snapshot_month > baseline.month),
+pairs AS (
+    SELECT g.feature, g.snapshot_month,
+           coalesce(nullif(coalesce(a.share, 0), 0), 1e-4) AS a, coalesce(nullif(coalesce(e.share, 0), 0), 1e-4) AS e
+    FROM grid g
+    JOIN baseline ON true
+    LEFT JOIN shares a ON a.feature = g.feature AND a.snapshot_month = g.snapshot_month AND a.bin = g.bin
+    LEFT JOIN shares e ON e.feature = g.feature AND e.snapshot_month = baseline.month AND e.bin = g.bin
+)
+SELECT feature, snapshot_month AS month, round(sum((a - e) * ln(a / e)), 9) AS psi FROM pairs GROUP BY 1, 2 ORDER BY 1, 2
+"""
+
+
+PERSONA_PAIRS = """
+WITH rules AS (SELECT unnest(association_rules(frequent_itemsets(order_id, item, 0.001, 2), 0.0)) AS r FROM baskets)
+SELECT count(*) AS rules, round(sum(r['support']), 9) AS support, round(sum(r['confidence']), 9) AS confidence,
+       round(sum(r['lift']), 6) AS lift
+FROM rules
+"""
+
+PLAIN_PAIRS = """
+WITH items AS (SELECT DISTINCT order_id, item FROM baskets),
+n AS (SELECT count(DISTINCT order_id) AS orders FROM items),
+single AS (SELECT item, count(*) AS c FROM items GROUP BY item),
+pairs AS (SELECT a.item AS x, b.item AS y, count(*) AS c FROM items a JOIN items b ON a.order_id = b.order_id AND a.item < b.item GROUP BY 1, 2),
+frequent AS (SELECT p.* FROM pairs p, n WHERE CAST(p.c AS DOUBLE) / n.orders >= 0.001),
+directed AS (SELECT x AS a, y AS c, c AS both FROM frequent UNION ALL SELECT y, x, c FROM frequent),
+rules AS (
+    SELECT CAST(d.both AS DOUBLE) / n.orders AS support, CAST(d.both AS DOUBLE) / sa.c AS confidence,
+           (CAST(d.both AS DOUBLE) / sa.c) / (CAST(sc.c AS DOUBLE) / n.orders) AS lift
+    FROM directed d, n, single sa, single sc
+    WHERE sa.item = d.a AND sc.item = d.c AND CAST(sa.c AS DOUBLE) / n.orders >= 0.001 AND CAST(sc.c AS DOUBLE) / n.orders >= 0.001
+)
+SELECT count(*) AS rules, round(sum(support), 9) AS support, round(sum(confidence), 9) AS confidence, round(sum(lift), 6) AS lift
+FROM rules
+"""
+
+WORKLOADS = [
+    ('rfm_segments', PERSONA_RFM, PLAIN_RFM, PLAIN_RFM),
+    ('psi_9_features_x_12_months', PERSONA_PSI, plain_psi(lambda p: f'percentile_cont({p}) WITHIN GROUP (ORDER BY value)'),
+     plain_psi(lambda p: f'quantile_cont(value, {p})')),
+    ('campaign_lift_by_age_band', PERSONA_LIFT, PLAIN_LIFT, PLAIN_LIFT),
+    ('pair_rules', PERSONA_PAIRS, PLAIN_PAIRS, PLAIN_PAIRS),
+    ('auc_ks_per_month', PERSONA_AUC, PLAIN_AUC, PLAIN_AUC),
+]
+
+DUCKDB_RUNNER = r'''
+import sys, duckdb, os
+lake, sql = sys.argv[1], sys.stdin.read()
+con = duckdb.connect()
+con.execute(f"SET threads = {os.cpu_count()}")
+con.execute("SET enable_progress_bar = false")
+for table in sorted(os.listdir(lake)):
+    path = os.path.join(lake, table)
+    if os.path.isdir(path) and not table.startswith(('.', '_')):
+        con.execute(f"CREATE VIEW {table} AS SELECT * FROM read_parquet('{path}/**/*.parquet', hive_partitioning = true)")
+for row in con.execute(sql).fetchall():
+    print(','.join('' if v is None else str(v) for v in row))
+'''
+
+
+def timed(cmd, stdin=None):
+    """Runs cmd under GNU time; returns (seconds, peak RSS MiB, stdout)."""
+    with tempfile.NamedTemporaryFile('r', suffix='.time') as report:
+        proc = subprocess.run(['/usr/bin/time', '-o', report.name, '-f', '%e %M'] + cmd, input=stdin,
+                              capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise RuntimeError(f'{cmd[0]} failed: {proc.stderr[-2000:]}')
+        seconds, kib = report.read().split()[-2:]
+    return float(seconds), int(kib) / 1024, proc.stdout
+
+
+def normalise(output):
+    """Rows of the CSV output, numbers rounded to 6 significant digits, dates as YYYY-MM-DD."""
+    rows = []
+    for line in output.strip().splitlines():
+        cells = []
+        for cell in line.split(','):
+            cell = cell.strip()
+            try:
+                cells.append(f'{float(cell):.6g}')
+            except ValueError:
+                cells.append(cell[:10] if cell[:4].isdigit() and cell[4:5] == '-' else cell)
+        rows.append(tuple(cells))
+    return rows
+
+
+def run_engine(engine, lake, sql):
+    if engine == 'duckdb':
+        return timed([sys.executable, '-c', DUCKDB_RUNNER, lake], stdin=sql)
+    seconds, rss, out = timed([PERSONA, '-q', '--format', 'csv', '--lake', lake, '-c', sql])
+    return seconds, rss, '\n'.join(out.strip().splitlines()[1:])  # drop the CSV header
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--scales', default='100000,1000000')
+    ap.add_argument('--runs', type=int, default=3)
+    ap.add_argument('--workloads', default='', help='comma-separated names; default all')
+    ap.add_argument('--lakes', default=os.path.join(ROOT, 'target', 'bench-lakes'))
+    ap.add_argument('--chart', default=os.path.join(ROOT, 'benches', 'duckdb_scaling.svg'))
+    ap.add_argument('--json', default=os.path.join(ROOT, 'target', 'bench-lakes', 'duckdb_compare.json'))
+    args = ap.parse_args()
+    results = []
+    for scale in [int(s) for s in args.scales.split(',')]:
+        lake = os.path.join(args.lakes, f'lake-{scale}-seed42')
+        if not os.path.isfile(os.path.join(lake, '_truth.json')):
+            subprocess.run([PERSONA, 'generate', '--out', lake, '--customers', str(scale), '--seed', '42', '--force'],
+                           check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for name, persona_sql, plain_sql, duck_sql in WORKLOADS:
+            if args.workloads and name not in args.workloads.split(','):
+                continue
+            answers = {}
+            for engine, sql in [('persona', persona_sql), ('plain_sql', plain_sql), ('duckdb', duck_sql)]:
+                run_engine(engine, lake, sql)  # warm-up
+                runs = [run_engine(engine, lake, sql) for _ in range(args.runs)]
+                answers[engine] = normalise(runs[0][2])
+                median = statistics.median(r[0] for r in runs)
+                rss = max(r[1] for r in runs)
+                results.append(dict(scale=scale, workload=name, engine=engine, seconds=median, rss_mib=rss))
+                print(f'{scale:>9} {name:28} {engine:10} {median:8.2f} s {rss:8.0f} MiB', flush=True)
+            if not (answers['persona'] == answers['plain_sql'] == answers['duckdb']):
+                for engine, rows in answers.items():
+                    print(f'  {engine}: {rows[:5]}', file=sys.stderr)
+                sys.exit(f'answers differ for {name} at {scale}')
+    os.makedirs(os.path.dirname(args.json), exist_ok=True)
+    with open(args.json, 'w') as f:
+        json.dump(results, f, indent=1)
+    print('\n| scale | workload | Persona s | plain SQL s | DuckDB s | Persona / DuckDB | peak RSS MiB (P / SQL / Duck) |')
+    print('|---|---|---|---|---|---|---|')
+    for scale in sorted({r['scale'] for r in results}):
+        for name, *_ in WORKLOADS:
+            get = {r['engine']: r for r in results if r['scale'] == scale and r['workload'] == name}
+            if len(get) == 3:
+                p, s, d = get['persona'], get['plain_sql'], get['duckdb']
+                print(f"| {scale:,} | {name} | {p['seconds']:.2f} | {s['seconds']:.2f} | {d['seconds']:.2f} | "
+                      f"{p['seconds'] / d['seconds']:.2f} | {p['rss_mib']:.0f} / {s['rss_mib']:.0f} / {d['rss_mib']:.0f} |")
+    try:
+        import matplotlib
+        matplotlib.use('Agg')
+        import matplotlib.pyplot as plt
+        fig, axes = plt.subplots(1, len(WORKLOADS), figsize=(4 * len(WORKLOADS), 3.5), sharey=False)
+        for ax, (name, *_) in zip(axes, WORKLOADS):
+            for engine in ['persona', 'plain_sql', 'duckdb']:
+                points = sorted((r['scale'], r['seconds']) for r in results if r['workload'] == name and r['engine'] == engine)
+                ax.plot([p[0] for p in points], [p[1] for p in points], marker='o', label=engine)
+            ax.set_xscale('log')
+            ax.set_yscale('log')
+            ax.set_title(name, fontsize=9)
+            ax.set_xlabel('customers')
+        axes[0].set_ylabel('median seconds')
+        axes[0].legend(fontsize=8)
+        fig.tight_layout()
+        fig.savefig(args.chart)
+        print(f'chart: {args.chart}')
+    except ImportError:
+        print('matplotlib not installed: no chart')
+
+
+if __name__ == '__main__':
+    main()
