@@ -66,3 +66,36 @@ impl<'a> FloatLists<'a> {
         FloatListRow::Values(&self.values.values()[start..end])
     }
 }
+
+/// Applies a string function to every row of a string argument (Utf8, LargeUtf8 or Utf8View,
+/// array or scalar); NULL in gives NULL out. The result is Utf8.
+pub(crate) fn string_map(
+    name: &str,
+    arg: &ColumnarValue,
+    number_rows: usize,
+    f: fn(&str) -> String,
+) -> Result<ColumnarValue> {
+    let array = arg.to_array(number_rows)?;
+    let result: arrow::array::StringArray = match array.data_type() {
+        DataType::Utf8 => array.as_string::<i32>().iter().map(|v| v.map(f)).collect(),
+        DataType::LargeUtf8 => array.as_string::<i64>().iter().map(|v| v.map(f)).collect(),
+        DataType::Utf8View => array.as_string_view().iter().map(|v| v.map(f)).collect(),
+        DataType::Null => std::iter::repeat_n(None::<String>, array.len()).collect(),
+        other => return exec_err!("{name} expects a string argument, got {other}"),
+    };
+    let result: ArrayRef = Arc::new(result);
+    Ok(match arg {
+        ColumnarValue::Scalar(_) => ColumnarValue::Scalar(datafusion::common::ScalarValue::try_from_array(&result, 0)?),
+        ColumnarValue::Array(_) => ColumnarValue::Array(result),
+    })
+}
+
+/// Keeps the first `head` and last `tail` characters and replaces each character between them
+/// with `*`; strings of at most `head + tail` characters are masked entirely.
+pub(crate) fn mask_middle(value: &str, head: usize, tail: usize) -> String {
+    let n = value.chars().count();
+    if n <= head + tail {
+        return "*".repeat(n);
+    }
+    value.chars().enumerate().map(|(i, c)| if i < head || i >= n - tail { c } else { '*' }).collect()
+}

@@ -25,8 +25,13 @@ pub fn scalar_functions() -> Vec<Arc<ScalarUDF>> {
     vec![
         Arc::new(ScalarUDF::from(basket::AssociationRules::new())),
         Arc::new(ScalarUDF::from(drift::PsiFromCounts::new())),
+        Arc::new(ScalarUDF::from(privacy::HashPii::new())),
         Arc::new(ScalarUDF::from(privacy::IsValidCnId::new())),
         Arc::new(ScalarUDF::from(privacy::IsValidCnMobile::new())),
+        Arc::new(ScalarUDF::from(privacy::MaskEmail::new())),
+        Arc::new(ScalarUDF::from(privacy::MaskIdNumber::new())),
+        Arc::new(ScalarUDF::from(privacy::MaskName::new())),
+        Arc::new(ScalarUDF::from(privacy::MaskPhone::new())),
         Arc::new(ScalarUDF::from(segment::KMeansAssign::new())),
         Arc::new(ScalarUDF::from(segment::RfmCell::new())),
         Arc::new(ScalarUDF::from(segment::RfmSegment::new())),

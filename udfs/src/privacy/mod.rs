@@ -1,7 +1,17 @@
 //! Personal-data functions: validators, masking and keyed pseudonyms.
 
+mod hash_pii;
 mod is_valid_cn_id;
 mod is_valid_cn_mobile;
+mod mask_email;
+mod mask_id_number;
+mod mask_name;
+mod mask_phone;
 
+pub use hash_pii::{hmac_sha256_hex, HashPii};
 pub use is_valid_cn_id::{cn_id_check_digit, is_valid_cn_id, IsValidCnId};
 pub use is_valid_cn_mobile::{is_valid_cn_mobile, IsValidCnMobile};
+pub use mask_email::{mask_email, MaskEmail};
+pub use mask_id_number::{mask_id_number, MaskIdNumber};
+pub use mask_name::{mask_name, MaskName};
+pub use mask_phone::{mask_phone, MaskPhone};
