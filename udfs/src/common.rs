@@ -99,3 +99,61 @@ pub(crate) fn mask_middle(value: &str, head: usize, tail: usize) -> String {
     }
     value.chars().enumerate().map(|(i, c)| if i < head || i >= n - tail { c } else { '*' }).collect()
 }
+
+/// Upper bound on the number of cut points a binned aggregate accepts.
+const MAX_CUT_POINTS: usize = 10_000;
+
+/// A group's cut points arrive on every row: the first row's are checked (finite, strictly
+/// increasing, at most 10,000) and kept in `own`, later rows must repeat them. Returns true when
+/// they were set by this call, so the caller sizes its counts. Errors name `function` when given.
+pub(crate) fn fix_cut_points(own: &mut Option<Vec<f64>>, cuts: &[f64], function: &str) -> Result<bool> {
+    let prefix = || if function.is_empty() { String::new() } else { format!("{function}: ") };
+    match own {
+        Some(kept) if kept.as_slice() == cuts => Ok(false),
+        Some(_) => exec_err!("{}the cut points must be the same on every row of a group", prefix()),
+        None => {
+            if cuts.len() > MAX_CUT_POINTS {
+                return exec_err!("{}invalid cut points: at most {MAX_CUT_POINTS}, got {}", prefix(), cuts.len());
+            }
+            if let Some(bad) = cuts.iter().find(|c| !c.is_finite()) {
+                return exec_err!("{}invalid cut points: they must be finite, got {bad}", prefix());
+            }
+            if cuts.windows(2).any(|w| w[0] >= w[1]) {
+                return exec_err!("{}invalid cut points: cut points must be strictly increasing", prefix());
+            }
+            *own = Some(cuts.to_vec());
+            Ok(true)
+        }
+    }
+}
+
+/// A List(Float64) array with one list per entry (NULL for `None`), for aggregate states.
+pub(crate) fn float_list_array<'a>(lists: impl IntoIterator<Item = Option<&'a [f64]>>) -> ArrayRef {
+    let mut offsets = vec![0i32];
+    let mut values: Vec<f64> = Vec::new();
+    let mut valid = Vec::new();
+    for list in lists {
+        valid.push(list.is_some());
+        values.extend_from_slice(list.unwrap_or_default());
+        offsets.push(values.len() as i32);
+    }
+    let nulls = valid.contains(&false).then(|| valid.into());
+    Arc::new(arrow::array::ListArray::new(
+        Arc::new(arrow::datatypes::Field::new_list_field(DataType::Float64, true)),
+        arrow::buffer::OffsetBuffer::new(offsets.into()),
+        Arc::new(arrow::array::Float64Array::from(values)),
+        nulls,
+    ))
+}
+
+/// Calls `each(row, column, values)` for every non-NULL list of the List(Float64) state columns.
+pub(crate) fn for_each_float_list(states: &[ArrayRef], mut each: impl FnMut(usize, usize, &[f64])) {
+    let columns: Vec<FloatLists> = states.iter().map(|s| FloatLists::new(s.as_list::<i32>())).collect();
+    for row in 0..states.first().map_or(0, |s| s.len()) {
+        for (column, lists) in columns.iter().enumerate() {
+            if let FloatListRow::Values(values) = lists.row(row) {
+                each(row, column, values);
+            }
+        }
+    }
+}

@@ -65,19 +65,25 @@ impl<S: GroupState> GroupsOf<S> {
     fn recount(&mut self) {
         self.heap = self.groups.iter().map(S::size).sum();
     }
+}
 
-    /// Runs `change` on the groups and updates the heap total from the groups in `touched`
-    /// only (a batch's groups, not all of them).
-    fn tracked(&mut self, touched: &[usize], change: impl FnOnce(&mut Self) -> Result<()>) -> Result<()> {
-        let mut touched = touched.to_vec();
-        touched.sort_unstable();
-        touched.dedup();
-        let heap_of = |groups: &[S]| touched.iter().map(|&g| groups[g].size()).sum::<usize>();
-        let before = heap_of(&self.groups);
-        change(self)?;
-        self.heap = (self.heap + heap_of(&self.groups)).saturating_sub(before);
-        Ok(())
-    }
+/// Runs `change` on `groups` and moves `heap` (the sum of `size` over all groups) by the change
+/// in size of the groups in `touched` only: a batch's groups, not all of them.
+pub(crate) fn track_heap<S>(
+    groups: &mut [S],
+    heap: &mut usize,
+    touched: &[usize],
+    size: impl Fn(&S) -> usize,
+    change: impl FnOnce(&mut [S]) -> Result<()>,
+) -> Result<()> {
+    let mut touched = touched.to_vec();
+    touched.sort_unstable();
+    touched.dedup();
+    let before: usize = touched.iter().map(|&g| size(&groups[g])).sum();
+    change(groups)?;
+    let after: usize = touched.iter().map(|&g| size(&groups[g])).sum();
+    *heap = (*heap + after).saturating_sub(before);
+    Ok(())
 }
 
 fn keeps(filter: Option<&BooleanArray>, row: usize) -> bool {
@@ -93,14 +99,18 @@ impl<S: GroupState> GroupsAccumulator for GroupsOf<S> {
         total_num_groups: usize,
     ) -> Result<()> {
         self.resize(total_num_groups);
-        self.tracked(group_indices, |this| {
-            S::update(&this.params, &mut this.groups, values, |row| keeps(opt_filter, row).then(|| group_indices[row]))
+        let params = &self.params;
+        track_heap(&mut self.groups, &mut self.heap, group_indices, S::size, |groups| {
+            S::update(params, groups, values, |row| keeps(opt_filter, row).then(|| group_indices[row]))
         })
     }
 
     fn merge_batch(&mut self, values: &[ArrayRef], group_indices: &[usize], total_num_groups: usize) -> Result<()> {
         self.resize(total_num_groups);
-        self.tracked(group_indices, |this| S::merge(&this.params, &mut this.groups, values, |row| group_indices[row]))
+        let params = &self.params;
+        track_heap(&mut self.groups, &mut self.heap, group_indices, S::size, |groups| {
+            S::merge(params, groups, values, |row| group_indices[row])
+        })
     }
 
     fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {

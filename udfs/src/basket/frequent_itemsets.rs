@@ -20,6 +20,7 @@ use datafusion::physical_expr::expressions::Literal;
 use datafusion_macros::user_doc;
 
 use super::fpgrowth::frequent_itemsets;
+use crate::group_state::track_heap;
 
 /// At most this many itemsets per group; more means min_support is too low for the data.
 pub(crate) const MAX_ITEMSETS: usize = 5_000_000;
@@ -394,20 +395,6 @@ struct ItemsetsGroupsAccumulator {
     heap: usize,
 }
 
-impl ItemsetsGroupsAccumulator {
-    /// Runs `change` and updates `heap` from the sizes of the groups in `touched` only.
-    fn tracked(&mut self, touched: &[usize], change: impl FnOnce(&mut [Pairs]) -> Result<()>) -> Result<()> {
-        let mut touched = touched.to_vec();
-        touched.sort_unstable();
-        touched.dedup();
-        let before: usize = touched.iter().map(|&g| self.groups[g].size()).sum();
-        change(&mut self.groups)?;
-        let after: usize = touched.iter().map(|&g| self.groups[g].size()).sum();
-        self.heap = (self.heap + after).saturating_sub(before);
-        Ok(())
-    }
-}
-
 impl GroupsAccumulator for ItemsetsGroupsAccumulator {
     fn update_batch(
         &mut self,
@@ -417,12 +404,14 @@ impl GroupsAccumulator for ItemsetsGroupsAccumulator {
         total_num_groups: usize,
     ) -> Result<()> {
         self.groups.resize_with(total_num_groups, Pairs::default);
-        self.tracked(group_indices, |groups| update(values, opt_filter, groups, |row| group_indices[row]))
+        track_heap(&mut self.groups, &mut self.heap, group_indices, Pairs::size, |groups| {
+            update(values, opt_filter, groups, |row| group_indices[row])
+        })
     }
 
     fn merge_batch(&mut self, values: &[ArrayRef], group_indices: &[usize], total_num_groups: usize) -> Result<()> {
         self.groups.resize_with(total_num_groups, Pairs::default);
-        self.tracked(group_indices, |groups| {
+        track_heap(&mut self.groups, &mut self.heap, group_indices, Pairs::size, |groups| {
             merge(values, groups, |row| group_indices[row]);
             Ok(())
         })

@@ -3,7 +3,7 @@
 
 /// Bins when no bins argument is given.
 pub(crate) const DEFAULT_BINS: usize = 10;
-/// Upper bound on n_bins and on the number of cut points.
+/// Upper bound on n_bins.
 pub(crate) const MAX_BINS: usize = 10_000;
 /// The share that replaces an empty bin's share of 0, unless smoothing is turned off.
 pub(crate) const DEFAULT_EPSILON: f64 = 1e-4;
@@ -43,20 +43,6 @@ fn lerp(a: f64, b: f64, t: f64) -> f64 {
 /// The bin of `x` (not NaN) among (-inf, e_0], (e_0, e_1], ..., (e_last, +inf).
 pub(crate) fn bin_of(x: f64, edges: &[f64]) -> usize {
     edges.partition_point(|&e| e < x)
-}
-
-/// Checks that cut points are finite and strictly increasing.
-pub(crate) fn check_edges(edges: &[f64]) -> Result<(), String> {
-    if edges.len() > MAX_BINS {
-        return Err(format!("at most {MAX_BINS} cut points, got {}", edges.len()));
-    }
-    if let Some(bad) = edges.iter().find(|e| !e.is_finite()) {
-        return Err(format!("cut points must be finite, got {bad}"));
-    }
-    if edges.windows(2).any(|w| w[0] >= w[1]) {
-        return Err("cut points must be strictly increasing".to_string());
-    }
-    Ok(())
 }
 
 /// One bin: a label, its bounds (none for categories and the missing bin), and the

@@ -3,8 +3,8 @@
 use std::mem::size_of;
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, Float64Array, Int64Array, ListArray, StringArray, StructArray};
-use arrow::buffer::{NullBuffer, OffsetBuffer};
+use arrow::array::{Array, ArrayRef, AsArray, Float64Array, Int64Array, StringArray, StructArray};
+use arrow::buffer::NullBuffer;
 use arrow::datatypes::{DataType, Field, FieldRef, Fields, Float64Type};
 use datafusion::common::{plan_err, Result};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
@@ -15,6 +15,7 @@ use datafusion::logical_expr::{
 use datafusion_macros::user_doc;
 
 use super::ks_pvalue::{ks_2samp_pvalue, KsMethod};
+use crate::common::{float_list_array, for_each_float_list};
 use crate::group_state::{GroupState, GroupsOf};
 
 #[user_doc(
@@ -185,32 +186,11 @@ impl GroupState for TwoSamples {
     }
 
     fn state(_: &(), groups: &[Self]) -> Result<Vec<ArrayRef>> {
-        Ok((0..2)
-            .map(|side| {
-                let mut offsets = vec![0i32];
-                let mut values = Vec::new();
-                for g in groups {
-                    values.extend_from_slice(&g.0[side]);
-                    offsets.push(values.len() as i32);
-                }
-                Arc::new(ListArray::new(
-                    Arc::new(Field::new_list_field(DataType::Float64, true)),
-                    OffsetBuffer::new(offsets.into()),
-                    Arc::new(Float64Array::from(values)),
-                    None,
-                )) as ArrayRef
-            })
-            .collect())
+        Ok((0..2).map(|side| float_list_array(groups.iter().map(|g| Some(g.0[side].as_slice())))).collect())
     }
 
     fn merge(_: &(), groups: &mut [Self], states: &[ArrayRef], group_of: impl Fn(usize) -> usize) -> Result<()> {
-        for (side, state) in states.iter().enumerate().take(2) {
-            let lists = state.as_list::<i32>();
-            for row in 0..lists.len() {
-                let values = lists.value(row);
-                groups[group_of(row)].0[side].extend_from_slice(values.as_primitive::<Float64Type>().values());
-            }
-        }
+        for_each_float_list(&states[..2], |row, side, values| groups[group_of(row)].0[side].extend_from_slice(values));
         Ok(())
     }
 

@@ -3,8 +3,7 @@
 use std::mem::size_of;
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, Float64Array, ListArray};
-use arrow::buffer::{NullBuffer, OffsetBuffer};
+use arrow::array::{ArrayRef, AsArray};
 use arrow::datatypes::{DataType, Field, FieldRef, Float64Type};
 use datafusion::common::{plan_err, Result, ScalarValue};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
@@ -16,6 +15,7 @@ use datafusion::physical_expr::expressions::Literal;
 use datafusion_macros::user_doc;
 
 use super::bins::{quantile_edges, DEFAULT_BINS, MAX_BINS};
+use crate::common::{float_list_array, for_each_float_list};
 use crate::group_state::{GroupState, GroupsOf};
 
 #[user_doc(
@@ -132,7 +132,7 @@ impl GroupState for Values {
     }
 
     fn state(_n_bins: &usize, groups: &[Self]) -> Result<Vec<ArrayRef>> {
-        Ok(vec![float_lists(groups.iter().map(|g| Some(g.0.clone())).collect())])
+        Ok(vec![float_list_array(groups.iter().map(|g| Some(g.0.as_slice())))])
     }
 
     fn merge(
@@ -141,16 +141,12 @@ impl GroupState for Values {
         states: &[ArrayRef],
         group_of: impl Fn(usize) -> usize,
     ) -> Result<()> {
-        let lists = states[0].as_list::<i32>();
-        for row in 0..lists.len() {
-            let values = lists.value(row);
-            groups[group_of(row)].0.extend_from_slice(values.as_primitive::<Float64Type>().values());
-        }
+        for_each_float_list(&states[..1], |row, _, values| groups[group_of(row)].0.extend_from_slice(values));
         Ok(())
     }
 
     fn evaluate(n_bins: &usize, groups: &[Self]) -> Result<ArrayRef> {
-        let edges = groups
+        let edges: Vec<Option<Vec<f64>>> = groups
             .iter()
             .map(|g| {
                 let mut sorted = g.0.clone();
@@ -158,27 +154,10 @@ impl GroupState for Values {
                 (!sorted.is_empty()).then(|| quantile_edges(&sorted, *n_bins))
             })
             .collect();
-        Ok(float_lists(edges))
+        Ok(float_list_array(edges.iter().map(Option::as_deref)))
     }
 
     fn size(&self) -> usize {
         self.0.capacity() * size_of::<f64>()
     }
-}
-
-/// A List(Float64) array with one (possibly NULL) list per entry.
-fn float_lists(lists: Vec<Option<Vec<f64>>>) -> ArrayRef {
-    let mut offsets = vec![0i32];
-    let mut values = Vec::new();
-    let valid: Vec<bool> = lists.iter().map(Option::is_some).collect();
-    for list in lists {
-        values.extend(list.unwrap_or_default());
-        offsets.push(values.len() as i32);
-    }
-    Arc::new(ListArray::new(
-        Arc::new(Field::new_list_field(DataType::Float64, true)),
-        OffsetBuffer::new(offsets.into()),
-        Arc::new(Float64Array::from(values)),
-        Some(NullBuffer::from(valid)),
-    ))
 }

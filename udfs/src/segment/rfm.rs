@@ -3,6 +3,7 @@
 use std::mem::size_of;
 use std::sync::Arc;
 
+use crate::group_state::track_heap;
 use arrow::array::{
     Array, ArrayRef, AsArray, BooleanArray, Date32Array, Float64Array, Int64Array, ListArray, StructArray, UInt64Array,
 };
@@ -357,14 +358,9 @@ impl GroupsAccumulator for RfmGroupsAccumulator {
 
     fn merge_batch(&mut self, values: &[ArrayRef], group_indices: &[usize], total_num_groups: usize) -> Result<()> {
         self.states.resize_with(total_num_groups, RfmState::default);
-        let mut touched: Vec<usize> = group_indices.to_vec();
-        touched.sort_unstable();
-        touched.dedup();
-        let before: usize = touched.iter().map(|&g| key_bytes(&self.states[g])).sum();
-        merge_states(values, |row| Some(group_indices[row]), &mut self.states)?;
-        let after: usize = touched.iter().map(|&g| key_bytes(&self.states[g])).sum();
-        self.heap = (self.heap + after).saturating_sub(before);
-        Ok(())
+        track_heap(&mut self.states, &mut self.heap, group_indices, key_bytes, |states| {
+            merge_states(values, |row| Some(group_indices[row]), states)
+        })
     }
 
     fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
