@@ -10,5 +10,7 @@ pub mod demo_lake;
 mod engine;
 pub mod generate;
 pub mod lake;
+pub mod serve;
+pub mod size;
 
 pub use engine::EngineBuilder;

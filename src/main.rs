@@ -14,6 +14,8 @@ use datafusion_cli::print_format::PrintFormat;
 use datafusion_cli::print_options::{MaxRows, PrintOptions};
 use persona::demo_lake::ensure_demo_lake;
 use persona::generate::{generate, GenerateOptions};
+use persona::serve::ServerConfig;
+use persona::size::parse_size;
 use persona::EngineBuilder;
 
 /// Customer-analytics SQL on Apache DataFusion. Without a subcommand, an interactive SQL
@@ -35,6 +37,33 @@ enum Command {
     Demo(DemoArgs),
     /// Print the function catalogue (Markdown, as docs/functions.md).
     Functions,
+    /// Serve a lake over Arrow Flight SQL with authentication, roles and PII masking.
+    Serve(ServeArgs),
+    /// Read a secret from stdin and print its argon2 hash (for `password_hash`) and its
+    /// SHA-256 (for a static token's `sha256`).
+    HashSecret,
+}
+
+#[derive(Args, Debug)]
+struct ServeArgs {
+    /// Server configuration (TOML): users, tokens, roles, PII columns; see the README.
+    #[arg(long, value_name = "FILE")]
+    config: PathBuf,
+    /// Lake directory or URL (default: server.lake of the configuration, else the demo lake).
+    #[arg(long, value_name = "DIR|URL")]
+    lake: Option<String>,
+    /// Address to listen on (default: server.addr of the configuration).
+    #[arg(long, value_name = "HOST:PORT")]
+    addr: Option<std::net::SocketAddr>,
+    /// Memory pool shared by all queries (default: server.memory_limit).
+    #[arg(short = 'm', long, value_name = "SIZE", value_parser = parse_size)]
+    memory_limit: Option<usize>,
+    /// Partitions (threads) per query; default: the number of cores.
+    #[arg(short = 'p', long, value_name = "N")]
+    target_partitions: Option<usize>,
+    /// Log lines as JSON instead of text.
+    #[arg(long)]
+    json_logs: bool,
 }
 
 #[derive(Args, Debug)]
@@ -141,7 +170,55 @@ async fn run(cli: Cli) -> Result<()> {
             print!("{}", persona::catalog::markdown());
             Ok(())
         }
+        Some(Command::Serve(args)) => serve(args).await,
+        Some(Command::HashSecret) => hash_secret(),
     }
+}
+
+async fn serve(args: ServeArgs) -> Result<()> {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if args.json_logs {
+        logs.json().init();
+    } else {
+        logs.init();
+    }
+    let mut config = ServerConfig::load(&args.config).map_err(DataFusionError::Configuration)?;
+    if let Some(addr) = args.addr {
+        config.server.addr = addr;
+    }
+    let lake = match args.lake.or_else(|| config.server.lake.clone()) {
+        Some(lake) => lake,
+        None => ensure_demo_lake(true)?.display().to_string(),
+    };
+    let mut builder = EngineBuilder::new().lake(lake);
+    if let Some(bytes) = args.memory_limit.or(config.server.memory_limit) {
+        builder = builder.memory_limit(bytes);
+    }
+    if let Some(partitions) = args.target_partitions {
+        builder = builder.target_partitions(partitions);
+    }
+    let ctx = builder.build().await?;
+    let listener = tokio::net::TcpListener::bind(config.server.addr)
+        .await
+        .map_err(|e| DataFusionError::Execution(format!("cannot listen on {}: {e}", config.server.addr)))?;
+    persona::serve::serve(&ctx, &config, listener, persona::serve::shutdown_signal())
+        .await
+        .map_err(|e| DataFusionError::Execution(e.to_string()))
+}
+
+fn hash_secret() -> Result<()> {
+    let mut secret = String::new();
+    std::io::stdin().read_line(&mut secret)?;
+    let secret = secret.trim_end_matches(['\r', '\n']);
+    if secret.is_empty() {
+        return Err(DataFusionError::Execution("no secret on stdin".into()));
+    }
+    let hash = persona::serve::hash_password(secret).map_err(DataFusionError::Execution)?;
+    println!("password_hash = \"{hash}\"");
+    println!("sha256 = \"{}\"", persona::serve::sha256_hex(secret));
+    Ok(())
 }
 
 async fn engine(args: &EngineArgs, quiet: bool) -> Result<SessionContext> {
@@ -219,22 +296,4 @@ fn run_generate(args: &GenerateArgs) -> Result<()> {
         );
     }
     Ok(())
-}
-
-/// Parses sizes such as `512M`, `4G`, `1.5G` or a plain number of bytes.
-fn parse_size(text: &str) -> std::result::Result<usize, String> {
-    let text = text.trim();
-    let (number, unit) = text.split_at(text.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(text.len()));
-    let factor: f64 = match unit.to_ascii_uppercase().as_str() {
-        "" | "B" => 1.0,
-        "K" | "KB" => 1024.0,
-        "M" | "MB" => 1024.0 * 1024.0,
-        "G" | "GB" => 1024.0 * 1024.0 * 1024.0,
-        "T" | "TB" => 1024.0_f64.powi(4),
-        other => return Err(format!("unknown size unit '{other}' (use K, M, G or T)")),
-    };
-    match number.trim().parse::<f64>() {
-        Ok(n) if n.is_finite() && n > 0.0 => Ok((n * factor) as usize),
-        _ => Err(format!("invalid size '{text}' (e.g. 512M or 4G)")),
-    }
 }

@@ -1,0 +1,80 @@
+//! `persona serve`: the engine behind an Arrow Flight SQL endpoint, with authentication,
+//! roles (table access, read-only, per-query memory and time limits) and PII masking at the
+//! plan level. See the README's "Flight SQL server" section.
+
+pub mod auth;
+pub mod config;
+mod limits;
+pub mod masking;
+mod metadata;
+pub mod policy;
+mod service;
+mod statement;
+
+use std::future::Future;
+
+use arrow_flight::flight_service_server::FlightServiceServer;
+use datafusion::prelude::SessionContext;
+use tokio::net::TcpListener;
+use tonic::transport::server::TcpIncoming;
+use tonic::transport::{Identity as TlsIdentity, Server, ServerTlsConfig};
+
+pub use auth::{hash_password, sha256_hex};
+pub use config::ServerConfig;
+pub use limits::QueryMemoryPool;
+pub use service::PersonaFlightSql;
+
+/// Largest gRPC message the server accepts or sends (parameter batches, result chunks).
+const MAX_MESSAGE_BYTES: usize = 64 << 20;
+
+/// Serves `base` (the engine with the lake registered) on `listener` until `shutdown`
+/// completes; then stops accepting calls and lets running ones finish.
+///
+/// # Errors
+/// Role contexts that do not build, unreadable TLS files, or transport errors.
+pub async fn serve(
+    base: &SessionContext,
+    config: &ServerConfig,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let service = PersonaFlightSql::new(base, config).await?;
+    let service = FlightServiceServer::new(service)
+        .max_decoding_message_size(MAX_MESSAGE_BYTES)
+        .max_encoding_message_size(MAX_MESSAGE_BYTES);
+    let mut server = Server::builder();
+    if let (Some(cert), Some(key)) = (&config.server.tls_cert, &config.server.tls_key) {
+        let cert = std::fs::read(cert).map_err(|e| format!("TLS certificate {}: {e}", cert.display()))?;
+        let key = std::fs::read(key).map_err(|e| format!("TLS key {}: {e}", key.display()))?;
+        server = server.tls_config(ServerTlsConfig::new().identity(TlsIdentity::from_pem(cert, key)))?;
+    }
+    let address = listener.local_addr()?;
+    let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+    tracing::info!(%address, tls = config.server.tls_cert.is_some(), "serving Flight SQL");
+    server.add_service(service).serve_with_incoming_shutdown(incoming, shutdown).await?;
+    tracing::info!("server stopped");
+    Ok(())
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown signal received; finishing running calls");
+}

@@ -1,0 +1,119 @@
+//! Roles as catalogs: each role gets its own `SessionContext` holding only the lake tables it
+//! may read (masked where it lacks `pii`) and the configured views built over them. Contexts
+//! share the server's runtime (memory pool, disk manager, object stores) and the lake's table
+//! providers, so a role costs a few catalog entries, not a copy of the lake.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use datafusion::catalog::TableProvider;
+use datafusion::common::{DataFusionError, Result};
+use datafusion::logical_expr::ScalarUDF;
+use datafusion::prelude::SessionContext;
+
+use super::config::{RoleConfig, ServerConfig};
+use super::masking::{MaskedTable, Pseudonym};
+
+/// A role's catalog and limits.
+pub struct RoleContext {
+    pub name: String,
+    pub config: RoleConfig,
+    pub ctx: SessionContext,
+}
+
+impl std::fmt::Debug for RoleContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RoleContext").field("name", &self.name).field("config", &self.config).finish_non_exhaustive()
+    }
+}
+
+/// The lake's tables and every role's context.
+#[derive(Debug)]
+pub struct Policy {
+    lake_tables: Vec<String>,
+    roles: HashMap<String, Arc<RoleContext>>,
+}
+
+impl Policy {
+    /// Builds every role's context from `base`, the engine with the lake registered.
+    ///
+    /// # Errors
+    /// A missing pseudonym key, or a masking plan that does not build.
+    pub async fn build(base: &SessionContext, config: &ServerConfig) -> Result<Self> {
+        let lake = lake_tables(base).await?;
+        let pseudonym = Arc::new(ScalarUDF::from(Pseudonym::new(pseudonym_key(config)?)));
+        let mut roles = HashMap::new();
+        for (name, role) in &config.roles {
+            let ctx = SessionContext::new_with_config_rt(base.copied_config(), base.runtime_env());
+            persona_udfs::register_all(&ctx)?;
+            for (table, provider) in &lake {
+                if !role.may_read(table) {
+                    continue;
+                }
+                let provider: Arc<dyn TableProvider> = match config.pii.get(table) {
+                    Some(masks) if !role.pii => {
+                        Arc::new(MaskedTable::try_new(table, Arc::clone(provider), masks, &pseudonym)?)
+                    }
+                    _ => Arc::clone(provider),
+                };
+                ctx.register_table(table.as_str(), provider)?;
+            }
+            for (view, sql) in &config.views {
+                let created = async {
+                    let plan = ctx.state().create_logical_plan(sql).await?;
+                    ctx.register_table(
+                        view.as_str(),
+                        Arc::new(datafusion::datasource::ViewTable::new(plan, Some(sql.clone()))),
+                    )
+                }
+                .await;
+                if let Err(e) = created {
+                    tracing::info!(role = %name, view = %view, reason = %e, "view not available to role");
+                }
+            }
+            let context = RoleContext { name: name.clone(), config: role.clone(), ctx };
+            roles.insert(name.clone(), Arc::new(context));
+        }
+        Ok(Self { lake_tables: lake.into_keys().collect(), roles })
+    }
+
+    /// The context of `role`, if defined.
+    #[must_use]
+    pub fn role(&self, role: &str) -> Option<Arc<RoleContext>> {
+        self.roles.get(role).cloned()
+    }
+
+    /// Whether `table` is a lake table (readable by someone or not).
+    #[must_use]
+    pub fn is_lake_table(&self, table: &str) -> bool {
+        self.lake_tables.iter().any(|t| t == table)
+    }
+}
+
+async fn lake_tables(base: &SessionContext) -> Result<BTreeMap<String, Arc<dyn TableProvider>>> {
+    let mut tables = BTreeMap::new();
+    let Some(schema) = base.catalog("datafusion").and_then(|c| c.schema("public")) else {
+        return Ok(tables);
+    };
+    for name in schema.table_names() {
+        if let Some(provider) = schema.table(&name).await? {
+            tables.insert(name, provider);
+        }
+    }
+    Ok(tables)
+}
+
+fn pseudonym_key(config: &ServerConfig) -> Result<Vec<u8>> {
+    match &config.server.pseudonym_key_env {
+        None => Ok(Vec::new()),
+        Some(var) => match std::env::var(var) {
+            Ok(key) if key.len() >= 16 => Ok(key.into_bytes()),
+            Ok(_) => {
+                Err(DataFusionError::Configuration(format!("the pseudonym key in ${var} must have at least 16 bytes")))
+            }
+            Err(_) => {
+                Err(DataFusionError::Configuration(format!("server.pseudonym_key_env names ${var}, which is not set")))
+            }
+        },
+    }
+}

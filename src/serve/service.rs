@@ -1,0 +1,801 @@
+//! The Flight SQL service: authentication on every call, role catalogs, per-query limits,
+//! statements, prepared statements, metadata and cancellation.
+
+use std::collections::HashMap;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use arrow::datatypes::{DataType, Field, Schema};
+use arrow::ipc::writer::IpcWriteOptions;
+use arrow_flight::decode::FlightRecordBatchStream;
+use arrow_flight::encode::FlightDataEncoderBuilder;
+use arrow_flight::error::FlightError;
+use arrow_flight::flight_service_server::FlightService;
+use arrow_flight::sql::metadata::{SqlInfoData, XdbcTypeInfoData};
+use arrow_flight::sql::server::{FlightSqlService, PeekableFlightDataStream};
+use arrow_flight::sql::{
+    ActionCancelQueryRequest, ActionCancelQueryResult, ActionClosePreparedStatementRequest,
+    ActionCreatePreparedStatementRequest, ActionCreatePreparedStatementResult, Any, CommandGetCatalogs,
+    CommandGetDbSchemas, CommandGetSqlInfo, CommandGetTableTypes, CommandGetTables, CommandGetXdbcTypeInfo,
+    CommandPreparedStatementQuery, CommandStatementQuery, CommandStatementUpdate, DoPutPreparedStatementResult,
+    ProstMessageExt, SqlInfo, TicketStatementQuery,
+};
+use arrow_flight::{
+    Action, CancelFlightInfoRequest, CancelFlightInfoResult, CancelStatus, FlightData, FlightDescriptor,
+    FlightEndpoint, FlightInfo, HandshakeRequest, HandshakeResponse, IpcMessage, SchemaAsIpc, Ticket,
+};
+use datafusion::common::{DataFusionError, ScalarValue};
+use datafusion::datasource::TableType;
+use datafusion::execution::context::SessionState;
+use datafusion::execution::memory_pool::MemoryPool;
+use datafusion::execution::session_state::SessionStateBuilder;
+use datafusion::logical_expr::LogicalPlan;
+use datafusion::prelude::{DataFrame, SQLOptions, SessionContext};
+use futures::{Stream, StreamExt, TryStreamExt};
+use prost::Message;
+use tokio::sync::Notify;
+use tonic::metadata::MetadataValue;
+use tonic::{Request, Response, Status, Streaming};
+
+use super::auth::{Authenticator, Identity};
+use super::limits::QueryMemoryPool;
+use super::metadata::{sql_info, xdbc_type_info};
+use super::policy::{Policy, RoleContext};
+use super::statement;
+
+type DoGetStream = Pin<Box<dyn Stream<Item = Result<FlightData, Status>> + Send + 'static>>;
+type DoActionStream = Pin<Box<dyn Stream<Item = Result<arrow_flight::Result, Status>> + Send + 'static>>;
+
+/// A planned query waiting for its `DoGet`.
+struct Pending {
+    identity: Identity,
+    frame: DataFrame,
+    redacted: String,
+    planned: Instant,
+    timeout: Option<Duration>,
+}
+
+/// A prepared statement and its bound parameters.
+struct Prepared {
+    identity: Identity,
+    plan: LogicalPlan,
+    redacted: String,
+    parameters: Option<Vec<ScalarValue>>,
+    touched: Instant,
+}
+
+/// Persona's Flight SQL service.
+pub struct PersonaFlightSql {
+    auth: Authenticator,
+    policy: Policy,
+    shared_pool: Arc<dyn MemoryPool>,
+    ttl: Duration,
+    pending: Mutex<HashMap<String, Pending>>,
+    prepared: Mutex<HashMap<String, Prepared>>,
+    running: Arc<Mutex<HashMap<String, (Identity, Arc<Notify>)>>>,
+    sql_info: SqlInfoData,
+    xdbc: XdbcTypeInfoData,
+}
+
+impl std::fmt::Debug for PersonaFlightSql {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PersonaFlightSql").field("policy", &self.policy).finish_non_exhaustive()
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> Result<std::sync::MutexGuard<'_, T>, Status> {
+    mutex.lock().map_err(|_| Status::internal("server state poisoned"))
+}
+
+/// Maps DataFusion errors to gRPC codes: bad SQL and plans → INVALID_ARGUMENT, memory →
+/// RESOURCE_EXHAUSTED, unsupported → UNIMPLEMENTED, the rest → INTERNAL.
+pub fn status(error: DataFusionError) -> Status {
+    match error.find_root() {
+        DataFusionError::ResourcesExhausted(_) => Status::resource_exhausted(error.to_string()),
+        DataFusionError::NotImplemented(_) => Status::unimplemented(error.to_string()),
+        DataFusionError::SQL(..) | DataFusionError::Plan(_) | DataFusionError::SchemaError(..) => {
+            Status::invalid_argument(error.to_string())
+        }
+        DataFusionError::Execution(_) | DataFusionError::ArrowError(..) => Status::invalid_argument(error.to_string()),
+        _ => Status::internal(error.to_string()),
+    }
+}
+
+fn new_handle() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+fn schema_bytes(schema: &Schema) -> Result<bytes::Bytes, Status> {
+    let message: IpcMessage = SchemaAsIpc::new(schema, &IpcWriteOptions::default())
+        .try_into()
+        .map_err(|e: arrow::error::ArrowError| Status::internal(e.to_string()))?;
+    Ok(message.0)
+}
+
+impl PersonaFlightSql {
+    /// A service over `base` (the engine with the lake) for `config`.
+    ///
+    /// # Errors
+    /// Role contexts that do not build (see [`Policy::build`]).
+    pub async fn new(base: &SessionContext, config: &super::ServerConfig) -> datafusion::common::Result<Self> {
+        Ok(Self {
+            auth: Authenticator::new(config),
+            policy: Policy::build(base, config).await?,
+            shared_pool: Arc::clone(&base.runtime_env().memory_pool),
+            ttl: Duration::from_secs(config.server.ticket_ttl_secs),
+            pending: Mutex::new(HashMap::new()),
+            prepared: Mutex::new(HashMap::new()),
+            running: Arc::new(Mutex::new(HashMap::new())),
+            sql_info: sql_info()?,
+            xdbc: xdbc_type_info()?,
+        })
+    }
+
+    fn caller<T>(&self, request: &Request<T>) -> Result<(Identity, Arc<RoleContext>), Status> {
+        let identity = self.auth.check(request.metadata())?;
+        let role = self
+            .policy
+            .role(&identity.role)
+            .ok_or_else(|| Status::permission_denied(format!("role '{}' is not defined", identity.role)))?;
+        Ok((identity, role))
+    }
+
+    /// A session for one query: the role's catalog with a memory budget of its own.
+    fn query_state(&self, role: &RoleContext) -> SessionState {
+        let state = role.ctx.state();
+        match role.config.memory_limit {
+            None => state,
+            Some(limit) => {
+                let mut runtime = datafusion::execution::runtime_env::RuntimeEnv::clone(state.runtime_env());
+                runtime.memory_pool = Arc::new(QueryMemoryPool::new(Arc::clone(&self.shared_pool), limit));
+                SessionStateBuilder::new_from_existing(state).with_runtime_env(Arc::new(runtime)).build()
+            }
+        }
+    }
+
+    /// Parses, checks table permissions and plans `sql` for the caller.
+    async fn plan(&self, role: &RoleContext, state: &SessionState, sql: &str) -> Result<(LogicalPlan, String), Status> {
+        let parsed = statement::parse(state, sql).map_err(status)?;
+        for table in state.resolve_table_references(&parsed.statement).map_err(status)? {
+            if table.schema() == Some("information_schema") {
+                continue;
+            }
+            let name = table.table();
+            if self.policy.is_lake_table(name) && !role.config.may_read(name) {
+                return Err(Status::permission_denied(format!("role '{}' may not read table '{name}'", role.name)));
+            }
+        }
+        let plan = state.statement_to_plan(parsed.statement).await.map_err(status)?;
+        SQLOptions::new()
+            .with_allow_ddl(role.config.ddl)
+            .with_allow_dml(role.config.dml)
+            .with_allow_statements(false)
+            .verify_plan(&plan)
+            .map_err(|e| Status::permission_denied(e.to_string()))?;
+        Ok((plan, parsed.redacted))
+    }
+
+    /// Runs DDL now (queries stay lazy) and parks the frame until its `DoGet`.
+    async fn park(
+        &self,
+        identity: Identity,
+        role: &RoleContext,
+        state: SessionState,
+        plan: LogicalPlan,
+        redacted: String,
+        descriptor: FlightDescriptor,
+    ) -> Result<Response<FlightInfo>, Status> {
+        let planned = Instant::now();
+        let frame = SessionContext::new_with_state(state).execute_logical_plan(plan).await.map_err(status)?;
+        let schema = flight_schema(frame.schema().as_arrow());
+        let handle = new_handle();
+        tracing::info!(user = %identity.user, role = %role.name, query = %handle, sql = %redacted, "planned");
+        let timeout = role.config.timeout_secs.map(Duration::from_secs);
+        let mut pending = lock(&self.pending)?;
+        let ttl = self.ttl;
+        pending.retain(|_, p| p.planned.elapsed() < ttl);
+        pending.insert(handle.clone(), Pending { identity, frame, redacted, planned, timeout });
+        drop(pending);
+        let ticket = TicketStatementQuery { statement_handle: handle.into_bytes().into() };
+        let endpoint = FlightEndpoint::new().with_ticket(Ticket::new(ticket.as_any().encode_to_vec()));
+        let info = FlightInfo::new()
+            .try_with_schema(&schema)
+            .map_err(|e| Status::internal(e.to_string()))?
+            .with_endpoint(endpoint)
+            .with_descriptor(descriptor)
+            .with_total_records(-1)
+            .with_total_bytes(-1);
+        Ok(Response::new(info))
+    }
+
+    /// Streams a parked query: deadline, cancellation, row count and an audit line at the end.
+    async fn run(&self, identity: &Identity, handle: &str) -> Result<Response<DoGetStream>, Status> {
+        let pending = {
+            let mut pending = lock(&self.pending)?;
+            match pending.get(handle) {
+                Some(p) if &p.identity == identity => pending.remove(handle),
+                _ => None,
+            }
+        };
+        let Some(pending) = pending else {
+            return Err(Status::not_found("unknown, expired or foreign ticket"));
+        };
+        let cancel = Arc::new(Notify::new());
+        lock(&self.running)?.insert(handle.to_string(), (identity.clone(), Arc::clone(&cancel)));
+        let audit = Audit {
+            user: identity.user.clone(),
+            query: handle.to_string(),
+            sql: pending.redacted,
+            started: pending.planned,
+            rows: 0,
+            outcome: "abandoned",
+            running: Arc::clone(&self.running),
+        };
+        let deadline = pending.timeout.map(|t| tokio::time::Instant::from_std(pending.planned + t));
+        let schema = Arc::new(pending.frame.schema().as_arrow().clone());
+        // The query runs in a task of its own so that the deadline and cancellation answer the
+        // client at once even while an operator is busy; the task is aborted when the
+        // response stream ends or is dropped (client gone).
+        let (sender, receiver) = tokio::sync::mpsc::channel(2);
+        let producer = tokio::spawn(async move {
+            let mut stream = match pending.frame.execute_stream().await {
+                Ok(stream) => stream,
+                Err(e) => {
+                    let _ = sender.send(Err(status(e))).await;
+                    return;
+                }
+            };
+            while let Some(item) = stream.next().await {
+                if sender.send(item.map_err(status)).await.is_err() {
+                    return;
+                }
+            }
+        });
+        let run = Run { receiver, _abort_on_drop: AbortOnDrop(producer.abort_handle()), audit, cancel, deadline };
+        let batches = futures::stream::unfold(Some(run), |run| async move {
+            let mut run = run?;
+            let next = tokio::select! {
+                biased;
+                () = run.cancel.notified() => Some(Err(Status::cancelled("query cancelled"))),
+                () = sleep_until(run.deadline) => Some(Err(Status::deadline_exceeded("query timeout reached"))),
+                next = run.receiver.recv() => next,
+            };
+            match next {
+                Some(Ok(batch)) => {
+                    run.audit.rows += batch.num_rows() as u64;
+                    Some((Ok(batch), Some(run)))
+                }
+                Some(Err(e)) => {
+                    run.audit.outcome = match e.code() {
+                        tonic::Code::Cancelled => "cancelled",
+                        tonic::Code::DeadlineExceeded => "timeout",
+                        _ => "failed",
+                    };
+                    Some((Err(e), None))
+                }
+                None => {
+                    run.audit.outcome = "ok";
+                    None
+                }
+            }
+        });
+        let flight = FlightDataEncoderBuilder::new()
+            .with_schema(schema)
+            .build(batches.map_err(FlightError::from))
+            .map_err(Status::from);
+        Ok(Response::new(Box::pin(flight)))
+    }
+
+    /// Cancels the caller's own queries named by the tickets of `info`.
+    fn cancel_tickets(&self, identity: &Identity, info: &FlightInfo) -> Result<CancelStatus, Status> {
+        let mut status = CancelStatus::NotCancellable;
+        for endpoint in &info.endpoint {
+            let Some(ticket) = &endpoint.ticket else { continue };
+            let Ok(any) = Any::decode(ticket.ticket.as_ref()) else { continue };
+            let Ok(Some(query)) = any.unpack::<TicketStatementQuery>() else { continue };
+            let handle = String::from_utf8_lossy(&query.statement_handle).to_string();
+            {
+                let mut pending = lock(&self.pending)?;
+                if pending.get(&handle).is_some_and(|p| &p.identity == identity) {
+                    pending.remove(&handle);
+                    status = CancelStatus::Cancelled;
+                }
+            }
+            if let Some((owner, cancel)) = lock(&self.running)?.get(&handle) {
+                if owner == identity {
+                    cancel.notify_one();
+                    status = CancelStatus::Cancelled;
+                }
+            }
+        }
+        Ok(status)
+    }
+}
+
+async fn sleep_until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// A running query as the response stream sees it.
+struct Run {
+    receiver: tokio::sync::mpsc::Receiver<Result<arrow::array::RecordBatch, Status>>,
+    _abort_on_drop: AbortOnDrop,
+    audit: Audit,
+    cancel: Arc<Notify>,
+    deadline: Option<tokio::time::Instant>,
+}
+
+/// Aborts the query's task when the response stream is dropped.
+struct AbortOnDrop(tokio::task::AbortHandle);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// One audit line per query when its stream ends, however it ends (never the values).
+struct Audit {
+    user: String,
+    query: String,
+    sql: String,
+    started: Instant,
+    rows: u64,
+    outcome: &'static str,
+    running: Arc<Mutex<HashMap<String, (Identity, Arc<Notify>)>>>,
+}
+
+impl Drop for Audit {
+    fn drop(&mut self) {
+        if let Ok(mut running) = self.running.lock() {
+            running.remove(&self.query);
+        }
+        tracing::info!(
+            user = %self.user,
+            query = %self.query,
+            sql = %self.sql,
+            rows = self.rows,
+            ms = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            outcome = self.outcome,
+            "query finished"
+        );
+    }
+}
+
+/// The schema as the encoder sends it: dictionary-encoded columns (hive partition columns,
+/// for instance) travel as their value type.
+fn flight_schema(schema: &Schema) -> Schema {
+    fn hydrate(data_type: &DataType) -> DataType {
+        match data_type {
+            DataType::Dictionary(_, value) => hydrate(value),
+            DataType::List(field) => DataType::List(Arc::new(hydrate_field(field))),
+            DataType::LargeList(field) => DataType::LargeList(Arc::new(hydrate_field(field))),
+            DataType::Struct(fields) => DataType::Struct(fields.iter().map(|f| hydrate_field(f)).collect()),
+            other => other.clone(),
+        }
+    }
+    fn hydrate_field(field: &Field) -> Field {
+        field.clone().with_data_type(hydrate(field.data_type()))
+    }
+    Schema::new(schema.fields().iter().map(|f| hydrate_field(f)).collect::<Vec<_>>())
+        .with_metadata(schema.metadata().clone())
+}
+
+fn metadata_info(any: &Any, schema: &Schema, descriptor: FlightDescriptor) -> Result<Response<FlightInfo>, Status> {
+    let endpoint = FlightEndpoint::new().with_ticket(Ticket::new(any.encode_to_vec()));
+    let info = FlightInfo::new()
+        .try_with_schema(schema)
+        .map_err(|e| Status::internal(e.to_string()))?
+        .with_endpoint(endpoint)
+        .with_descriptor(descriptor);
+    Ok(Response::new(info))
+}
+
+fn one_batch(
+    schema: arrow::datatypes::SchemaRef,
+    batch: Result<arrow::array::RecordBatch, FlightError>,
+) -> Response<DoGetStream> {
+    let stream = FlightDataEncoderBuilder::new()
+        .with_schema(schema)
+        .build(futures::stream::once(async move { batch }))
+        .map_err(Status::from);
+    Response::new(Box::pin(stream))
+}
+
+fn table_type_name(table_type: TableType, schema: &str) -> &'static str {
+    match table_type {
+        _ if schema == "information_schema" => "SYSTEM TABLE",
+        TableType::Base => "TABLE",
+        TableType::View => "VIEW",
+        TableType::Temporary => "LOCAL TEMPORARY",
+    }
+}
+
+/// Values of one parameter row, cast to the placeholder types the plan inferred.
+fn parameter_row(plan: &LogicalPlan, batches: &[arrow::array::RecordBatch]) -> Result<Vec<ScalarValue>, Status> {
+    let rows: usize = batches.iter().map(arrow::array::RecordBatch::num_rows).sum();
+    let Some(batch) = batches.iter().find(|b| b.num_rows() > 0) else {
+        return Err(Status::invalid_argument("no parameter values were bound"));
+    };
+    if rows != 1 {
+        return Err(Status::invalid_argument(format!(
+            "bind one row of parameters per execution of a query ({rows} rows were bound)"
+        )));
+    }
+    let types = plan.get_parameter_types().map_err(status)?;
+    batch
+        .columns()
+        .iter()
+        .enumerate()
+        .map(|(i, column)| {
+            let value = ScalarValue::try_from_array(column, 0).map_err(status)?;
+            match types.get(&format!("${}", i + 1)) {
+                Some(Some(target)) if target != &value.data_type() => value.cast_to(target).map_err(status),
+                _ => Ok(value),
+            }
+        })
+        .collect()
+}
+
+fn parameter_schema(plan: &LogicalPlan) -> Result<Schema, Status> {
+    let types = plan.get_parameter_types().map_err(status)?;
+    let mut fields: Vec<(usize, Field)> = types
+        .into_iter()
+        .map(|(name, data_type)| {
+            let position = name.trim_start_matches('$').parse::<usize>().unwrap_or(usize::MAX);
+            (position, Field::new(name, data_type.unwrap_or(DataType::Null), true))
+        })
+        .collect();
+    fields.sort_by_key(|(position, _)| *position);
+    Ok(Schema::new(fields.into_iter().map(|(_, f)| f).collect::<Vec<_>>()))
+}
+
+#[tonic::async_trait]
+impl FlightSqlService for PersonaFlightSql {
+    type FlightService = Self;
+
+    async fn do_handshake(
+        &self,
+        request: Request<Streaming<HandshakeRequest>>,
+    ) -> Result<Response<Pin<Box<dyn Stream<Item = Result<HandshakeResponse, Status>> + Send>>>, Status> {
+        let (token, identity) = self.auth.handshake(request.metadata())?;
+        tracing::info!(user = %identity.user, role = %identity.role, "authenticated");
+        let bearer = format!("Bearer {token}");
+        let reply = HandshakeResponse { protocol_version: 0, payload: token.into_bytes().into() };
+        let mut response: Response<Pin<Box<dyn Stream<Item = Result<HandshakeResponse, Status>> + Send>>> =
+            Response::new(Box::pin(futures::stream::iter([Ok(reply)])));
+        let value = MetadataValue::try_from(bearer.as_str()).map_err(|e| Status::internal(e.to_string()))?;
+        response.metadata_mut().insert("authorization", value);
+        Ok(response)
+    }
+
+    async fn get_flight_info_statement(
+        &self,
+        query: CommandStatementQuery,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        let (identity, role) = self.caller(&request)?;
+        let state = self.query_state(&role);
+        let (plan, redacted) = self.plan(&role, &state, &query.query).await?;
+        self.park(identity, &role, state, plan, redacted, request.into_inner()).await
+    }
+
+    async fn get_flight_info_prepared_statement(
+        &self,
+        query: CommandPreparedStatementQuery,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        let (identity, role) = self.caller(&request)?;
+        let handle = String::from_utf8_lossy(&query.prepared_statement_handle).to_string();
+        let (plan, redacted) = {
+            let mut prepared = lock(&self.prepared)?;
+            let Some(statement) = prepared.get_mut(&handle).filter(|p| p.identity == identity) else {
+                return Err(Status::not_found("unknown or expired prepared statement"));
+            };
+            statement.touched = Instant::now();
+            let plan = match &statement.parameters {
+                Some(values) => statement.plan.clone().with_param_values(values.clone()).map_err(status)?,
+                None if statement.plan.get_parameter_types().map_err(status)?.is_empty() => statement.plan.clone(),
+                None => return Err(Status::invalid_argument("the prepared statement has unbound parameters")),
+            };
+            (plan, statement.redacted.clone())
+        };
+        let state = self.query_state(&role);
+        self.park(identity, &role, state, plan, redacted, request.into_inner()).await
+    }
+
+    async fn get_flight_info_catalogs(
+        &self,
+        query: CommandGetCatalogs,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        self.caller(&request)?;
+        let schema = query.clone().into_builder().schema();
+        metadata_info(&query.as_any(), &schema, request.into_inner())
+    }
+
+    async fn get_flight_info_schemas(
+        &self,
+        query: CommandGetDbSchemas,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        self.caller(&request)?;
+        let schema = query.clone().into_builder().schema();
+        metadata_info(&query.as_any(), &schema, request.into_inner())
+    }
+
+    async fn get_flight_info_tables(
+        &self,
+        query: CommandGetTables,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        self.caller(&request)?;
+        let schema = query.clone().into_builder().schema();
+        metadata_info(&query.as_any(), &schema, request.into_inner())
+    }
+
+    async fn get_flight_info_table_types(
+        &self,
+        query: CommandGetTableTypes,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        self.caller(&request)?;
+        let schema = query.clone().into_builder().schema();
+        metadata_info(&query.as_any(), &schema, request.into_inner())
+    }
+
+    async fn get_flight_info_sql_info(
+        &self,
+        query: CommandGetSqlInfo,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        self.caller(&request)?;
+        let schema = query.clone().into_builder(&self.sql_info).schema();
+        metadata_info(&query.as_any(), &schema, request.into_inner())
+    }
+
+    async fn get_flight_info_xdbc_type_info(
+        &self,
+        query: CommandGetXdbcTypeInfo,
+        request: Request<FlightDescriptor>,
+    ) -> Result<Response<FlightInfo>, Status> {
+        self.caller(&request)?;
+        let schema = query.clone().into_builder(&self.xdbc).schema();
+        metadata_info(&query.as_any(), &schema, request.into_inner())
+    }
+
+    async fn do_get_statement(
+        &self,
+        ticket: TicketStatementQuery,
+        request: Request<Ticket>,
+    ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
+        let (identity, _) = self.caller(&request)?;
+        let handle = String::from_utf8_lossy(&ticket.statement_handle).to_string();
+        self.run(&identity, &handle).await
+    }
+
+    async fn do_get_catalogs(
+        &self,
+        query: CommandGetCatalogs,
+        request: Request<Ticket>,
+    ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
+        let (_, role) = self.caller(&request)?;
+        let mut builder = query.into_builder();
+        for catalog in role.ctx.catalog_names() {
+            builder.append(catalog);
+        }
+        Ok(one_batch(builder.schema(), builder.build()))
+    }
+
+    async fn do_get_schemas(
+        &self,
+        query: CommandGetDbSchemas,
+        request: Request<Ticket>,
+    ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
+        let (_, role) = self.caller(&request)?;
+        let mut builder = query.into_builder();
+        for catalog_name in role.ctx.catalog_names() {
+            let Some(catalog) = role.ctx.catalog(&catalog_name) else { continue };
+            for schema in catalog.schema_names() {
+                builder.append(&catalog_name, schema);
+            }
+        }
+        Ok(one_batch(builder.schema(), builder.build()))
+    }
+
+    async fn do_get_tables(
+        &self,
+        query: CommandGetTables,
+        request: Request<Ticket>,
+    ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
+        let (_, role) = self.caller(&request)?;
+        let mut builder = query.into_builder();
+        for catalog_name in role.ctx.catalog_names() {
+            let Some(catalog) = role.ctx.catalog(&catalog_name) else { continue };
+            for schema_name in catalog.schema_names() {
+                let Some(schema) = catalog.schema(&schema_name) else { continue };
+                for table_name in schema.table_names() {
+                    let Some(table) = schema.table(&table_name).await.map_err(status)? else { continue };
+                    builder
+                        .append(
+                            &catalog_name,
+                            &schema_name,
+                            &table_name,
+                            table_type_name(table.table_type(), &schema_name),
+                            table.schema().as_ref(),
+                        )
+                        .map_err(|e| Status::internal(e.to_string()))?;
+                }
+            }
+        }
+        Ok(one_batch(builder.schema(), builder.build()))
+    }
+
+    async fn do_get_table_types(
+        &self,
+        query: CommandGetTableTypes,
+        request: Request<Ticket>,
+    ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
+        self.caller(&request)?;
+        let mut builder = query.into_builder();
+        for table_type in ["LOCAL TEMPORARY", "SYSTEM TABLE", "TABLE", "VIEW"] {
+            builder.append(table_type);
+        }
+        Ok(one_batch(builder.schema(), builder.build()))
+    }
+
+    async fn do_get_sql_info(
+        &self,
+        query: CommandGetSqlInfo,
+        request: Request<Ticket>,
+    ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
+        self.caller(&request)?;
+        let builder = query.into_builder(&self.sql_info);
+        Ok(one_batch(builder.schema(), builder.build()))
+    }
+
+    async fn do_get_xdbc_type_info(
+        &self,
+        query: CommandGetXdbcTypeInfo,
+        request: Request<Ticket>,
+    ) -> Result<Response<<Self as FlightService>::DoGetStream>, Status> {
+        self.caller(&request)?;
+        let builder = query.into_builder(&self.xdbc);
+        Ok(one_batch(builder.schema(), builder.build()))
+    }
+
+    async fn do_put_statement_update(
+        &self,
+        command: CommandStatementUpdate,
+        request: Request<PeekableFlightDataStream>,
+    ) -> Result<i64, Status> {
+        let (identity, role) = self.caller(&request)?;
+        let state = self.query_state(&role);
+        let (plan, redacted) = self.plan(&role, &state, &command.query).await?;
+        let started = Instant::now();
+        let batches = SessionContext::new_with_state(state)
+            .execute_logical_plan(plan)
+            .await
+            .map_err(status)?
+            .collect()
+            .await
+            .map_err(status)?;
+        let count = batches
+            .iter()
+            .filter_map(|b| b.column_by_name("count"))
+            .filter_map(|c| {
+                c.as_any().downcast_ref::<arrow::array::UInt64Array>().map(|a| a.iter().flatten().sum::<u64>())
+            })
+            .sum::<u64>();
+        tracing::info!(user = %identity.user, role = %role.name, sql = %redacted, rows = count,
+            ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX), outcome = "ok", "update finished");
+        i64::try_from(count).map_err(|_| Status::internal("row count overflows i64"))
+    }
+
+    async fn do_put_prepared_statement_query(
+        &self,
+        query: CommandPreparedStatementQuery,
+        request: Request<PeekableFlightDataStream>,
+    ) -> Result<DoPutPreparedStatementResult, Status> {
+        let (identity, _) = self.caller(&request)?;
+        let handle = String::from_utf8_lossy(&query.prepared_statement_handle).to_string();
+        let plan = {
+            let prepared = lock(&self.prepared)?;
+            let Some(statement) = prepared.get(&handle).filter(|p| p.identity == identity) else {
+                return Err(Status::not_found("unknown or expired prepared statement"));
+            };
+            statement.plan.clone()
+        };
+        let batches: Vec<_> =
+            FlightRecordBatchStream::new_from_flight_data(request.into_inner().map_err(FlightError::from))
+                .try_collect()
+                .await
+                .map_err(|e| Status::invalid_argument(format!("parameter batch: {e}")))?;
+        let values = parameter_row(&plan, &batches)?;
+        let mut prepared = lock(&self.prepared)?;
+        let Some(statement) = prepared.get_mut(&handle) else {
+            return Err(Status::not_found("prepared statement closed while binding"));
+        };
+        statement.parameters = Some(values);
+        statement.touched = Instant::now();
+        Ok(DoPutPreparedStatementResult { prepared_statement_handle: Some(handle.into_bytes().into()) })
+    }
+
+    async fn do_action_create_prepared_statement(
+        &self,
+        query: ActionCreatePreparedStatementRequest,
+        request: Request<Action>,
+    ) -> Result<ActionCreatePreparedStatementResult, Status> {
+        let (identity, role) = self.caller(&request)?;
+        let state = self.query_state(&role);
+        let (plan, redacted) = self.plan(&role, &state, &query.query).await?;
+        if matches!(plan, LogicalPlan::Ddl(_) | LogicalPlan::Dml(_) | LogicalPlan::Copy(_)) {
+            return Err(Status::invalid_argument("only queries can be prepared"));
+        }
+        let dataset_schema = schema_bytes(&flight_schema(plan.schema().as_arrow()))?;
+        let parameter_schema = schema_bytes(&parameter_schema(&plan)?)?;
+        let handle = new_handle();
+        let mut prepared = lock(&self.prepared)?;
+        let ttl = self.ttl;
+        prepared.retain(|_, p| p.touched.elapsed() < ttl);
+        prepared
+            .insert(handle.clone(), Prepared { identity, plan, redacted, parameters: None, touched: Instant::now() });
+        Ok(ActionCreatePreparedStatementResult {
+            prepared_statement_handle: handle.into_bytes().into(),
+            dataset_schema,
+            parameter_schema,
+        })
+    }
+
+    async fn do_action_close_prepared_statement(
+        &self,
+        query: ActionClosePreparedStatementRequest,
+        request: Request<Action>,
+    ) -> Result<(), Status> {
+        let (identity, _) = self.caller(&request)?;
+        let handle = String::from_utf8_lossy(&query.prepared_statement_handle).to_string();
+        let mut prepared = lock(&self.prepared)?;
+        if prepared.get(&handle).is_some_and(|p| p.identity == identity) {
+            prepared.remove(&handle);
+        }
+        Ok(())
+    }
+
+    async fn do_action_cancel_query(
+        &self,
+        query: ActionCancelQueryRequest,
+        request: Request<Action>,
+    ) -> Result<ActionCancelQueryResult, Status> {
+        let (identity, _) = self.caller(&request)?;
+        let info = FlightInfo::decode(query.info.as_ref()).map_err(|e| Status::invalid_argument(e.to_string()))?;
+        // ActionCancelQueryResult.CancelResult: 1 = CANCELLED, 3 = NOT_CANCELLABLE.
+        let result = match self.cancel_tickets(&identity, &info)? {
+            CancelStatus::Cancelled => 1,
+            _ => 3,
+        };
+        Ok(ActionCancelQueryResult { result })
+    }
+
+    async fn do_action_fallback(
+        &self,
+        request: Request<Action>,
+    ) -> Result<Response<<Self as FlightService>::DoActionStream>, Status> {
+        let (identity, _) = self.caller(&request)?;
+        if request.get_ref().r#type != "CancelFlightInfo" {
+            return Err(Status::invalid_argument(format!("unknown action '{}'", request.get_ref().r#type)));
+        }
+        let cancel = CancelFlightInfoRequest::decode(request.get_ref().body.as_ref())
+            .map_err(|e| Status::invalid_argument(e.to_string()))?;
+        let info = cancel.info.ok_or_else(|| Status::invalid_argument("CancelFlightInfo without FlightInfo"))?;
+        let result = CancelFlightInfoResult::new(self.cancel_tickets(&identity, &info)?);
+        let body = arrow_flight::Result { body: result.encode_to_vec().into() };
+        let stream: DoActionStream = Box::pin(futures::stream::iter([Ok(body)]));
+        Ok(Response::new(stream))
+    }
+
+    async fn register_sql_info(&self, _id: i32, _result: &SqlInfo) {}
+}
