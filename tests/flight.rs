@@ -194,17 +194,17 @@ fn int(batch: &RecordBatch, column: &str) -> i64 {
 async fn authentication_is_required_on_every_call() {
     let server = start().await;
     let mut anonymous = server.anonymous().await;
-    let err = query(&mut anonymous, "SELECT 1").await.unwrap_err();
+    let err = query(&mut anonymous, "SELECT 1").await.expect_err("refused");
     assert!(is(&err, tonic::Code::Unauthenticated), "{err}");
-    assert!(is(&anonymous.get_catalogs().await.unwrap_err().to_string(), tonic::Code::Unauthenticated));
+    assert!(is(&anonymous.get_catalogs().await.expect_err("refused").to_string(), tonic::Code::Unauthenticated));
 
-    let err = anonymous.handshake("ana", "wrong").await.unwrap_err().to_string();
+    let err = anonymous.handshake("ana", "wrong").await.expect_err("refused").to_string();
     assert!(is(&err, tonic::Code::Unauthenticated) && err.contains("invalid user name or password"), "{err}");
-    let err = anonymous.handshake("nobody", "pw").await.unwrap_err().to_string();
+    let err = anonymous.handshake("nobody", "pw").await.expect_err("refused").to_string();
     assert!(err.contains("invalid user name or password"), "{err}");
 
     anonymous.set_token("not-a-token".into());
-    assert!(is(&query(&mut anonymous, "SELECT 1").await.unwrap_err(), tonic::Code::Unauthenticated));
+    assert!(is(&query(&mut anonymous, "SELECT 1").await.expect_err("refused"), tonic::Code::Unauthenticated));
 
     let mut report = server.anonymous().await;
     report.set_token(STATIC_TOKEN.into());
@@ -214,7 +214,7 @@ async fn authentication_is_required_on_every_call() {
     // a ticket belongs to the user who planned it
     let mut ana = server.login("ana").await;
     let info = ana.execute("SELECT 1 AS one".into(), None).await.expect("plans");
-    let stolen = fetch(&mut report, info.clone()).await.unwrap_err();
+    let stolen = fetch(&mut report, info.clone()).await.expect_err("refused");
     assert!(is(&stolen, tonic::Code::NotFound), "{stolen}");
     assert_eq!(fetch(&mut ana, info).await.expect("own ticket")[0].num_rows(), 1);
     server.shutdown().await;
@@ -349,7 +349,7 @@ async fn prepared_statements_bind_parameters() {
     )
     .expect("batch");
     statement.set_parameters(two).expect("binds locally");
-    let err = statement.execute().await.unwrap_err().to_string();
+    let err = statement.execute().await.expect_err("refused").to_string();
     assert!(err.contains("one row of parameters"), "{err}");
     server.shutdown().await;
 }
@@ -404,7 +404,7 @@ async fn pii_is_masked_on_every_query_path() {
     assert_eq!(int(&digits, "n"), 0, "the masked digits are not reachable");
 
     // the pseudonym function is not callable and its key is not printed by EXPLAIN
-    let err = query(&mut mia, "SELECT pseudonym('13800000000')").await.unwrap_err();
+    let err = query(&mut mia, "SELECT pseudonym('13800000000')").await.expect_err("refused");
     assert!(err.contains("pseudonym"), "{err}");
     let plan = query(&mut mia, "EXPLAIN VERBOSE SELECT email FROM customers").await.expect("explain");
     let text: String = strings(&plan, "plan").into_iter().flatten().collect();
@@ -425,10 +425,10 @@ async fn forbidden_tables_and_statements_are_refused() {
         "SELECT c.customer_id FROM customers c JOIN credit_scores s ON c.customer_id = s.customer_id",
         "SELECT * FROM customers WHERE customer_id IN (SELECT customer_id FROM baskets)",
     ] {
-        let err = query(&mut mia, sql).await.unwrap_err();
+        let err = query(&mut mia, sql).await.expect_err("refused");
         assert!(is(&err, tonic::Code::PermissionDenied) && err.contains("may not read table"), "{sql}: {err}");
     }
-    let err = query(&mut mia, "SELECT * FROM credit_view").await.unwrap_err();
+    let err = query(&mut mia, "SELECT * FROM credit_view").await.expect_err("refused");
     assert!(err.contains("not found"), "a view over a forbidden table does not exist for the role: {err}");
 
     let mut ana = server.login("ana").await;
@@ -439,10 +439,10 @@ async fn forbidden_tables_and_statements_are_refused() {
         "COPY (SELECT 1) TO '/tmp/persona-copy.parquet'",
         "DROP TABLE customers",
     ] {
-        let err = query(&mut ana, sql).await.unwrap_err();
+        let err = query(&mut ana, sql).await.expect_err("refused");
         assert!(is(&err, tonic::Code::PermissionDenied), "{sql}: {err}");
     }
-    let err = query(&mut ana, "SELECT * FROM 'some/file.parquet'").await.unwrap_err();
+    let err = query(&mut ana, "SELECT * FROM 'some/file.parquet'").await.expect_err("refused");
     assert!(err.contains("not found"), "no reading files by path: {err}");
 
     let mut root = server.login("root").await;
@@ -464,7 +464,7 @@ async fn limits_fail_one_query_only() {
     let mut tim = server.login("tim").await;
     let mut ana = server.login("ana").await;
     let heavy = "SELECT count(DISTINCT txn_id) AS n, cardinality(array_agg(merchant_category)) AS m FROM transactions";
-    let err = query(&mut tim, heavy).await.unwrap_err();
+    let err = query(&mut tim, heavy).await.expect_err("refused");
     assert!(is(&err, tonic::Code::ResourceExhausted) && err.contains("query memory limit"), "{err}");
     let batch = query(&mut ana, heavy).await.expect("no limit for the analyst");
     assert!(int(&batch, "n") > 0);
@@ -476,7 +476,7 @@ async fn limits_fail_one_query_only() {
     let mut hal = server.login("hal").await;
     let slow = "SELECT count(*) AS n FROM generate_series(1, 100000000000) AS t(v) WHERE v % 7 = 3";
     let started = Instant::now();
-    let err = query(&mut hal, slow).await.unwrap_err();
+    let err = query(&mut hal, slow).await.expect_err("refused");
     assert!(is(&err, tonic::Code::DeadlineExceeded) || err.contains("timeout"), "{err}");
     assert!(started.elapsed() < Duration::from_secs(20), "stopped near its 1 s limit: {:?}", started.elapsed());
     assert_eq!(int(&query(&mut hal, "SELECT 2 AS n").await.expect("still served"), "n"), 2);
@@ -494,7 +494,7 @@ async fn limits_fail_one_query_only() {
     let result = arrow_flight::CancelFlightInfoResult::decode(reply[0].body.as_ref()).expect("decodes");
     assert_eq!(result.status, arrow_flight::CancelStatus::Cancelled as i32);
     let result = tokio::time::timeout(Duration::from_secs(20), running).await.expect("ends").expect("joins");
-    assert!(is(&result.unwrap_err(), tonic::Code::Cancelled));
+    assert!(is(&result.expect_err("refused"), tonic::Code::Cancelled));
     // the aborted query's task releases its memory as it unwinds
     let released = Instant::now();
     while server.ctx.runtime_env().memory_pool.reserved() > 0 && released.elapsed() < Duration::from_secs(20) {
@@ -548,5 +548,59 @@ async fn thirty_two_concurrent_clients() {
     assert_eq!(server.ctx.runtime_env().memory_pool.reserved(), 0);
     let mut late = server.login("ana").await;
     assert_eq!(int(&query(&mut late, "SELECT 1 AS n").await.expect("still answering"), "n"), 1);
+    server.shutdown().await;
+}
+
+/// A venv under target/tmp with the ADBC Flight SQL driver and pyarrow from PyPI, created on
+/// first use (the only step of the test suite that needs Python and the package index).
+fn adbc_python() -> std::path::PathBuf {
+    let venv = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("adbc-venv");
+    let python = venv.join("bin").join("python");
+    let ready = venv.join(".persona-installed-1");
+    if !ready.exists() {
+        let run = |program: &std::path::Path, args: &[&str]| {
+            let status = std::process::Command::new(program).args(args).status();
+            let status = status.unwrap_or_else(|e| panic!("cannot run {}: {e}", program.display()));
+            assert!(status.success(), "{} {args:?} failed", program.display());
+        };
+        run(std::path::Path::new("python3"), &["-m", "venv", "--clear", &venv.display().to_string()]);
+        run(
+            &python,
+            &[
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "adbc-driver-flightsql==1.13.0",
+                "adbc-driver-manager==1.13.0",
+                "pyarrow==26.0.1",
+            ],
+        );
+        std::fs::write(&ready, b"").expect("mark the venv ready");
+    }
+    python
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn adbc_python_client() {
+    let python = tokio::task::spawn_blocking(adbc_python).await.expect("venv");
+    let server = start().await;
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/adbc/client.py");
+    let output = tokio::process::Command::new(python)
+        .arg(script)
+        .env("PERSONA_URI", format!("grpc://{}", server.addr))
+        .env("PERSONA_PASSWORD", "pw")
+        .env("PERSONA_TOKEN", STATIC_TOKEN)
+        .env("PERSONA_CUSTOMERS", common::TEST_CUSTOMERS.to_string())
+        .output()
+        .await
+        .expect("runs the ADBC client");
+    assert!(
+        output.status.success(),
+        "ADBC client failed:\n{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
     server.shutdown().await;
 }

@@ -161,11 +161,11 @@ mod tests {
         assert_eq!(auth.check(&metadata(&format!("Bearer {token}"))).expect("valid").user, "alice");
         assert_eq!(auth.check(&metadata("Bearer static-token")).expect("valid").user, "etl");
         for bad in [basic("alice", "wrong"), basic("mallory", "s3cret"), metadata("Basic !!!")] {
-            assert_eq!(auth.handshake(&bad).unwrap_err().code(), tonic::Code::Unauthenticated);
+            assert_eq!(auth.handshake(&bad).expect_err("refused").code(), tonic::Code::Unauthenticated);
         }
         for bad in ["Bearer nope", "Basic abc", token.as_str()] {
-            assert_eq!(auth.check(&metadata(bad)).unwrap_err().code(), tonic::Code::Unauthenticated);
+            assert_eq!(auth.check(&metadata(bad)).expect_err("refused").code(), tonic::Code::Unauthenticated);
         }
-        assert_eq!(auth.check(&MetadataMap::new()).unwrap_err().code(), tonic::Code::Unauthenticated);
+        assert_eq!(auth.check(&MetadataMap::new()).expect_err("refused").code(), tonic::Code::Unauthenticated);
     }
 }

@@ -291,14 +291,14 @@ mod tests {
     #[test]
     fn rejects_inconsistent_configs() {
         let undefined = format!("[users.bob]\npassword_hash = \"{HASH}\"\nrole = \"nobody\"");
-        assert!(ServerConfig::parse(&undefined).unwrap_err().contains("undefined role"));
+        assert!(ServerConfig::parse(&undefined).expect_err("refused").contains("undefined role"));
         let plain = "[roles.r]\n[users.bob]\npassword_hash = \"secret\"\nrole = \"r\"";
-        assert!(ServerConfig::parse(plain).unwrap_err().contains("PHC"));
+        assert!(ServerConfig::parse(plain).expect_err("refused").contains("PHC"));
         let short = "[roles.r]\n[tokens.t]\nsha256 = \"abc\"\nrole = \"r\"";
-        assert!(ServerConfig::parse(short).unwrap_err().contains("64 hex"));
-        assert!(ServerConfig::parse("[pii.t]\nc = \"pseudonym\"").unwrap_err().contains("pseudonym_key_env"));
+        assert!(ServerConfig::parse(short).expect_err("refused").contains("64 hex"));
+        assert!(ServerConfig::parse("[pii.t]\nc = \"pseudonym\"").expect_err("refused").contains("pseudonym_key_env"));
         assert!(ServerConfig::parse("[pii.t]\nc = \"shout\"").is_err());
-        assert!(ServerConfig::parse("[server]\ntls_cert = \"a.pem\"").unwrap_err().contains("TLS"));
+        assert!(ServerConfig::parse("[server]\ntls_cert = \"a.pem\"").expect_err("refused").contains("TLS"));
         assert!(ServerConfig::parse("[roles.r]\ntimeout_secs = 0").is_err());
         assert!(ServerConfig::parse("[roles.r]\nunknown = 1").is_err());
     }

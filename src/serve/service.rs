@@ -44,6 +44,9 @@ use super::metadata::{sql_info, xdbc_type_info};
 use super::policy::{Policy, RoleContext};
 use super::statement;
 
+/// Running queries by ticket handle: owner and cancellation signal.
+type Running = Mutex<HashMap<String, (Identity, Arc<Notify>)>>;
+
 type DoGetStream = Pin<Box<dyn Stream<Item = Result<FlightData, Status>> + Send + 'static>>;
 type DoActionStream = Pin<Box<dyn Stream<Item = Result<arrow_flight::Result, Status>> + Send + 'static>>;
 
@@ -73,7 +76,7 @@ pub struct PersonaFlightSql {
     ttl: Duration,
     pending: Mutex<HashMap<String, Pending>>,
     prepared: Mutex<HashMap<String, Prepared>>,
-    running: Arc<Mutex<HashMap<String, (Identity, Arc<Notify>)>>>,
+    running: Arc<Running>,
     sql_info: SqlInfoData,
     xdbc: XdbcTypeInfoData,
 }
@@ -346,7 +349,7 @@ struct Audit {
     started: Instant,
     rows: u64,
     outcome: &'static str,
-    running: Arc<Mutex<HashMap<String, (Identity, Arc<Notify>)>>>,
+    running: Arc<Running>,
 }
 
 impl Drop for Audit {
@@ -514,7 +517,7 @@ impl FlightSqlService for PersonaFlightSql {
         request: Request<FlightDescriptor>,
     ) -> Result<Response<FlightInfo>, Status> {
         self.caller(&request)?;
-        let schema = query.clone().into_builder().schema();
+        let schema = query.into_builder().schema();
         metadata_info(&query.as_any(), &schema, request.into_inner())
     }
 
@@ -544,7 +547,7 @@ impl FlightSqlService for PersonaFlightSql {
         request: Request<FlightDescriptor>,
     ) -> Result<Response<FlightInfo>, Status> {
         self.caller(&request)?;
-        let schema = query.clone().into_builder().schema();
+        let schema = query.into_builder().schema();
         metadata_info(&query.as_any(), &schema, request.into_inner())
     }
 
@@ -564,7 +567,7 @@ impl FlightSqlService for PersonaFlightSql {
         request: Request<FlightDescriptor>,
     ) -> Result<Response<FlightInfo>, Status> {
         self.caller(&request)?;
-        let schema = query.clone().into_builder(&self.xdbc).schema();
+        let schema = query.into_builder(&self.xdbc).schema();
         metadata_info(&query.as_any(), &schema, request.into_inner())
     }
 
