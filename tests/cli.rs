@@ -113,3 +113,64 @@ fn functions_prints_the_catalogue() {
     assert!(out.status.success());
     assert_eq!(stdout(&out), persona::catalog::markdown());
 }
+
+#[test]
+fn hash_secret_prints_both_hashes() {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_persona"))
+        .arg("hash-secret")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    child.stdin.take().expect("stdin").write_all(b"s3cret\n").expect("write");
+    let out = child.wait_with_output().expect("wait");
+    assert!(out.status.success());
+    let text = stdout(&out);
+    assert!(text.contains("password_hash = \"$argon2id$v=19$"), "{text}");
+    assert!(text.contains(&format!("sha256 = \"{}\"", persona::serve::sha256_hex("s3cret"))), "{text}");
+}
+
+#[cfg(unix)]
+#[test]
+fn serve_logs_and_stops_gracefully_on_sigterm() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("server.toml");
+    std::fs::write(&config, "[roles.r]\ntables = [\"*\"]\n").expect("config");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_persona"))
+        .args([
+            "serve",
+            "--config",
+            &config.display().to_string(),
+            "--lake",
+            &lake(),
+            "--addr",
+            "127.0.0.1:0",
+            "--json-logs",
+        ])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
+    let serving = lines.next().expect("a log line").expect("utf-8");
+    let record: serde_json::Value = serde_json::from_str(&serving).expect("JSON log line");
+    assert_eq!(record["fields"]["message"], "serving Flight SQL", "{serving}");
+    assert!(record["fields"]["address"].as_str().is_some_and(|a| a.starts_with("127.0.0.1:")), "{serving}");
+    let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill");
+    assert!(killed.success());
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let status = child.wait().expect("wait");
+    assert!(status.success(), "exit status {status}: {rest:?}");
+    assert!(rest.iter().any(|l| l.contains("server stopped")), "{rest:?}");
+}
+
+#[test]
+fn serve_rejects_a_bad_config() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("server.toml");
+    std::fs::write(&config, "[users.bob]\npassword_hash = \"x\"\nrole = \"nobody\"\n").expect("config");
+    let out = persona(&["serve", "--config", &config.display().to_string(), "--lake", &lake()]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("undefined role 'nobody'"), "{}", stderr(&out));
+}

@@ -29,7 +29,7 @@ const PSEUDONYM_KEY: &str = "test-pseudonym-key-0123456789";
 const STATIC_TOKEN: &str = "report-token-5f1c9e2a7b3d4c6e8f0a1b2c3d4e5f60";
 const POOL_BYTES: usize = 512 << 20;
 
-fn config_text() -> String {
+fn config_text(server_lines: &str) -> String {
     static PASSWORD_HASH: OnceLock<String> = OnceLock::new();
     let hash = PASSWORD_HASH.get_or_init(|| hash_password("pw").expect("hash"));
     format!(
@@ -37,6 +37,7 @@ fn config_text() -> String {
 [server]
 pseudonym_key_env = "PERSONA_TEST_PSEUDONYM_KEY"
 ticket_ttl_secs = 60
+{server_lines}
 
 [roles.analyst]
 tables = ["*"]
@@ -89,7 +90,7 @@ birth_year = "redact"
 customer_spend = "SELECT c.customer_id, c.phone, c.city_tier, sum(t.amount) AS spend FROM customers c JOIN transactions t ON c.customer_id = t.customer_id GROUP BY c.customer_id, c.phone, c.city_tier"
 credit_view = "SELECT customer_id, score FROM credit_scores"
 "#,
-        token = sha256_hex(STATIC_TOKEN)
+        token = sha256_hex(STATIC_TOKEN),
     )
 }
 
@@ -101,6 +102,10 @@ struct Server {
 }
 
 async fn start() -> Server {
+    start_with("").await
+}
+
+async fn start_with(server_lines: &str) -> Server {
     std::env::set_var("PERSONA_TEST_PSEUDONYM_KEY", PSEUDONYM_KEY);
     let ctx = EngineBuilder::new()
         .lake(common::test_lake().display().to_string())
@@ -109,7 +114,7 @@ async fn start() -> Server {
         .build()
         .await
         .expect("engine");
-    let config = ServerConfig::parse(&config_text()).expect("config");
+    let config = ServerConfig::parse(&config_text(server_lines)).expect("config");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     let (stop, stopped) = oneshot::channel::<()>();
@@ -602,5 +607,37 @@ async fn adbc_python_client() {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_when_configured() {
+    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).expect("certificate");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (cert, key) = (dir.path().join("server.pem"), dir.path().join("server.key"));
+    std::fs::write(&cert, certified.cert.pem()).expect("write cert");
+    std::fs::write(&key, certified.signing_key.serialize_pem()).expect("write key");
+    let server =
+        start_with(&format!("tls_cert = {:?}\ntls_key = {:?}", cert.display().to_string(), key.display().to_string()))
+            .await;
+
+    let plain = Endpoint::from_shared(format!("http://{}", server.addr)).expect("uri").connect().await;
+    if let Ok(channel) = plain {
+        let mut client = FlightSqlServiceClient::new(channel);
+        assert!(client.handshake("ana", "pw").await.is_err(), "plaintext is refused");
+    }
+    let tls = tonic::transport::ClientTlsConfig::new()
+        .ca_certificate(tonic::transport::Certificate::from_pem(certified.cert.pem()))
+        .domain_name("localhost");
+    let channel = Endpoint::from_shared(format!("https://{}", server.addr))
+        .expect("uri")
+        .tls_config(tls)
+        .expect("tls config")
+        .connect()
+        .await
+        .expect("TLS connect");
+    let mut client = FlightSqlServiceClient::new(channel);
+    client.handshake("ana", "pw").await.expect("handshake over TLS");
+    assert_eq!(int(&query(&mut client, "SELECT 7 AS n").await.expect("query over TLS"), "n"), 7);
     server.shutdown().await;
 }

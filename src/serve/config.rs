@@ -101,7 +101,8 @@ impl Default for ServerSection {
     }
 }
 
-/// `[roles.NAME]`: what the role's users may do.
+/// `[roles.NAME]`: what the role's users may do. `ddl`/`dml` require `pii`: CREATE EXTERNAL
+/// TABLE and COPY reach files directly, around the masks.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RoleConfig {
@@ -236,6 +237,11 @@ impl ServerConfig {
             }
         }
         for (name, role) in &self.roles {
+            if (role.ddl || role.dml) && !role.pii {
+                return Err(format!(
+                    "role '{name}': ddl and dml need pii = true (an external table or COPY would reach the raw files)"
+                ));
+            }
             if role.timeout_secs == Some(0) {
                 return Err(format!("role '{name}': timeout_secs must be positive"));
             }
@@ -301,5 +307,7 @@ mod tests {
         assert!(ServerConfig::parse("[server]\ntls_cert = \"a.pem\"").expect_err("refused").contains("TLS"));
         assert!(ServerConfig::parse("[roles.r]\ntimeout_secs = 0").is_err());
         assert!(ServerConfig::parse("[roles.r]\nunknown = 1").is_err());
+        assert!(ServerConfig::parse("[roles.r]\nddl = true").expect_err("refused").contains("pii = true"));
+        assert!(ServerConfig::parse("[roles.r]\nddl = true\npii = true").is_ok());
     }
 }

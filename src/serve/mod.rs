@@ -44,6 +44,9 @@ pub async fn serve(
         .max_encoding_message_size(MAX_MESSAGE_BYTES);
     let mut server = Server::builder();
     if let (Some(cert), Some(key)) = (&config.server.tls_cert, &config.server.tls_key) {
+        // several crypto back ends are linked in (object stores bring aws-lc); pick ring for
+        // the process unless the embedding application chose one already
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let cert = std::fs::read(cert).map_err(|e| format!("TLS certificate {}: {e}", cert.display()))?;
         let key = std::fs::read(key).map_err(|e| format!("TLS key {}: {e}", key.display()))?;
         server = server.tls_config(ServerTlsConfig::new().identity(TlsIdentity::from_pem(cert, key)))?;
