@@ -50,6 +50,9 @@ type Running = Mutex<HashMap<String, (Identity, Arc<Notify>)>>;
 type DoGetStream = Pin<Box<dyn Stream<Item = Result<FlightData, Status>> + Send + 'static>>;
 type DoActionStream = Pin<Box<dyn Stream<Item = Result<arrow_flight::Result, Status>> + Send + 'static>>;
 
+/// Most unfetched queries plus open prepared statements the server keeps (each a plan).
+const MAX_OPEN_HANDLES: usize = 10_000;
+
 /// A planned query waiting for its `DoGet`.
 struct Pending {
     identity: Identity,
@@ -170,6 +173,17 @@ impl PersonaFlightSql {
             }
         }
         let plan = state.statement_to_plan(parsed.statement).await.map_err(status)?;
+        // verbose plans print the scans' column statistics: the raw min and max of PII columns
+        let verbose = match &plan {
+            LogicalPlan::Explain(explain) => explain.verbose,
+            LogicalPlan::Analyze(analyze) => analyze.verbose,
+            _ => false,
+        };
+        if verbose && !role.config.pii {
+            return Err(Status::permission_denied(
+                "EXPLAIN VERBOSE shows column statistics of the raw data; it needs the pii permission",
+            ));
+        }
         SQLOptions::new()
             .with_allow_ddl(role.config.ddl)
             .with_allow_dml(role.config.dml)
@@ -198,6 +212,9 @@ impl PersonaFlightSql {
         let mut pending = lock(&self.pending)?;
         let ttl = self.ttl;
         pending.retain(|_, p| p.planned.elapsed() < ttl);
+        if pending.len() >= MAX_OPEN_HANDLES {
+            return Err(Status::resource_exhausted("too many unfetched query results; fetch or cancel some"));
+        }
         pending.insert(handle.clone(), Pending { identity, frame, redacted, planned, timeout });
         drop(pending);
         let ticket = TicketStatementQuery { statement_handle: handle.into_bytes().into() };
@@ -745,6 +762,9 @@ impl FlightSqlService for PersonaFlightSql {
         let mut prepared = lock(&self.prepared)?;
         let ttl = self.ttl;
         prepared.retain(|_, p| p.touched.elapsed() < ttl);
+        if prepared.len() >= MAX_OPEN_HANDLES {
+            return Err(Status::resource_exhausted("too many open prepared statements; close some"));
+        }
         prepared
             .insert(handle.clone(), Prepared { identity, plan, redacted, parameters: None, touched: Instant::now() });
         Ok(ActionCreatePreparedStatementResult {
