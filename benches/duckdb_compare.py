@@ -5,6 +5,7 @@ Not a test. Needs a release build (`cargo build --release`), GNU time (/usr/bin/
 Python with `duckdb` (pip install duckdb; matplotlib optional for the chart).
 
     python benches/duckdb_compare.py [--scales 100000,1000000] [--runs 3] [--lakes DIR] [--chart FILE]
+                                     [--workloads a,b] [--pool 256M] [--no-scan]
 
 For every scale the script generates a demo lake (`persona generate --seed 42`, cached in
 --lakes), then runs every workload on (a) Persona with its functions, (b) Persona with plain SQL
@@ -12,6 +13,8 @@ For every scale the script generates a demo lake (`persona generate --seed 42`, 
 Parquet files: one warm-up run, then --runs timed runs; it reports the median wall time and the
 peak RSS (GNU time) and checks that the three answers agree (rounded) before reporting.
 DuckDB runs with threads = the machine's cores, like DataFusion's default target partitions.
+Also timed: the bare-scan lower bound (DataFusion summing the columns a workload reads), and with
+--pool, Persona under a small memory limit (its answers must match too).
 """
 import argparse
 import json
@@ -144,10 +147,12 @@ PERSONA_PSI = f"""
 WITH features AS ({UNPIVOT}),
 baseline AS (SELECT min(snapshot_month) AS month FROM credit_scores),
 edges AS (SELECT feature, psi_edges(value, 10) AS cuts FROM features JOIN baseline ON snapshot_month = baseline.month GROUP BY feature),
-hist AS (SELECT f.feature, f.snapshot_month, psi_histogram(f.value, e.cuts) AS counts FROM features f JOIN edges e ON f.feature = e.feature GROUP BY 1, 2)
-SELECT h.feature, h.snapshot_month AS month, round(psi_from_counts(b.counts, h.counts), 9) AS psi
-FROM hist h JOIN baseline ON h.snapshot_month > baseline.month
-JOIN hist b ON b.feature = h.feature AND b.snapshot_month = baseline.month
+hist AS (SELECT f.feature, f.snapshot_month, psi_histogram(f.value, e.cuts) AS counts FROM features f JOIN edges e ON f.feature = e.feature GROUP BY 1, 2),
+psi AS (SELECT feature, snapshot_month,
+               psi_from_counts(first_value(counts) OVER (PARTITION BY feature ORDER BY snapshot_month), counts) AS psi
+        FROM hist)
+SELECT feature, snapshot_month AS month, round(psi, 9) AS psi
+FROM psi WHERE snapshot_month > (SELECT month FROM baseline)
 ORDER BY 1, 2
 """
 
@@ -212,6 +217,19 @@ WORKLOADS = [
     ('auc_ks_per_month', PERSONA_AUC, PLAIN_AUC, PLAIN_AUC),
 ]
 
+# The lower bound: DataFusion scanning the columns each workload reads, from the same files, and
+# summing them (one aggregate per column, no grouping, no sorting).
+SCAN_BOUNDS = {
+    'rfm_segments': "SELECT count(*), sum(customer_id), sum(amount), max(txn_ts) FROM transactions WHERE amount > 0",
+    'psi_9_features_x_12_months': "SELECT count(snapshot_month), " + ', '.join(f'sum({f})' for f in FEATURES) +
+                                  " FROM credit_scores",
+    'campaign_lift_by_age_band': "SELECT sum(k.campaign_id + k.customer_id), count(*) FILTER (WHERE k.arm = 'treatment'), "
+                                 "count(*) FILTER (WHERE k.converted), (SELECT sum(customer_id + birth_year) FROM customers) "
+                                 "FROM campaign_contacts k",
+    'pair_rules': "SELECT sum(order_id), sum(length(item)) FROM baskets",
+    'auc_ks_per_month': "SELECT count(snapshot_month), sum(score), count(*) FILTER (WHERE default_12m) FROM credit_scores",
+}
+
 DUCKDB_RUNNER = r'''
 import sys, duckdb, os
 lake, sql = sys.argv[1], sys.stdin.read()
@@ -253,10 +271,11 @@ def normalise(output):
     return rows
 
 
-def run_engine(engine, lake, sql):
+def run_engine(engine, lake, sql, pool=None):
     if engine == 'duckdb':
         return timed([sys.executable, '-c', DUCKDB_RUNNER, lake], stdin=sql)
-    seconds, rss, out = timed([PERSONA, '-q', '--format', 'csv', '--lake', lake, '-c', sql])
+    memory = ['--memory-limit', pool] if engine == 'persona_pool' else []
+    seconds, rss, out = timed([PERSONA, '-q', '--format', 'csv', '--lake', lake] + memory + ['-c', sql])
     return seconds, rss, '\n'.join(out.strip().splitlines()[1:])  # drop the CSV header
 
 
@@ -268,6 +287,8 @@ def main():
     ap.add_argument('--lakes', default=os.path.join(ROOT, 'target', 'bench-lakes'))
     ap.add_argument('--chart', default=os.path.join(ROOT, 'benches', 'duckdb_scaling.svg'))
     ap.add_argument('--json', default=os.path.join(ROOT, 'target', 'bench-lakes', 'duckdb_compare.json'))
+    ap.add_argument('--pool', default='', help='also run Persona with this memory limit (e.g. 256M)')
+    ap.add_argument('--no-scan', action='store_true', help='skip the bare-scan lower bound')
     args = ap.parse_args()
     results = []
     for scale in [int(s) for s in args.scales.split(',')]:
@@ -279,30 +300,50 @@ def main():
             if args.workloads and name not in args.workloads.split(','):
                 continue
             answers = {}
-            for engine, sql in [('persona', persona_sql), ('plain_sql', plain_sql), ('duckdb', duck_sql)]:
-                run_engine(engine, lake, sql)  # warm-up
-                runs = [run_engine(engine, lake, sql) for _ in range(args.runs)]
-                answers[engine] = normalise(runs[0][2])
+            engines = [('persona', persona_sql), ('plain_sql', plain_sql), ('duckdb', duck_sql)]
+            if args.pool:
+                engines.append(('persona_pool', persona_sql))
+            if not args.no_scan:
+                engines.append(('scan', SCAN_BOUNDS[name]))
+            for engine, sql in engines:
+                run_engine(engine, lake, sql, args.pool)  # warm-up
+                runs = [run_engine(engine, lake, sql, args.pool) for _ in range(args.runs)]
+                if engine != 'scan':
+                    answers[engine] = normalise(runs[0][2])
                 median = statistics.median(r[0] for r in runs)
                 rss = max(r[1] for r in runs)
                 results.append(dict(scale=scale, workload=name, engine=engine, seconds=median, rss_mib=rss))
                 print(f'{scale:>9} {name:28} {engine:10} {median:8.2f} s {rss:8.0f} MiB', flush=True)
-            if not (answers['persona'] == answers['plain_sql'] == answers['duckdb']):
+            if any(rows != answers['persona'] for rows in answers.values()):
                 for engine, rows in answers.items():
                     print(f'  {engine}: {rows[:5]}', file=sys.stderr)
                 sys.exit(f'answers differ for {name} at {scale}')
     os.makedirs(os.path.dirname(args.json), exist_ok=True)
     with open(args.json, 'w') as f:
         json.dump(results, f, indent=1)
-    print('\n| scale | workload | Persona s | plain SQL s | DuckDB s | Persona / DuckDB | peak RSS MiB (P / SQL / Duck) |')
-    print('|---|---|---|---|---|---|---|')
+    print('\n| scale | workload | Persona s | plain SQL s | DuckDB s | Persona / DuckDB | peak RSS MiB (P / SQL / Duck) '
+          '| bare scan s | Persona / scan |')
+    print('|---|---|---|---|---|---|---|---|---|')
     for scale in sorted({r['scale'] for r in results}):
         for name, *_ in WORKLOADS:
             get = {r['engine']: r for r in results if r['scale'] == scale and r['workload'] == name}
-            if len(get) == 3:
+            if {'persona', 'plain_sql', 'duckdb'} <= get.keys():
                 p, s, d = get['persona'], get['plain_sql'], get['duckdb']
+                scan = get.get('scan')
+                bound = f"{scan['seconds']:.2f} | {p['seconds'] / scan['seconds']:.2f}" if scan else '— | —'
                 print(f"| {scale:,} | {name} | {p['seconds']:.2f} | {s['seconds']:.2f} | {d['seconds']:.2f} | "
-                      f"{p['seconds'] / d['seconds']:.2f} | {p['rss_mib']:.0f} / {s['rss_mib']:.0f} / {d['rss_mib']:.0f} |")
+                      f"{p['seconds'] / d['seconds']:.2f} | {p['rss_mib']:.0f} / {s['rss_mib']:.0f} / {d['rss_mib']:.0f} "
+                      f"| {bound} |")
+    pooled = [r for r in results if r['engine'] == 'persona_pool']
+    if pooled:
+        print(f'\nPersona with --memory-limit {args.pool} (same answers):\n')
+        print('| scale | workload | seconds | peak RSS MiB | unlimited seconds | unlimited RSS MiB |')
+        print('|---|---|---|---|---|---|')
+        for r in pooled:
+            free = next(x for x in results if x['engine'] == 'persona' and x['scale'] == r['scale']
+                        and x['workload'] == r['workload'])
+            print(f"| {r['scale']:,} | {r['workload']} | {r['seconds']:.2f} | {r['rss_mib']:.0f} | "
+                  f"{free['seconds']:.2f} | {free['rss_mib']:.0f} |")
     try:
         import matplotlib
         matplotlib.use('Agg')

@@ -27,10 +27,11 @@ WITH features AS (
     FROM features f JOIN edges e ON f.feature = e.feature
     GROUP BY f.feature, f.snapshot_month
 ), psi_by_month AS (
-    SELECT h.feature, h.snapshot_month, psi_from_counts(b.counts, h.counts) AS psi
-    FROM histograms h
-    JOIN baseline ON h.snapshot_month > baseline.month
-    JOIN histograms b ON b.feature = h.feature AND b.snapshot_month = baseline.month
+    -- each month's histogram against the first (baseline) month's, without a self-join that
+    -- would compute the histograms twice
+    SELECT feature, snapshot_month,
+           psi_from_counts(first_value(counts) OVER (PARTITION BY feature ORDER BY snapshot_month), counts) AS psi
+    FROM histograms
 )
 SELECT feature,
        round(max(psi), 4) AS max_psi,
@@ -39,6 +40,7 @@ SELECT feature,
        to_char(min(snapshot_month) FILTER (WHERE psi > 0.25), '%Y-%m') AS drifting_since,
        CASE WHEN max(psi) > 0.25 THEN 'DRIFT' WHEN max(psi) > 0.10 THEN 'watch' ELSE 'stable' END AS status
 FROM psi_by_month
+WHERE snapshot_month > (SELECT month FROM baseline)
 GROUP BY feature
 ORDER BY max(psi) DESC, feature;
 

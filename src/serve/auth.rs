@@ -30,6 +30,8 @@ pub struct Identity {
 #[derive(Debug)]
 pub struct Authenticator {
     passwords: HashMap<String, (String, String)>,
+    /// Verified for unknown user names, so they take as long as known ones.
+    dummy_hash: String,
     static_tokens: HashMap<String, Identity>,
     sessions: Mutex<HashMap<String, (Identity, Instant)>>,
     ttl: Duration,
@@ -47,7 +49,8 @@ pub fn sha256_hex(secret: &str) -> String {
 /// Failure of the hasher.
 pub fn hash_password(password: &str) -> Result<String, String> {
     use argon2::password_hash::{PasswordHasher, SaltString};
-    let salt_bytes = *uuid::Uuid::new_v4().as_bytes();
+    let mut salt_bytes = [0u8; 16];
+    getrandom::fill(&mut salt_bytes).map_err(|e| e.to_string())?;
     let salt = SaltString::encode_b64(&salt_bytes).map_err(|e| e.to_string())?;
     Argon2::default().hash_password(password.as_bytes(), &salt).map(|h| h.to_string()).map_err(|e| e.to_string())
 }
@@ -69,6 +72,7 @@ impl Authenticator {
                     (t.sha256.to_ascii_lowercase(), identity)
                 })
                 .collect(),
+            dummy_hash: hash_password("persona-dummy-password").unwrap_or_default(),
             sessions: Mutex::new(HashMap::new()),
             ttl: Duration::from_secs(config.server.token_ttl_secs),
         }
@@ -92,18 +96,22 @@ impl Authenticator {
         let (user, password) =
             decoded.split_once(':').ok_or_else(|| Status::unauthenticated("malformed Basic authorization"))?;
         let refused = || Status::unauthenticated("invalid user name or password");
-        let (hash, role) = self.passwords.get(user).ok_or_else(refused)?;
+        let (hash, role) = match self.passwords.get(user) {
+            Some((hash, role)) => (hash.as_str(), Some(role)),
+            None => (self.dummy_hash.as_str(), None),
+        };
         let parsed = PasswordHash::new(hash).map_err(|_| refused())?;
-        Argon2::default().verify_password(password.as_bytes(), &parsed).map_err(|_| refused())?;
+        let verified = Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok();
+        let role = role.filter(|_| verified).ok_or_else(refused)?;
         let identity = Identity { user: user.to_string(), role: role.clone() };
         let mut random = [0u8; 32];
-        random[..16].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
-        random[16..].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
+        getrandom::fill(&mut random).map_err(|e| Status::internal(format!("no randomness: {e}")))?;
         let token = URL_SAFE_NO_PAD.encode(random);
         let now = Instant::now();
         let mut sessions = self.sessions.lock().map_err(|_| Status::internal("session store poisoned"))?;
         sessions.retain(|_, (_, expires)| *expires > now);
-        sessions.insert(token.clone(), (identity.clone(), now + self.ttl));
+        let expires = now.checked_add(self.ttl).ok_or_else(|| Status::internal("token lifetime overflows"))?;
+        sessions.insert(token.clone(), (identity.clone(), expires));
         Ok((token, identity))
     }
 

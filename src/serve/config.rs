@@ -169,6 +169,9 @@ pub enum Mask {
     Redact,
 }
 
+/// Upper bound of every duration in the file (a year), so deadlines never overflow.
+const MAX_SECS: u64 = 366 * 24 * 3600;
+
 fn default_addr() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 50051))
 }
@@ -237,14 +240,27 @@ impl ServerConfig {
             }
         }
         for (name, role) in &self.roles {
-            if (role.ddl || role.dml) && !role.pii {
+            if (role.ddl || role.dml) && !(role.pii && role.may_read("*")) {
                 return Err(format!(
-                    "role '{name}': ddl and dml need pii = true (an external table or COPY would reach the raw files)"
+                    "role '{name}': ddl and dml are for administrators: they need pii = true and tables = [\"*\"] \
+                     (CREATE EXTERNAL TABLE and COPY read and write any file the server can)"
                 ));
+            }
+            if role.timeout_secs.is_some_and(|t| t > MAX_SECS) {
+                return Err(format!("role '{name}': timeout_secs must be at most {MAX_SECS} (a year)"));
+            }
+            if role.memory_limit == Some(0) {
+                return Err(format!("role '{name}': memory_limit must be positive"));
             }
             if role.timeout_secs == Some(0) {
                 return Err(format!("role '{name}': timeout_secs must be positive"));
             }
+        }
+        if self.server.token_ttl_secs > MAX_SECS || self.server.ticket_ttl_secs > MAX_SECS {
+            return Err(format!("server: token_ttl_secs and ticket_ttl_secs must be at most {MAX_SECS} (a year)"));
+        }
+        if self.server.memory_limit == Some(0) {
+            return Err("server: memory_limit must be positive".into());
         }
         if self.server.tls_cert.is_some() != self.server.tls_key.is_some() {
             return Err("TLS needs both server.tls_cert and server.tls_key".into());
@@ -308,6 +324,10 @@ mod tests {
         assert!(ServerConfig::parse("[roles.r]\ntimeout_secs = 0").is_err());
         assert!(ServerConfig::parse("[roles.r]\nunknown = 1").is_err());
         assert!(ServerConfig::parse("[roles.r]\nddl = true").expect_err("refused").contains("pii = true"));
-        assert!(ServerConfig::parse("[roles.r]\nddl = true\npii = true").is_ok());
+        assert!(ServerConfig::parse("[roles.r]\nddl = true\npii = true\ntables = [\"a\"]").is_err());
+        assert!(ServerConfig::parse("[roles.r]\nddl = true\npii = true\ntables = [\"*\"]").is_ok());
+        assert!(ServerConfig::parse("[roles.r]\ntimeout_secs = 99999999999").is_err());
+        assert!(ServerConfig::parse("[roles.r]\nmemory_limit = 0").is_err());
+        assert!(ServerConfig::parse("[server]\ntoken_ttl_secs = 99999999999").is_err());
     }
 }

@@ -24,11 +24,14 @@ pub use config::ServerConfig;
 pub use limits::QueryMemoryPool;
 pub use service::PersonaFlightSql;
 
+/// How long running calls may take to finish after a shutdown signal.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Largest gRPC message the server accepts or sends (parameter batches, result chunks).
 const MAX_MESSAGE_BYTES: usize = 64 << 20;
 
 /// Serves `base` (the engine with the lake registered) on `listener` until `shutdown`
-/// completes; then stops accepting calls and lets running ones finish.
+/// completes; then stops accepting calls and lets running ones finish (for at most 30 s).
 ///
 /// # Errors
 /// Role contexts that do not build, unreadable TLS files, or transport errors.
@@ -54,7 +57,20 @@ pub async fn serve(
     let address = listener.local_addr()?;
     let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
     tracing::info!(%address, tls = config.server.tls_cert.is_some(), "serving Flight SQL");
-    server.add_service(service).serve_with_incoming_shutdown(incoming, shutdown).await?;
+    let (stop, mut stopping) = tokio::sync::watch::channel(false);
+    let mut grace = stop.subscribe();
+    let serving = server.add_service(service).serve_with_incoming_shutdown(incoming, async move {
+        let _ = stopping.wait_for(|stop| *stop).await;
+    });
+    tokio::select! {
+        served = serving => served?,
+        () = async {
+            shutdown.await;
+            let _ = stop.send(true);
+            let _ = grace.wait_for(|stop| *stop).await;
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+        } => tracing::warn!(grace_secs = SHUTDOWN_GRACE.as_secs(), "calls still running after the grace period; stopping anyway"),
+    }
     tracing::info!("server stopped");
     Ok(())
 }

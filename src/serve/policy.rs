@@ -41,6 +41,7 @@ impl Policy {
     /// A missing pseudonym key, or a masking plan that does not build.
     pub async fn build(base: &SessionContext, config: &ServerConfig) -> Result<Self> {
         let lake = lake_tables(base).await?;
+        check_pii_columns(config, &lake)?;
         let pseudonym = Arc::new(ScalarUDF::from(Pseudonym::new(pseudonym_key(config)?)));
         let mut roles = HashMap::new();
         for (name, role) in &config.roles {
@@ -88,6 +89,28 @@ impl Policy {
     pub fn is_lake_table(&self, table: &str) -> bool {
         self.lake_tables.iter().any(|t| t == table)
     }
+}
+
+/// Every `[pii]` table and column must exist: a typo must not serve a column in clear.
+fn check_pii_columns(config: &ServerConfig, lake: &BTreeMap<String, Arc<dyn TableProvider>>) -> Result<()> {
+    for (table, columns) in &config.pii {
+        let Some(provider) = lake.get(table) else {
+            let names: Vec<&str> = lake.keys().map(String::as_str).collect();
+            return Err(DataFusionError::Configuration(format!(
+                "[pii.{table}]: the lake has no table '{table}' (tables: {})",
+                names.join(", ")
+            )));
+        };
+        let schema = provider.schema();
+        for column in columns.keys() {
+            if schema.field_with_name(column).is_err() {
+                return Err(DataFusionError::Configuration(format!(
+                    "[pii.{table}]: table '{table}' has no column '{column}'"
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 async fn lake_tables(base: &SessionContext) -> Result<BTreeMap<String, Arc<dyn TableProvider>>> {

@@ -50,8 +50,8 @@ type Running = Mutex<HashMap<String, (Identity, Arc<Notify>)>>;
 type DoGetStream = Pin<Box<dyn Stream<Item = Result<FlightData, Status>> + Send + 'static>>;
 type DoActionStream = Pin<Box<dyn Stream<Item = Result<arrow_flight::Result, Status>> + Send + 'static>>;
 
-/// Most unfetched queries plus open prepared statements the server keeps (each a plan).
-const MAX_OPEN_HANDLES: usize = 10_000;
+/// Most unfetched query results, and most open prepared statements, one user may hold.
+const MAX_OPEN_HANDLES_PER_USER: usize = 1_000;
 
 /// A planned query waiting for its `DoGet`.
 struct Pending {
@@ -73,7 +73,9 @@ struct Prepared {
 
 /// Persona's Flight SQL service.
 pub struct PersonaFlightSql {
-    auth: Authenticator,
+    auth: Arc<Authenticator>,
+    /// Password checks (argon2, deliberately slow) run on blocking threads, two at a time.
+    login_slots: tokio::sync::Semaphore,
     policy: Policy,
     shared_pool: Arc<dyn MemoryPool>,
     ttl: Duration,
@@ -126,7 +128,8 @@ impl PersonaFlightSql {
     /// Role contexts that do not build (see [`Policy::build`]).
     pub async fn new(base: &SessionContext, config: &super::ServerConfig) -> datafusion::common::Result<Self> {
         Ok(Self {
-            auth: Authenticator::new(config),
+            auth: Arc::new(Authenticator::new(config)),
+            login_slots: tokio::sync::Semaphore::new(2),
             policy: Policy::build(base, config).await?,
             shared_pool: Arc::clone(&base.runtime_env().memory_pool),
             ttl: Duration::from_secs(config.server.ticket_ttl_secs),
@@ -173,15 +176,11 @@ impl PersonaFlightSql {
             }
         }
         let plan = state.statement_to_plan(parsed.statement).await.map_err(status)?;
-        // verbose plans print the scans' column statistics: the raw min and max of PII columns
-        let verbose = match &plan {
-            LogicalPlan::Explain(explain) => explain.verbose,
-            LogicalPlan::Analyze(analyze) => analyze.verbose,
-            _ => false,
-        };
-        if verbose && !role.config.pii {
+        // plans print scan statistics (EXPLAIN VERBOSE, EXPLAIN (COSTS)): raw min and max of PII
+        // columns, and file paths (hive partition values)
+        if matches!(plan, LogicalPlan::Explain(_) | LogicalPlan::Analyze(_)) && !role.config.pii {
             return Err(Status::permission_denied(
-                "EXPLAIN VERBOSE shows column statistics of the raw data; it needs the pii permission",
+                "EXPLAIN shows statistics and file paths of the raw data; it needs the pii permission",
             ));
         }
         SQLOptions::new()
@@ -204,15 +203,15 @@ impl PersonaFlightSql {
         descriptor: FlightDescriptor,
     ) -> Result<Response<FlightInfo>, Status> {
         let planned = Instant::now();
-        let frame = SessionContext::new_with_state(state).execute_logical_plan(plan).await.map_err(status)?;
+        let timeout = role.config.timeout_secs.map(Duration::from_secs);
+        let frame = within(timeout, SessionContext::new_with_state(state).execute_logical_plan(plan)).await?;
         let schema = flight_schema(frame.schema().as_arrow());
         let handle = new_handle();
         tracing::info!(user = %identity.user, role = %role.name, query = %handle, sql = %redacted, "planned");
-        let timeout = role.config.timeout_secs.map(Duration::from_secs);
         let mut pending = lock(&self.pending)?;
         let ttl = self.ttl;
         pending.retain(|_, p| p.planned.elapsed() < ttl);
-        if pending.len() >= MAX_OPEN_HANDLES {
+        if pending.values().filter(|p| p.identity == identity).count() >= MAX_OPEN_HANDLES_PER_USER {
             return Err(Status::resource_exhausted("too many unfetched query results; fetch or cancel some"));
         }
         pending.insert(handle.clone(), Pending { identity, frame, redacted, planned, timeout });
@@ -252,11 +251,12 @@ impl PersonaFlightSql {
             outcome: "abandoned",
             running: Arc::clone(&self.running),
         };
-        let deadline = pending.timeout.map(|t| tokio::time::Instant::from_std(pending.planned + t));
+        let deadline = pending.timeout.and_then(|t| pending.planned.checked_add(t)).map(tokio::time::Instant::from_std);
         let schema = Arc::new(pending.frame.schema().as_arrow().clone());
-        // The query runs in a task of its own so that the deadline and cancellation answer the
-        // client at once even while an operator is busy; the task is aborted when the
-        // response stream ends or is dropped (client gone).
+        // The query runs in a task of its own; a watchdog aborts it at the deadline or on
+        // cancellation whether or not the client is reading, and tells the response stream
+        // why, so the client hears at once even while an operator is busy. Both tasks are
+        // aborted when the response stream ends or is dropped (client gone).
         let (sender, receiver) = tokio::sync::mpsc::channel(2);
         let producer = tokio::spawn(async move {
             let mut stream = match pending.frame.execute_stream().await {
@@ -272,14 +272,32 @@ impl PersonaFlightSql {
                 }
             }
         });
-        let run = Run { receiver, _abort_on_drop: AbortOnDrop(producer.abort_handle()), audit, cancel, deadline };
+        let (stop, stopped) = tokio::sync::watch::channel(None::<tonic::Code>);
+        let producer_abort = producer.abort_handle();
+        let watchdog = tokio::spawn(async move {
+            let code = tokio::select! {
+                () = cancel.notified() => tonic::Code::Cancelled,
+                () = sleep_until(deadline) => tonic::Code::DeadlineExceeded,
+            };
+            let _ = stop.send(Some(code));
+            producer_abort.abort();
+        });
+        let run = Run {
+            receiver,
+            stopped,
+            _tasks: [AbortOnDrop(producer.abort_handle()), AbortOnDrop(watchdog.abort_handle())],
+            audit,
+        };
         let batches = futures::stream::unfold(Some(run), |run| async move {
             let mut run = run?;
             let next = tokio::select! {
                 biased;
-                () = run.cancel.notified() => Some(Err(Status::cancelled("query cancelled"))),
-                () = sleep_until(run.deadline) => Some(Err(Status::deadline_exceeded("query timeout reached"))),
-                next = run.receiver.recv() => next,
+                Ok(()) = run.stopped.changed() => Some(Err(stop_status(*run.stopped.borrow()))),
+                next = run.receiver.recv() => match (next, *run.stopped.borrow()) {
+                    // the producer was aborted: say why rather than end as if complete
+                    (None, Some(code)) => Some(Err(stop_status(Some(code)))),
+                    (next, _) => next,
+                },
             };
             match next {
                 Some(Ok(batch)) => {
@@ -343,10 +361,31 @@ async fn sleep_until(deadline: Option<tokio::time::Instant>) {
 /// A running query as the response stream sees it.
 struct Run {
     receiver: tokio::sync::mpsc::Receiver<Result<arrow::array::RecordBatch, Status>>,
-    _abort_on_drop: AbortOnDrop,
+    stopped: tokio::sync::watch::Receiver<Option<tonic::Code>>,
+    _tasks: [AbortOnDrop; 2],
     audit: Audit,
-    cancel: Arc<Notify>,
-    deadline: Option<tokio::time::Instant>,
+}
+
+/// The error a stopped query ends with.
+fn stop_status(code: Option<tonic::Code>) -> Status {
+    match code {
+        Some(tonic::Code::Cancelled) => Status::cancelled("query cancelled"),
+        _ => Status::deadline_exceeded("query timeout reached"),
+    }
+}
+
+/// Runs `work` within the optional time limit.
+async fn within<T>(
+    timeout: Option<Duration>,
+    work: impl std::future::Future<Output = datafusion::common::Result<T>>,
+) -> Result<T, Status> {
+    match timeout {
+        None => work.await.map_err(status),
+        Some(limit) => tokio::time::timeout(limit, work)
+            .await
+            .map_err(|_| Status::deadline_exceeded("query timeout reached"))?
+            .map_err(status),
+    }
 }
 
 /// Aborts the query's task when the response stream is dropped.
@@ -482,7 +521,11 @@ impl FlightSqlService for PersonaFlightSql {
         &self,
         request: Request<Streaming<HandshakeRequest>>,
     ) -> Result<Response<Pin<Box<dyn Stream<Item = Result<HandshakeResponse, Status>> + Send>>>, Status> {
-        let (token, identity) = self.auth.handshake(request.metadata())?;
+        let _slot = self.login_slots.acquire().await.map_err(|_| Status::unavailable("shutting down"))?;
+        let (auth, metadata) = (Arc::clone(&self.auth), request.metadata().clone());
+        let (token, identity) = tokio::task::spawn_blocking(move || auth.handshake(&metadata))
+            .await
+            .map_err(|e| Status::internal(format!("login task: {e}")))??;
         tracing::info!(user = %identity.user, role = %identity.role, "authenticated");
         let bearer = format!("Bearer {token}");
         let reply = HandshakeResponse { protocol_version: 0, payload: token.into_bytes().into() };
@@ -696,14 +739,15 @@ impl FlightSqlService for PersonaFlightSql {
         let (identity, role) = self.caller(&request)?;
         let state = self.query_state(&role);
         let (plan, redacted) = self.plan(&role, &state, &command.query).await?;
+        if !matches!(plan, LogicalPlan::Ddl(_) | LogicalPlan::Dml(_) | LogicalPlan::Copy(_)) {
+            return Err(Status::invalid_argument("an update must be DDL, INSERT or COPY; run queries as statements"));
+        }
         let started = Instant::now();
-        let batches = SessionContext::new_with_state(state)
-            .execute_logical_plan(plan)
-            .await
-            .map_err(status)?
-            .collect()
-            .await
-            .map_err(status)?;
+        let timeout = role.config.timeout_secs.map(Duration::from_secs);
+        let batches = within(timeout, async {
+            SessionContext::new_with_state(state).execute_logical_plan(plan).await?.collect().await
+        })
+        .await?;
         let count = batches
             .iter()
             .filter_map(|b| b.column_by_name("count"))
@@ -730,11 +774,16 @@ impl FlightSqlService for PersonaFlightSql {
             };
             statement.plan.clone()
         };
-        let batches: Vec<_> =
-            FlightRecordBatchStream::new_from_flight_data(request.into_inner().map_err(FlightError::from))
-                .try_collect()
-                .await
-                .map_err(|e| Status::invalid_argument(format!("parameter batch: {e}")))?;
+        // read until a second row shows up: one row per execution is all a query binds
+        let mut stream = FlightRecordBatchStream::new_from_flight_data(request.into_inner().map_err(FlightError::from));
+        let mut batches = Vec::new();
+        let mut rows = 0;
+        while rows < 2 {
+            let Some(batch) = stream.next().await else { break };
+            let batch = batch.map_err(|e| Status::invalid_argument(format!("parameter batch: {e}")))?;
+            rows += batch.num_rows();
+            batches.push(batch);
+        }
         let values = parameter_row(&plan, &batches)?;
         let mut prepared = lock(&self.prepared)?;
         let Some(statement) = prepared.get_mut(&handle) else {
@@ -762,7 +811,7 @@ impl FlightSqlService for PersonaFlightSql {
         let mut prepared = lock(&self.prepared)?;
         let ttl = self.ttl;
         prepared.retain(|_, p| p.touched.elapsed() < ttl);
-        if prepared.len() >= MAX_OPEN_HANDLES {
+        if prepared.values().filter(|p| p.identity == identity).count() >= MAX_OPEN_HANDLES_PER_USER {
             return Err(Status::resource_exhausted("too many open prepared statements; close some"));
         }
         prepared

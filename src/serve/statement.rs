@@ -26,8 +26,18 @@ pub fn parse(state: &SessionState, sql: &str) -> Result<ParsedStatement> {
     let mut statement = state.sql_to_statement(sql, &dialect)?;
     number_placeholders(&mut statement);
     let mut redacted = statement.clone();
-    redact_literals(&mut redacted);
-    Ok(ParsedStatement { statement, redacted: redacted.to_string() })
+    let redacted = match redact_literals(&mut redacted) {
+        Some(()) => redacted.to_string(),
+        // CREATE EXTERNAL TABLE and COPY carry paths and options (credentials): not logged
+        None => match statement {
+            Statement::CreateExternalTable(ref create) => {
+                format!("CREATE EXTERNAL TABLE {} (text not logged)", create.name)
+            }
+            Statement::CopyTo(_) => "COPY (text not logged)".to_string(),
+            _ => "(statement text not logged)".to_string(),
+        },
+    };
+    Ok(ParsedStatement { statement, redacted })
 }
 
 fn inner(statement: &mut Statement) -> Option<&mut datafusion::sql::sqlparser::ast::Statement> {
@@ -63,16 +73,21 @@ fn number_placeholders(statement: &mut Statement) {
     });
 }
 
-fn redact_literals(statement: &mut Statement) {
-    let Some(statement) = inner(statement) else { return };
+/// Replaces every literal, typed ones (`DATE '1990-03-07'`) included, by `?`; `None` for
+/// statements that are not plain SQL statements.
+fn redact_literals(statement: &mut Statement) -> Option<()> {
+    let statement = inner(statement)?;
     let _: ControlFlow<()> = visit_expressions_mut(statement, |expr| {
-        if let Expr::Value(v) = expr {
-            if !matches!(v.value, Value::Boolean(_) | Value::Null | Value::Placeholder(_)) {
+        match expr {
+            Expr::Value(v) if !matches!(v.value, Value::Boolean(_) | Value::Null | Value::Placeholder(_)) => {
                 v.value = Value::Placeholder("?".into());
             }
+            Expr::TypedString(_) => *expr = Expr::Value(Value::Placeholder("?".into()).with_empty_span()),
+            _ => {}
         }
         ControlFlow::Continue(())
     });
+    Some(())
 }
 
 #[cfg(test)]
@@ -83,12 +98,18 @@ mod tests {
     #[test]
     fn numbers_placeholders_and_redacts_literals() {
         let state = SessionContext::new().state();
-        let parsed = parse(&state, "SELECT a FROM t WHERE phone = '13812345678' AND b > ? AND c IN (?, 7) OR d = $9")
-            .expect("parses");
+        let parsed = parse(
+            &state,
+            "SELECT a FROM t WHERE phone = '13812345678' AND b > ? AND c IN (?, 7) OR d = $9 OR e = DATE '1990-03-07'",
+        )
+        .expect("parses");
         let text = parsed.statement.to_string();
         assert!(text.contains("b > $1") && text.contains("IN ($2, 7)") && text.contains("d = $9"), "{text}");
         assert!(!parsed.redacted.contains("138") && !parsed.redacted.contains('7'), "{}", parsed.redacted);
-        assert!(parsed.redacted.contains("phone = ?"), "{}", parsed.redacted);
+        assert!(parsed.redacted.contains("phone = ?") && !parsed.redacted.contains("1990"), "{}", parsed.redacted);
+        let copy = parse(&state, "COPY (SELECT 1) TO 's3://bucket/secret' OPTIONS ('aws.secret_access_key' 'abc')")
+            .expect("parses");
+        assert_eq!(copy.redacted, "COPY (text not logged)");
         assert!(parse(&state, "SELECT 1; SELECT 2").is_err());
     }
 }
