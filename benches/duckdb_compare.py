@@ -5,7 +5,7 @@ Not a test. Needs a release build (`cargo build --release`), GNU time (/usr/bin/
 Python with `duckdb` (pip install duckdb; matplotlib optional for the chart).
 
     python benches/duckdb_compare.py [--scales 100000,1000000] [--runs 3] [--lakes DIR] [--chart FILE]
-                                     [--workloads a,b] [--pool 256M] [--no-scan]
+                                     [--workloads a,b] [--pool 256M] [--no-scan] [--merge FILE.json]
 
 For every scale the script generates a demo lake (`persona generate --seed 42`, cached in
 --lakes), then runs every workload on (a) Persona with its functions, (b) Persona with plain SQL
@@ -289,9 +289,13 @@ def main():
     ap.add_argument('--json', default=os.path.join(ROOT, 'target', 'bench-lakes', 'duckdb_compare.json'))
     ap.add_argument('--pool', default='', help='also run Persona with this memory limit (e.g. 256M)')
     ap.add_argument('--no-scan', action='store_true', help='skip the bare-scan lower bound')
+    ap.add_argument('--merge', default='', help="a previous run's --json to include in the table and chart")
     args = ap.parse_args()
     results = []
-    for scale in [int(s) for s in args.scales.split(',')]:
+    if args.merge:
+        with open(args.merge) as f:
+            results = json.load(f)
+    for scale in [int(s) for s in args.scales.split(',') if s]:
         lake = os.path.join(args.lakes, f'lake-{scale}-seed42')
         if not os.path.isfile(os.path.join(lake, '_truth.json')):
             subprocess.run([PERSONA, 'generate', '--out', lake, '--customers', str(scale), '--seed', '42', '--force'],
@@ -306,13 +310,24 @@ def main():
             if not args.no_scan:
                 engines.append(('scan', SCAN_BOUNDS[name]))
             for engine, sql in engines:
-                run_engine(engine, lake, sql, args.pool)  # warm-up
+                try:
+                    run_engine(engine, lake, sql, args.pool)  # warm-up
+                except RuntimeError as error:
+                    if engine != 'persona_pool':
+                        raise
+                    # a small pool may be too small: record how it fails, do not stop
+                    reason = str(error).split('Resources exhausted: ')[-1].split(' - ')[0][:120]
+                    results.append(dict(scale=scale, workload=name, engine=engine, seconds=None, rss_mib=None,
+                                        error=reason, pool=args.pool))
+                    print(f'{scale:>9} {name:28} {engine:10} failed: {reason}', flush=True)
+                    continue
                 runs = [run_engine(engine, lake, sql, args.pool) for _ in range(args.runs)]
                 if engine != 'scan':
                     answers[engine] = normalise(runs[0][2])
                 median = statistics.median(r[0] for r in runs)
                 rss = max(r[1] for r in runs)
-                results.append(dict(scale=scale, workload=name, engine=engine, seconds=median, rss_mib=rss))
+                results.append(dict(scale=scale, workload=name, engine=engine, seconds=median, rss_mib=rss,
+                                    pool=args.pool if engine == 'persona_pool' else None))
                 print(f'{scale:>9} {name:28} {engine:10} {median:8.2f} s {rss:8.0f} MiB', flush=True)
             if any(rows != answers['persona'] for rows in answers.values()):
                 for engine, rows in answers.items():
@@ -336,14 +351,18 @@ def main():
                       f"| {bound} |")
     pooled = [r for r in results if r['engine'] == 'persona_pool']
     if pooled:
-        print(f'\nPersona with --memory-limit {args.pool} (same answers):\n')
-        print('| scale | workload | seconds | peak RSS MiB | unlimited seconds | unlimited RSS MiB |')
-        print('|---|---|---|---|---|---|')
+        print('\nPersona with a memory limit (same answers):\n')
+        print('| scale | workload | limit | seconds | peak RSS MiB | unlimited seconds | unlimited RSS MiB |')
+        print('|---|---|---|---|---|---|---|')
         for r in pooled:
             free = next(x for x in results if x['engine'] == 'persona' and x['scale'] == r['scale']
                         and x['workload'] == r['workload'])
-            print(f"| {r['scale']:,} | {r['workload']} | {r['seconds']:.2f} | {r['rss_mib']:.0f} | "
-                  f"{free['seconds']:.2f} | {free['rss_mib']:.0f} |")
+            if r['seconds'] is None:
+                print(f"| {r['scale']:,} | {r['workload']} | {r.get('pool', '')} | fails: {r['error']} | — | "
+                      f"{free['seconds']:.2f} | {free['rss_mib']:.0f} |")
+            else:
+                print(f"| {r['scale']:,} | {r['workload']} | {r.get('pool', '')} | {r['seconds']:.2f} | {r['rss_mib']:.0f} | "
+                      f"{free['seconds']:.2f} | {free['rss_mib']:.0f} |")
     try:
         import matplotlib
         matplotlib.use('Agg')
@@ -351,7 +370,8 @@ def main():
         fig, axes = plt.subplots(1, len(WORKLOADS), figsize=(4 * len(WORKLOADS), 3.5), sharey=False)
         for ax, (name, *_) in zip(axes, WORKLOADS):
             for engine in ['persona', 'plain_sql', 'duckdb']:
-                points = sorted((r['scale'], r['seconds']) for r in results if r['workload'] == name and r['engine'] == engine)
+                points = sorted((r['scale'], r['seconds']) for r in results
+                                if r['workload'] == name and r['engine'] == engine and r['seconds'] is not None)
                 ax.plot([p[0] for p in points], [p[1] for p in points], marker='o', label=engine)
             ax.set_xscale('log')
             ax.set_yscale('log')

@@ -5,7 +5,8 @@ use std::mem::size_of;
 use std::sync::Arc;
 
 use arrow::array::{
-    Array, ArrayRef, AsArray, BooleanArray, Float64Array, Int64Array, ListArray, StringArray, StructArray, UInt64Array,
+    Array, ArrayRef, AsArray, BooleanArray, Float64Array, Int64Array, ListArray, StringArray, StringArrayType, StructArray,
+    UInt64Array,
 };
 use arrow::buffer::OffsetBuffer;
 use arrow::datatypes::{DataType, Field, FieldRef, Fields, UInt64Type};
@@ -118,7 +119,9 @@ impl AggregateUDFImpl for FrequentItemsets {
         if !arg_types[2].is_numeric() {
             return plan_err!("frequent_itemsets: min_support must be a number, got {}", arg_types[2]);
         }
-        let mut coerced = vec![arg_types[0].clone(), DataType::Utf8, DataType::Float64];
+        // string views stay views (the items are read in place, not copied into a Utf8 array)
+        let item_type = if *item == DataType::Utf8View { DataType::Utf8View } else { DataType::Utf8 };
+        let mut coerced = vec![arg_types[0].clone(), item_type, DataType::Float64];
         if let Some(max_len) = arg_types.get(3) {
             if !max_len.is_integer() {
                 return plan_err!("frequent_itemsets: max_len must be an integer, got {max_len}");
@@ -267,16 +270,31 @@ fn update(
     group_of: impl Fn(usize) -> usize,
 ) -> Result<()> {
     let baskets = &values[0];
-    let items = values[1].as_string::<i32>();
     let mut hashes = vec![0u64; baskets.len()];
     create_hashes([baskets], &QualityRandomState::with_seed(0x4241_534b), &mut hashes)?;
+    let items = values[1].as_ref();
+    match items.data_type() {
+        DataType::Utf8View => push_rows(items.as_string_view(), baskets, &hashes, filter, groups, group_of),
+        DataType::LargeUtf8 => push_rows(items.as_string::<i64>(), baskets, &hashes, filter, groups, group_of),
+        _ => push_rows(items.as_string::<i32>(), baskets, &hashes, filter, groups, group_of),
+    }
+    Ok(())
+}
+
+fn push_rows<'a>(
+    items: impl StringArrayType<'a>,
+    baskets: &ArrayRef,
+    hashes: &[u64],
+    filter: Option<&BooleanArray>,
+    groups: &mut [Pairs],
+    group_of: impl Fn(usize) -> usize,
+) {
     for (row, &hash) in hashes.iter().enumerate() {
         if baskets.is_null(row) || items.is_null(row) || filter.is_some_and(|f| !(f.is_valid(row) && f.value(row))) {
             continue;
         }
         groups[group_of(row)].push(hash, items.value(row));
     }
-    Ok(())
 }
 
 fn state_arrays(groups: &[Pairs]) -> Vec<ArrayRef> {
