@@ -1,6 +1,7 @@
 //! Segmentation: RFM inputs, quantile scores, the RFM segment map and cells, break-point
 //! buckets, k-means.
 
+mod distinct_keys;
 mod kmeans;
 mod kmeans_assign;
 mod kmeans_lloyd;

@@ -3,12 +3,16 @@
 use std::mem::size_of;
 use std::sync::Arc;
 
+use super::distinct_keys::DistinctKeys;
 use crate::group_state::track_heap;
 use arrow::array::{
     Array, ArrayRef, AsArray, BooleanArray, Date32Array, Float64Array, Int64Array, ListArray, StructArray, UInt64Array,
 };
 use arrow::buffer::{NullBuffer, OffsetBuffer};
-use arrow::datatypes::{DataType, Date32Type, Field, FieldRef, Fields, Float64Type};
+use arrow::datatypes::{
+    ArrowPrimitiveType, DataType, Date32Type, Field, FieldRef, Fields, Float64Type, TimeUnit, TimestampMicrosecondType,
+    TimestampMillisecondType, TimestampNanosecondType, TimestampSecondType, UInt64Type,
+};
 use datafusion::common::hash_utils::{create_hashes, QualityRandomState};
 use datafusion::common::{exec_err, plan_err, Result, ScalarValue};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
@@ -134,7 +138,7 @@ impl AggregateUDFImpl for Rfm {
     }
 
     fn accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
-        Ok(Box::new(RfmAccumulator { as_of: as_of(&args)?, state: RfmState::default() }))
+        Ok(Box::new(RfmAccumulator { as_of: as_of(&args)?, by_day: args.exprs.len() < 4, state: RfmState::default() }))
     }
 
     fn groups_accumulator_supported(&self, _args: AccumulatorArgs) -> bool {
@@ -142,7 +146,7 @@ impl AggregateUDFImpl for Rfm {
     }
 
     fn create_groups_accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn GroupsAccumulator>> {
-        Ok(Box::new(RfmGroupsAccumulator { as_of: as_of(&args)?, states: Vec::new(), heap: 0 }))
+        Ok(Box::new(RfmGroupsAccumulator::new(as_of(&args)?, args.exprs.len() < 4)))
     }
 
     fn documentation(&self) -> Option<&Documentation> {
@@ -163,86 +167,111 @@ fn as_of(args: &AccumulatorArgs) -> Result<i32> {
 struct RfmState {
     last_day: Option<i32>,
     monetary: f64,
-    /// Purchase days or hashed order keys, deduplicated lazily.
-    keys: Vec<u64>,
-    distinct_prefix: usize,
+    /// Distinct purchase days, or hashed order keys.
+    keys: DistinctKeys,
 }
 
 impl RfmState {
-    fn add(&mut self, day: i32, amount: f64, key: u64) {
+    /// Adds one purchase; `order_key` is the hash of its order key, if the function has one.
+    fn add(&mut self, day: i32, amount: f64, order_key: Option<u64>) {
         self.last_day = Some(self.last_day.map_or(day, |d| d.max(day)));
         self.monetary += amount;
-        self.keys.push(key);
-        if self.keys.len() > 2 * self.distinct_prefix + 16 {
-            self.dedup();
+        match order_key {
+            Some(key) => self.keys.insert_key(key),
+            None => self.keys.insert_day(day),
         }
     }
 
-    fn merge(&mut self, last_day: Option<i32>, monetary: f64, keys: &[u64]) {
+    fn merge(&mut self, last_day: Option<i32>, monetary: f64, keys: &[u64], by_day: bool) -> Result<()> {
         if let Some(day) = last_day {
             self.last_day = Some(self.last_day.map_or(day, |d| d.max(day)));
         }
         self.monetary += monetary;
-        self.keys.extend_from_slice(keys);
-        if self.keys.len() > 2 * self.distinct_prefix + 16 {
-            self.dedup();
+        for &key in keys {
+            if by_day {
+                #[allow(clippy::cast_possible_wrap)]
+                let Ok(day) = i32::try_from(key as i64) else {
+                    return exec_err!("rfm: a partial state holds the day key {key}, which is not a date");
+                };
+                self.keys.insert_day(day);
+            } else {
+                self.keys.insert_key(key);
+            }
         }
-    }
-
-    fn dedup(&mut self) {
-        self.keys.sort_unstable();
-        self.keys.dedup();
-        self.distinct_prefix = self.keys.len();
+        Ok(())
     }
 
     fn size(&self) -> usize {
-        size_of::<Self>() + self.keys.capacity() * size_of::<u64>()
+        size_of::<Self>() + self.keys.heap_bytes()
     }
 }
 
-/// The rows of one batch that count: (day, amount, key) for every row that is not
-/// ignored (NULL ts, amount or order key, or filtered out).
-fn rows(values: &[ArrayRef], filter: Option<&BooleanArray>) -> Result<Vec<Option<(i32, f64, u64)>>> {
-    let days = arrow::compute::cast(&values[0], &DataType::Date32)?;
+/// Days since 1970-01-01 of the dates or timestamps in `ts` (timestamps in UTC, truncated
+/// toward the earlier day; a timestamp whose date does not fit a Date32 is NULL, as a cast).
+fn purchase_days(ts: &ArrayRef) -> Result<ArrayRef> {
+    fn days<T: ArrowPrimitiveType<Native = i64>>(ts: &ArrayRef, per_day: i64) -> ArrayRef {
+        let days: Date32Array = ts.as_primitive::<T>().unary_opt(|t| i32::try_from(t.div_euclid(per_day)).ok());
+        Arc::new(days)
+    }
+    Ok(match ts.data_type() {
+        DataType::Date32 => Arc::clone(ts),
+        DataType::Timestamp(TimeUnit::Second, _) => days::<TimestampSecondType>(ts, 86_400),
+        DataType::Timestamp(TimeUnit::Millisecond, _) => days::<TimestampMillisecondType>(ts, 86_400_000),
+        DataType::Timestamp(TimeUnit::Microsecond, _) => days::<TimestampMicrosecondType>(ts, 86_400_000_000),
+        DataType::Timestamp(TimeUnit::Nanosecond, _) => days::<TimestampNanosecondType>(ts, 86_400_000_000_000),
+        _ => arrow::compute::cast(ts, &DataType::Date32)?,
+    })
+}
+
+/// Calls `f(row, day, amount, order_key_hash)` for every row of a batch that counts: not
+/// filtered out, with a non-NULL ts, amount and order key. A NaN or infinite amount is an error.
+fn for_each_row(
+    values: &[ArrayRef],
+    filter: Option<&BooleanArray>,
+    mut f: impl FnMut(usize, i32, f64, Option<u64>),
+) -> Result<()> {
+    let days = purchase_days(&values[0])?;
     let days = days.as_primitive::<Date32Type>();
     let amounts = values[1].as_primitive::<Float64Type>();
     let order_keys = values.get(3);
-    let mut hashes = vec![0u64; days.len()];
-    if let Some(order_keys) = order_keys {
-        create_hashes([order_keys], &QualityRandomState::with_seed(0x5045_5253), &mut hashes)?;
-    }
-    let mut out = Vec::with_capacity(days.len());
-    for (i, &hash) in hashes.iter().enumerate() {
-        let keep = filter.is_none_or(|f| f.is_valid(i) && f.value(i))
-            && days.is_valid(i)
-            && amounts.is_valid(i)
-            && order_keys.is_none_or(|k| k.is_valid(i));
+    let hashes = match order_keys {
+        Some(keys) => {
+            let mut hashes = vec![0u64; days.len()];
+            create_hashes([keys], &QualityRandomState::with_seed(0x5045_5253), &mut hashes)?;
+            hashes
+        }
+        None => Vec::new(),
+    };
+    for row in 0..days.len() {
+        let keep = filter.is_none_or(|f| f.is_valid(row) && f.value(row))
+            && days.is_valid(row)
+            && amounts.is_valid(row)
+            && order_keys.is_none_or(|k| k.is_valid(row));
         if !keep {
-            out.push(None);
             continue;
         }
-        let amount = amounts.value(i);
+        let amount = amounts.value(row);
         if !amount.is_finite() {
             return exec_err!("rfm: amount must be a finite number, got {amount}");
         }
-        let day = days.value(i);
-        let key = if order_keys.is_some() { hash } else { u64::from(day as u32) };
-        out.push(Some((day, amount, key)));
+        f(row, days.value(row), amount, hashes.get(row).copied());
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Partial states of the groups in `states`, as the three state columns.
-fn state_arrays(states: &mut [RfmState]) -> Vec<ArrayRef> {
+fn state_arrays(states: &mut [RfmState]) -> Result<Vec<ArrayRef>> {
     let last_day: Date32Array = states.iter().map(|s| s.last_day).collect();
     let monetary: Float64Array = states.iter().map(|s| Some(s.monetary)).collect();
     let mut offsets = Vec::with_capacity(states.len() + 1);
     offsets.push(0i32);
     let mut keys = Vec::new();
     for state in states.iter_mut() {
-        state.dedup();
-        keys.extend_from_slice(&state.keys);
-        offsets.push(keys.len() as i32);
+        state.keys.append_keys(&mut keys);
+        let Ok(end) = i32::try_from(keys.len()) else {
+            return exec_err!("rfm: more than 2^31 distinct keys in one partial state batch");
+        };
+        offsets.push(end);
     }
     let keys = ListArray::new(
         Arc::new(Field::new_list_field(DataType::UInt64, true)),
@@ -250,25 +279,27 @@ fn state_arrays(states: &mut [RfmState]) -> Vec<ArrayRef> {
         Arc::new(UInt64Array::from(keys)),
         None,
     );
-    vec![Arc::new(last_day), Arc::new(monetary), Arc::new(keys)]
+    Ok(vec![Arc::new(last_day), Arc::new(monetary), Arc::new(keys)])
 }
 
 /// Merges state columns row by row into `target(row)`.
 fn merge_states(
     values: &[ArrayRef],
+    by_day: bool,
     mut target: impl FnMut(usize) -> Option<usize>,
     states: &mut [RfmState],
 ) -> Result<()> {
     let last_day = values[0].as_primitive::<Date32Type>();
     let monetary = values[1].as_primitive::<Float64Type>();
     let keys = values[2].as_list::<i32>();
-    for row in 0..last_day.len() {
+    let key_values = keys.values().as_primitive::<UInt64Type>().values();
+    for (row, range) in keys.offsets().windows(2).enumerate() {
         let Some(group) = target(row) else { continue };
-        let row_keys = keys.value(row);
-        let row_keys = row_keys.as_primitive::<arrow::datatypes::UInt64Type>();
+        let (start, end) = (usize::try_from(range[0]).unwrap_or_default(), usize::try_from(range[1]).unwrap_or_default());
+        let row_keys = if keys.is_valid(row) { key_values.get(start..end).unwrap_or_default() } else { &[] };
         let day = last_day.is_valid(row).then(|| last_day.value(row));
         let amount = if monetary.is_valid(row) { monetary.value(row) } else { 0.0 };
-        states[group].merge(day, amount, row_keys.values());
+        states[group].merge(day, amount, row_keys, by_day)?;
     }
     Ok(())
 }
@@ -276,13 +307,8 @@ fn merge_states(
 /// The output struct of the groups in `states`.
 fn evaluate_states(as_of: i32, states: &mut [RfmState]) -> ArrayRef {
     let recency: Int64Array = states.iter().map(|s| s.last_day.map(|d| i64::from(as_of) - i64::from(d))).collect();
-    let frequency: Int64Array = states
-        .iter_mut()
-        .map(|s| {
-            s.dedup();
-            s.last_day.map(|_| s.keys.len() as i64)
-        })
-        .collect();
+    let frequency: Int64Array =
+        states.iter_mut().map(|s| s.last_day.map(|_| i64::try_from(s.keys.len()).unwrap_or(i64::MAX))).collect();
     let monetary: Float64Array = states.iter().map(|s| s.last_day.map(|_| s.monetary)).collect();
     let nulls = NullBuffer::from(states.iter().map(|s| s.last_day.is_some()).collect::<Vec<_>>());
     Arc::new(StructArray::new(
@@ -295,23 +321,22 @@ fn evaluate_states(as_of: i32, states: &mut [RfmState]) -> ArrayRef {
 #[derive(Debug)]
 struct RfmAccumulator {
     as_of: i32,
+    /// No order key: frequency counts distinct days.
+    by_day: bool,
     state: RfmState,
 }
 
 impl Accumulator for RfmAccumulator {
     fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
-        for (day, amount, key) in rows(values, None)?.into_iter().flatten() {
-            self.state.add(day, amount, key);
-        }
-        Ok(())
+        for_each_row(values, None, |_, day, amount, key| self.state.add(day, amount, key))
     }
 
     fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
-        merge_states(states, |_| Some(0), std::slice::from_mut(&mut self.state))
+        merge_states(states, self.by_day, |_| Some(0), std::slice::from_mut(&mut self.state))
     }
 
     fn state(&mut self) -> Result<Vec<ScalarValue>> {
-        state_arrays(std::slice::from_mut(&mut self.state)).iter().map(|a| ScalarValue::try_from_array(a, 0)).collect()
+        state_arrays(std::slice::from_mut(&mut self.state))?.iter().map(|a| ScalarValue::try_from_array(a, 0)).collect()
     }
 
     fn evaluate(&mut self) -> Result<ScalarValue> {
@@ -326,14 +351,21 @@ impl Accumulator for RfmAccumulator {
 #[derive(Debug)]
 struct RfmGroupsAccumulator {
     as_of: i32,
+    by_day: bool,
     states: Vec<RfmState>,
-    /// Bytes of all `keys` vectors, kept up to date so `size()` does not walk every group.
+    /// Heap bytes of all key sets, kept up to date so `size()` does not walk every group.
     heap: usize,
+}
+
+impl RfmGroupsAccumulator {
+    fn new(as_of: i32, by_day: bool) -> Self {
+        Self { as_of, by_day, states: Vec::new(), heap: 0 }
+    }
 }
 
 /// Heap bytes of a state's keys.
 fn key_bytes(state: &RfmState) -> usize {
-    state.keys.capacity() * size_of::<u64>()
+    state.keys.heap_bytes()
 }
 
 impl GroupsAccumulator for RfmGroupsAccumulator {
@@ -345,21 +377,20 @@ impl GroupsAccumulator for RfmGroupsAccumulator {
         total_num_groups: usize,
     ) -> Result<()> {
         self.states.resize_with(total_num_groups, RfmState::default);
-        for (row, &group) in rows(values, opt_filter)?.into_iter().zip(group_indices) {
-            if let Some((day, amount, key)) = row {
-                let state = &mut self.states[group];
-                let before = key_bytes(state);
-                state.add(day, amount, key);
-                self.heap = (self.heap + key_bytes(state)).saturating_sub(before);
-            }
-        }
-        Ok(())
+        let (states, heap) = (&mut self.states, &mut self.heap);
+        for_each_row(values, opt_filter, |row, day, amount, key| {
+            let state = &mut states[group_indices[row]];
+            let before = key_bytes(state);
+            state.add(day, amount, key);
+            *heap = (*heap + key_bytes(state)).saturating_sub(before);
+        })
     }
 
     fn merge_batch(&mut self, values: &[ArrayRef], group_indices: &[usize], total_num_groups: usize) -> Result<()> {
         self.states.resize_with(total_num_groups, RfmState::default);
+        let by_day = self.by_day;
         track_heap(&mut self.states, &mut self.heap, group_indices, key_bytes, |states| {
-            merge_states(values, |row| Some(group_indices[row]), states)
+            merge_states(values, by_day, |row| Some(group_indices[row]), states)
         })
     }
 
@@ -372,21 +403,13 @@ impl GroupsAccumulator for RfmGroupsAccumulator {
     fn state(&mut self, emit_to: EmitTo) -> Result<Vec<ArrayRef>> {
         let mut states = emit_to.take_needed(&mut self.states);
         self.heap = self.heap.saturating_sub(states.iter().map(key_bytes).sum());
-        Ok(state_arrays(&mut states))
+        state_arrays(&mut states)
     }
 
     fn convert_to_state(&self, values: &[ArrayRef], opt_filter: Option<&BooleanArray>) -> Result<Vec<ArrayRef>> {
-        let mut states: Vec<RfmState> = rows(values, opt_filter)?
-            .into_iter()
-            .map(|row| {
-                let mut state = RfmState::default();
-                if let Some((day, amount, key)) = row {
-                    state.add(day, amount, key);
-                }
-                state
-            })
-            .collect();
-        Ok(state_arrays(&mut states))
+        let mut states = vec![RfmState::default(); values[0].len()];
+        for_each_row(values, opt_filter, |row, day, amount, key| states[row].add(day, amount, key))?;
+        state_arrays(&mut states)
     }
 
     fn size(&self) -> usize {
@@ -408,9 +431,9 @@ mod tests {
     #[test]
     fn convert_to_state_then_merge_equals_update() -> Result<()> {
         let groups = [0, 1, 0, 0, 1];
-        let mut direct = RfmGroupsAccumulator { as_of: 20, states: Vec::new(), heap: 0 };
+        let mut direct = RfmGroupsAccumulator::new(20, true);
         direct.update_batch(&input(), &groups, None, 2)?;
-        let mut via_state = RfmGroupsAccumulator { as_of: 20, states: Vec::new(), heap: 0 };
+        let mut via_state = RfmGroupsAccumulator::new(20, true);
         let state = via_state.convert_to_state(&input(), None)?;
         via_state.merge_batch(&state, &groups, 2)?;
         let expected = direct.evaluate(EmitTo::All)?;
@@ -425,7 +448,7 @@ mod tests {
 
     #[test]
     fn a_filtered_out_group_is_null() -> Result<()> {
-        let mut acc = RfmGroupsAccumulator { as_of: 20, states: Vec::new(), heap: 0 };
+        let mut acc = RfmGroupsAccumulator::new(20, true);
         let filter = BooleanArray::from(vec![true, false, true, true, true]);
         acc.update_batch(&input(), &[0, 1, 0, 0, 1], Some(&filter), 2)?;
         let out = acc.evaluate(EmitTo::All)?;

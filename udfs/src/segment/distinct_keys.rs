@@ -1,0 +1,204 @@
+//! The distinct purchase days (or hashed order keys) of one `rfm` group.
+
+use std::mem::size_of;
+
+/// Widest span of days kept as a bitmap: 64 words of 64 days, about 11 years, 512 bytes.
+const MAX_WORDS: i64 = 64;
+
+/// A set of purchase days or of 64-bit order-key hashes.
+///
+/// Days are a bitmap of 64-day words starting at word `first_word` (day `64 * first_word`)
+/// while the group's days span at most [`MAX_WORDS`] words: a month of purchases costs one or
+/// two words, no sorting and no per-purchase memory. A wider span, and hashed order keys, are a
+/// list that is deduplicated lazily (sorted when it has doubled since the last deduplication).
+/// Days in the list are stored as `i64::from(day) as u64`, as [`DistinctKeys::keys`] returns them.
+#[derive(Debug, Default, Clone)]
+pub(super) enum DistinctKeys {
+    #[default]
+    Empty,
+    Days {
+        first_word: i64,
+        words: Vec<u64>,
+    },
+    List {
+        keys: Vec<u64>,
+        /// Length of the list after its last deduplication.
+        distinct_prefix: usize,
+    },
+}
+
+/// The key a day has in the list form.
+#[allow(clippy::cast_sign_loss)]
+fn day_key(day: i64) -> u64 {
+    day as u64
+}
+
+impl DistinctKeys {
+    /// Adds a purchase day (days since 1970-01-01).
+    pub(super) fn insert_day(&mut self, day: i32) {
+        let day = i64::from(day);
+        let (word, bit) = (day.div_euclid(64), 1u64 << day.rem_euclid(64));
+        match self {
+            Self::Empty => *self = Self::Days { first_word: word, words: vec![bit] },
+            Self::Days { first_word, words } => {
+                let offset = word - *first_word;
+                if let Some(w) = usize::try_from(offset).ok().and_then(|o| words.get_mut(o)) {
+                    *w |= bit;
+                    return;
+                }
+                let last_word = *first_word + words.len() as i64 - 1;
+                let (first, last) = ((*first_word).min(word), last_word.max(word));
+                if last - first >= MAX_WORDS {
+                    self.spill_to_list();
+                    self.insert_key(day_key(day));
+                    return;
+                }
+                // both differences are below MAX_WORDS here
+                let front = usize::try_from(*first_word - first).unwrap_or_default();
+                let len = usize::try_from(last - first + 1).unwrap_or_default();
+                if front > 0 {
+                    words.splice(0..0, std::iter::repeat_n(0, front));
+                    *first_word = first;
+                }
+                words.resize(len, 0);
+                words[usize::try_from(word - first).unwrap_or_default()] |= bit;
+            }
+            Self::List { .. } => self.insert_key(day_key(day)),
+        }
+    }
+
+    /// Adds an order-key hash (or a day in its list form).
+    pub(super) fn insert_key(&mut self, key: u64) {
+        match self {
+            Self::Empty => *self = Self::List { keys: vec![key], distinct_prefix: 1 },
+            Self::Days { .. } => {
+                self.spill_to_list();
+                self.insert_key(key);
+            }
+            Self::List { keys, distinct_prefix } => {
+                if keys.last() == Some(&key) {
+                    return;
+                }
+                keys.push(key);
+                if keys.len() > 2 * *distinct_prefix + 16 {
+                    keys.sort_unstable();
+                    keys.dedup();
+                    *distinct_prefix = keys.len();
+                }
+            }
+        }
+    }
+
+    /// Turns the bitmap into the list form.
+    fn spill_to_list(&mut self) {
+        let mut keys = Vec::new();
+        self.append_keys(&mut keys);
+        let distinct_prefix = keys.len();
+        *self = Self::List { keys, distinct_prefix };
+    }
+
+    /// Appends every distinct key (days in their list form) to `out`.
+    pub(super) fn append_keys(&mut self, out: &mut Vec<u64>) {
+        match self {
+            Self::Empty => {}
+            Self::Days { first_word, words } => {
+                for (word_index, &word) in (*first_word..).zip(words.iter()) {
+                    let mut rest = word;
+                    while rest != 0 {
+                        out.push(day_key(word_index * 64 + i64::from(rest.trailing_zeros())));
+                        rest &= rest - 1;
+                    }
+                }
+            }
+            Self::List { keys, distinct_prefix } => {
+                keys.sort_unstable();
+                keys.dedup();
+                *distinct_prefix = keys.len();
+                out.extend_from_slice(keys);
+            }
+        }
+    }
+
+    /// The number of distinct keys.
+    pub(super) fn len(&mut self) -> usize {
+        match self {
+            Self::Empty => 0,
+            Self::Days { words, .. } => words.iter().map(|w| w.count_ones() as usize).sum(),
+            Self::List { keys, distinct_prefix } => {
+                keys.sort_unstable();
+                keys.dedup();
+                *distinct_prefix = keys.len();
+                keys.len()
+            }
+        }
+    }
+
+    /// Bytes held on the heap.
+    pub(super) fn heap_bytes(&self) -> usize {
+        match self {
+            Self::Empty => 0,
+            Self::Days { words, .. } => words.capacity() * size_of::<u64>(),
+            Self::List { keys, .. } => keys.capacity() * size_of::<u64>(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn days(set: &mut DistinctKeys) -> Vec<i64> {
+        let mut keys = Vec::new();
+        set.append_keys(&mut keys);
+        #[allow(clippy::cast_possible_wrap)]
+        let mut days: Vec<i64> = keys.into_iter().map(|k| k as i64).collect();
+        days.sort_unstable();
+        days
+    }
+
+    #[test]
+    fn days_in_any_order_and_sign_are_counted_once() {
+        let mut set = DistinctKeys::default();
+        for day in [130, 80, -3, 130, -70, 80, 0, 63, 64, -64, -65] {
+            set.insert_day(day);
+        }
+        assert!(matches!(set, DistinctKeys::Days { .. }));
+        assert_eq!(set.len(), 9);
+        assert_eq!(days(&mut set), vec![-70, -65, -64, -3, 0, 63, 64, 80, 130]);
+    }
+
+    #[test]
+    fn a_wide_span_moves_to_the_list_and_keeps_every_day() {
+        let mut set = DistinctKeys::default();
+        set.insert_day(10);
+        set.insert_day(11);
+        set.insert_day(10 + 64 * 64);
+        assert!(matches!(set, DistinctKeys::List { .. }));
+        set.insert_day(11);
+        set.insert_day(i32::MIN);
+        set.insert_day(i32::MAX);
+        assert_eq!(set.len(), 5);
+        assert_eq!(days(&mut set), vec![i64::from(i32::MIN), 10, 11, 10 + 64 * 64, i64::from(i32::MAX)]);
+        assert!(set.heap_bytes() >= 5 * 8);
+    }
+
+    #[test]
+    fn the_bitmap_never_exceeds_its_cap() {
+        let mut set = DistinctKeys::default();
+        for day in (0..64 * 64).step_by(7) {
+            set.insert_day(day);
+        }
+        assert!(matches!(set, DistinctKeys::Days { .. }));
+        assert!(set.heap_bytes() <= 64 * 8);
+        assert_eq!(set.len(), (0..64 * 64).step_by(7).count());
+    }
+
+    #[test]
+    fn hashed_keys_are_deduplicated() {
+        let mut set = DistinctKeys::default();
+        for key in (0..1000u64).chain(0..1000).rev() {
+            set.insert_key(key % 300);
+        }
+        assert_eq!(set.len(), 300);
+    }
+}
