@@ -54,6 +54,7 @@ impl<'a> FloatLists<'a> {
         Self { list, values: list.values().as_primitive::<arrow::datatypes::Float64Type>() }
     }
 
+    #[inline]
     pub(crate) fn row(&self, row: usize) -> FloatListRow<'a> {
         if self.list.is_null(row) {
             return FloatListRow::Null;
