@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Persona vs plain DataFusion SQL vs DuckDB on the same demo lakes (issue 8).
 
-Not a test. Needs a release build (`cargo build --release`), GNU time (/usr/bin/time) and a
-Python with `duckdb` (pip install duckdb; matplotlib optional for the chart).
+Not a test. Needs a release build (`cargo build --release`) and GNU time (/usr/bin/time). When
+the running Python has no `duckdb`, the script creates a venv in target/bench-venv, installs
+duckdb and matplotlib (pinned, from PyPI) into it and runs itself again there.
 
     python benches/duckdb_compare.py [--scales 100000,1000000] [--runs 3] [--lakes DIR] [--chart FILE]
                                      [--workloads a,b] [--pool 256M] [--no-scan] [--merge FILE.json]
@@ -25,6 +26,8 @@ import sys
 import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+VENV = os.path.join(ROOT, 'target', 'bench-venv')
+PINNED = ['duckdb==2.0.1', 'matplotlib==3.11.2']
 PERSONA = os.path.join(ROOT, 'target', 'release', 'persona')
 
 SEGMENT_CASE = """CASE r * 10 + f
@@ -279,7 +282,25 @@ def run_engine(engine, lake, sql, pool=None):
     return seconds, rss, '\n'.join(out.strip().splitlines()[1:])  # drop the CSV header
 
 
+def ensure_duckdb():
+    """Re-runs the script in a venv with the pinned packages unless duckdb is importable."""
+    try:
+        import duckdb  # noqa: F401
+        return
+    except ImportError:
+        pass
+    python = os.path.join(VENV, 'bin', 'python')
+    if os.environ.get('PERSONA_BENCH_VENV'):
+        sys.exit(f'duckdb is not importable in {sys.executable}')
+    if not os.path.exists(python):
+        subprocess.run([sys.executable, '-m', 'venv', VENV], check=True)
+    subprocess.run([python, '-m', 'pip', 'install', '--quiet', *PINNED], check=True)
+    os.environ['PERSONA_BENCH_VENV'] = '1'
+    os.execv(python, [python, *sys.argv])
+
+
 def main():
+    ensure_duckdb()
     ap = argparse.ArgumentParser()
     ap.add_argument('--scales', default='100000,1000000')
     ap.add_argument('--runs', type=int, default=3)
@@ -363,27 +384,33 @@ def main():
             else:
                 print(f"| {r['scale']:,} | {r['workload']} | {r.get('pool', '')} | {r['seconds']:.2f} | {r['rss_mib']:.0f} | "
                       f"{free['seconds']:.2f} | {free['rss_mib']:.0f} |")
+    scales = {r['scale'] for r in results if r['seconds'] is not None}
+    if len(scales) < 2:
+        print('one scale only: no chart')
+        return
     try:
         import matplotlib
-        matplotlib.use('Agg')
-        import matplotlib.pyplot as plt
-        fig, axes = plt.subplots(1, len(WORKLOADS), figsize=(4 * len(WORKLOADS), 3.5), sharey=False)
-        for ax, (name, *_) in zip(axes, WORKLOADS):
-            for engine in ['persona', 'plain_sql', 'duckdb']:
-                points = sorted((r['scale'], r['seconds']) for r in results
-                                if r['workload'] == name and r['engine'] == engine and r['seconds'] is not None)
-                ax.plot([p[0] for p in points], [p[1] for p in points], marker='o', label=engine)
-            ax.set_xscale('log')
-            ax.set_yscale('log')
-            ax.set_title(name, fontsize=9)
-            ax.set_xlabel('customers')
-        axes[0].set_ylabel('median seconds')
-        axes[0].legend(fontsize=8)
-        fig.tight_layout()
-        fig.savefig(args.chart)
-        print(f'chart: {args.chart}')
     except ImportError:
         print('matplotlib not installed: no chart')
+        return
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    names = [name for name, *_ in WORKLOADS if any(r['workload'] == name for r in results)]
+    fig, axes = plt.subplots(1, len(names), figsize=(4 * len(names), 3.5), sharey=False, squeeze=False)
+    for ax, name in zip(axes[0], names):
+        for engine in ['persona', 'plain_sql', 'duckdb']:
+            points = sorted((r['scale'], r['seconds']) for r in results
+                            if r['workload'] == name and r['engine'] == engine and r['seconds'] is not None)
+            ax.plot([p[0] for p in points], [p[1] for p in points], marker='o', label=engine)
+        ax.set_xscale('log')
+        ax.set_yscale('log')
+        ax.set_title(name, fontsize=9)
+        ax.set_xlabel('customers')
+    axes[0][0].set_ylabel('median seconds')
+    axes[0][0].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(args.chart)
+    print(f'chart: {args.chart}')
 
 
 if __name__ == '__main__':

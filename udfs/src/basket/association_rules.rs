@@ -1,6 +1,6 @@
 //! `association_rules(itemsets, min_confidence [, min_lift])`: rules from frequent itemsets.
 
-use std::collections::HashMap;
+use datafusion::common::HashMap;
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, Float64Array, ListArray, StringArray, StructArray};

