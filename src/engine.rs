@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use datafusion::common::Result;
-use datafusion::execution::memory_pool::FairSpillPool;
+use datafusion::execution::memory_pool::GreedyMemoryPool;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
@@ -45,8 +45,12 @@ impl EngineBuilder {
         self
     }
 
-    /// Bytes of memory that queries may hold at once (a fair spill pool); operators that
-    /// can spill do so, others fail with a resources-exhausted error. Unlimited by default.
+    /// Bytes of memory that queries may hold at once (a greedy pool, as datafusion-cli's
+    /// default); operators that can spill do so when the pool is full, others fail with a
+    /// resources-exhausted error. Unlimited by default. Not a fair spill pool: it splits the
+    /// memory left by unspillable states (per-customer `rfm` days, `psi_edges` samples) evenly
+    /// among the spillable operators, and at 1M customers under 512 MB the RFM and PSI recipes
+    /// then failed on one-shot reservations of 30–70 MB that the greedy pool grants.
     #[must_use]
     pub fn memory_limit(mut self, bytes: usize) -> Self {
         self.memory_limit = Some(bytes);
@@ -75,7 +79,7 @@ impl EngineBuilder {
         }
         let mut runtime = RuntimeEnvBuilder::new();
         if let Some(bytes) = self.memory_limit {
-            runtime = runtime.with_memory_pool(Arc::new(FairSpillPool::new(bytes)));
+            runtime = runtime.with_memory_pool(Arc::new(GreedyMemoryPool::new(bytes)));
         }
         let ctx = SessionContext::new_with_config_rt(config, runtime.build_arc()?);
         persona_udfs::register_all(&ctx)?;

@@ -123,7 +123,8 @@ impl Histogram {
     /// without branches per element; anything else goes to `use_edges`).
     fn has_edges(&self, edges: &[f64]) -> bool {
         self.edges.as_deref().is_some_and(|kept| {
-            kept.len() == edges.len() && kept.iter().zip(edges).fold(0, |diff, (a, b)| diff | (a.to_bits() ^ b.to_bits())) == 0
+            kept.len() == edges.len()
+                && kept.iter().zip(edges).fold(0, |diff, (a, b)| diff | (a.to_bits() ^ b.to_bits())) == 0
         })
     }
 

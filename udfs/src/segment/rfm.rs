@@ -295,7 +295,8 @@ fn merge_states(
     let key_values = keys.values().as_primitive::<UInt64Type>().values();
     for (row, range) in keys.offsets().windows(2).enumerate() {
         let Some(group) = target(row) else { continue };
-        let (start, end) = (usize::try_from(range[0]).unwrap_or_default(), usize::try_from(range[1]).unwrap_or_default());
+        let (start, end) =
+            (usize::try_from(range[0]).unwrap_or_default(), usize::try_from(range[1]).unwrap_or_default());
         let row_keys = if keys.is_valid(row) { key_values.get(start..end).unwrap_or_default() } else { &[] };
         let day = last_day.is_valid(row).then(|| last_day.value(row));
         let amount = if monetary.is_valid(row) { monetary.value(row) } else { 0.0 };
