@@ -107,7 +107,22 @@ const MAX_CUT_POINTS: usize = 10_000;
 /// A group's cut points arrive on every row: the first row's are checked (finite, strictly
 /// increasing, at most 10,000) and kept in `own`, later rows must repeat them. Returns true when
 /// they were set by this call, so the caller sizes its counts. Errors name `function` when given.
+/// The per-row case (the same cut points again) is a branch-free bitwise comparison inlined
+/// into the caller's loop; anything else takes the out-of-line path.
+#[inline]
 pub(crate) fn fix_cut_points(own: &mut Option<Vec<f64>>, cuts: &[f64], function: &str) -> Result<bool> {
+    let same_bits = |kept: &Vec<f64>| {
+        kept.len() == cuts.len()
+            && kept.iter().zip(cuts).fold(0, |diff, (a, b)| diff | (a.to_bits() ^ b.to_bits())) == 0
+    };
+    if own.as_ref().is_some_and(same_bits) {
+        return Ok(false);
+    }
+    set_cut_points(own, cuts, function)
+}
+
+#[cold]
+fn set_cut_points(own: &mut Option<Vec<f64>>, cuts: &[f64], function: &str) -> Result<bool> {
     let prefix = || if function.is_empty() { String::new() } else { format!("{function}: ") };
     match own {
         Some(kept) if kept.as_slice() == cuts => Ok(false),

@@ -119,16 +119,8 @@ struct Histogram {
 }
 
 impl Histogram {
-    /// True when `edges` are bit for bit the group's cut points (the common case, checked
-    /// without branches per element; anything else goes to `use_edges`).
-    fn has_edges(&self, edges: &[f64]) -> bool {
-        self.edges.as_deref().is_some_and(|kept| {
-            kept.len() == edges.len()
-                && kept.iter().zip(edges).fold(0, |diff, (a, b)| diff | (a.to_bits() ^ b.to_bits())) == 0
-        })
-    }
-
     /// Sets the cut points on first use, or checks they did not change.
+    #[inline]
     fn use_edges(&mut self, edges: &[f64]) -> Result<()> {
         if fix_cut_points(&mut self.edges, edges, "psi_histogram")? {
             self.counts = vec![0; edges.len() + 2];
@@ -156,9 +148,7 @@ impl GroupState for Histogram {
                 FloatListRow::HasNull => return exec_err!("psi_histogram: the cut points must not contain NULL"),
             };
             let group = &mut groups[g];
-            if !group.has_edges(row_edges) {
-                group.use_edges(row_edges)?;
-            }
+            group.use_edges(row_edges)?;
             let bin = match numbers.is_valid(row).then(|| numbers.value(row)).filter(|v| !v.is_nan()) {
                 Some(v) => bin_of(v, row_edges),
                 None => group.counts.len() - 1,

@@ -33,6 +33,13 @@ fn day_key(day: i64) -> u64 {
     day as u64
 }
 
+/// Sorts and deduplicates `keys`; returns the distinct count.
+fn sort_dedup(keys: &mut Vec<u64>) -> usize {
+    keys.sort_unstable();
+    keys.dedup();
+    keys.len()
+}
+
 impl DistinctKeys {
     /// Adds a purchase day (days since 1970-01-01).
     pub(super) fn insert_day(&mut self, day: i32) {
@@ -81,9 +88,7 @@ impl DistinctKeys {
                 }
                 keys.push(key);
                 if keys.len() > 2 * *distinct_prefix + 16 {
-                    keys.sort_unstable();
-                    keys.dedup();
-                    *distinct_prefix = keys.len();
+                    *distinct_prefix = sort_dedup(keys);
                 }
             }
         }
@@ -111,9 +116,7 @@ impl DistinctKeys {
                 }
             }
             Self::List { keys, distinct_prefix } => {
-                keys.sort_unstable();
-                keys.dedup();
-                *distinct_prefix = keys.len();
+                *distinct_prefix = sort_dedup(keys);
                 out.extend_from_slice(keys);
             }
         }
@@ -125,9 +128,7 @@ impl DistinctKeys {
             Self::Empty => 0,
             Self::Days { words, .. } => words.iter().map(|w| w.count_ones() as usize).sum(),
             Self::List { keys, distinct_prefix } => {
-                keys.sort_unstable();
-                keys.dedup();
-                *distinct_prefix = keys.len();
+                *distinct_prefix = sort_dedup(keys);
                 keys.len()
             }
         }

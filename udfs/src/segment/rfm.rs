@@ -187,16 +187,16 @@ impl RfmState {
             self.last_day = Some(self.last_day.map_or(day, |d| d.max(day)));
         }
         self.monetary += monetary;
+        if !by_day {
+            keys.iter().for_each(|&key| self.keys.insert_key(key));
+            return Ok(());
+        }
         for &key in keys {
-            if by_day {
-                #[allow(clippy::cast_possible_wrap)]
-                let Ok(day) = i32::try_from(key as i64) else {
-                    return exec_err!("rfm: a partial state holds the day key {key}, which is not a date");
-                };
-                self.keys.insert_day(day);
-            } else {
-                self.keys.insert_key(key);
-            }
+            #[allow(clippy::cast_possible_wrap)]
+            let Ok(day) = i32::try_from(key as i64) else {
+                return exec_err!("rfm: a partial state holds the day key {key}, which is not a date");
+            };
+            self.keys.insert_day(day);
         }
         Ok(())
     }
