@@ -46,10 +46,17 @@ pub async fn register_lake(ctx: &SessionContext, location: &str) -> Result<Vec<S
         .filter(|name| !name.starts_with('.') && !name.starts_with('_'))
         .collect();
     names.sort();
-    let mut registered = Vec::with_capacity(names.len());
-    for name in names {
+    let local = root.scheme() == "file";
+    // the tables' footers are read concurrently; registration keeps the alphabetical order
+    let (root, store) = (&root, &store);
+    let tables = futures::future::try_join_all(names.iter().map(|name| async move {
         let table_url = ListingTableUrl::parse(root.join(&format!("{name}/")).map_err(to_plan_error)?.as_str())?;
-        if let Some(table) = listing_table(ctx, &table_url, &store).await? {
+        listing_table(ctx, &table_url, &store, local).await
+    }))
+    .await?;
+    let mut registered = Vec::with_capacity(names.len());
+    for (name, table) in names.into_iter().zip(tables) {
+        if let Some(table) = table {
             ctx.register_table(name.as_str(), Arc::new(table))?;
             registered.push(name);
         }
@@ -92,13 +99,25 @@ fn object_store_for(url: &Url) -> Result<Arc<dyn ObjectStore>> {
     )
 }
 
+/// Footer bytes read optimistically from a local Parquet file. DataFusion's default (512 KiB)
+/// saves a round trip to an object store; on a local disk it copied a third of every 1.5 MB
+/// demo-lake file at registration (footers there are 1–3 KiB). A larger footer costs one
+/// more read.
+const LOCAL_METADATA_SIZE_HINT: usize = 64 * 1024;
+
 async fn listing_table(
     ctx: &SessionContext,
     table_url: &ListingTableUrl,
     store: &Arc<dyn ObjectStore>,
+    local: bool,
 ) -> Result<Option<ListingTable>> {
     let state = ctx.state();
-    let format = Arc::new(ParquetFormat::default());
+    let mut format = ParquetFormat::default().with_options(state.table_options().parquet.clone());
+    if local {
+        let hint = format.metadata_size_hint().map_or(LOCAL_METADATA_SIZE_HINT, |h| h.min(LOCAL_METADATA_SIZE_HINT));
+        format = format.with_metadata_size_hint(Some(hint));
+    }
+    let format = Arc::new(format);
     let options = ListingOptions::new(format.clone()).with_file_extension(".parquet");
     let files: Vec<_> = table_url.list_all_files(&state, store.as_ref(), ".parquet").await?.try_collect().await?;
     if files.is_empty() {
