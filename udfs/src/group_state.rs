@@ -40,6 +40,9 @@ pub(crate) trait GroupState: Debug + Default + Send + Sync + Sized + 'static {
 
     /// Heap bytes held by this group.
     fn size(&self) -> usize;
+
+    /// False when `size` is always 0 (fixed-size counters): the per-batch heap tracking is skipped.
+    const HOLDS_HEAP: bool = true;
 }
 
 /// Per-group states of an aggregate.
@@ -47,13 +50,12 @@ pub(crate) trait GroupState: Debug + Default + Send + Sync + Sized + 'static {
 pub(crate) struct GroupsOf<S: GroupState> {
     params: S::Params,
     groups: Vec<S>,
-    /// Sum of `S::size` over `groups`, updated from the groups each batch touches.
-    heap: usize,
+    heap: GroupHeap,
 }
 
 impl<S: GroupState> GroupsOf<S> {
     pub(crate) fn new(params: S::Params) -> Self {
-        Self { params, groups: Vec::new(), heap: 0 }
+        Self { params, groups: Vec::new(), heap: GroupHeap::default() }
     }
 
     fn resize(&mut self, total_num_groups: usize) {
@@ -63,27 +65,68 @@ impl<S: GroupState> GroupsOf<S> {
     }
 
     fn recount(&mut self) {
-        self.heap = self.groups.iter().map(S::size).sum();
+        self.heap.bytes = self.groups.iter().map(S::size).sum();
     }
 }
 
-/// Runs `change` on `groups` and moves `heap` (the sum of `size` over all groups) by the change
-/// in size of the groups in `touched` only: a batch's groups, not all of them.
-pub(crate) fn track_heap<S>(
-    groups: &mut [S],
-    heap: &mut usize,
-    touched: &[usize],
-    size: impl Fn(&S) -> usize,
-    change: impl FnOnce(&mut [S]) -> Result<()>,
-) -> Result<()> {
-    let mut touched = touched.to_vec();
-    touched.sort_unstable();
-    touched.dedup();
-    let before: usize = touched.iter().map(|&g| size(&groups[g])).sum();
-    change(groups)?;
-    let after: usize = touched.iter().map(|&g| size(&groups[g])).sum();
-    *heap = (*heap + after).saturating_sub(before);
-    Ok(())
+/// The heap bytes held by an accumulator's groups (the sum of a per-group `size`), kept up to
+/// date from the groups each batch touches rather than by walking every group.
+#[derive(Debug, Default)]
+pub(crate) struct GroupHeap {
+    bytes: usize,
+    /// `mark[g] == epoch` once group `g` is in `touched` for the current batch.
+    mark: Vec<u32>,
+    epoch: u32,
+    /// The distinct groups of the current batch, in first-seen order.
+    touched: Vec<usize>,
+}
+
+impl GroupHeap {
+    /// The groups' heap bytes plus this tracker's own.
+    pub(crate) fn bytes(&self) -> usize {
+        self.bytes + self.mark.capacity() * size_of::<u32>() + self.touched.capacity() * size_of::<usize>()
+    }
+
+    /// Records that one group went from `before` to `after` heap bytes.
+    pub(crate) fn resize(&mut self, before: usize, after: usize) {
+        self.bytes = (self.bytes + after).saturating_sub(before);
+    }
+
+    /// Records that groups holding `bytes` were emitted.
+    pub(crate) fn release(&mut self, bytes: usize) {
+        self.bytes = self.bytes.saturating_sub(bytes);
+    }
+
+    /// Runs `change` on `groups` and moves the total by the change in `size` of the groups in
+    /// `indices` only. Finding the distinct groups is one pass with a mark per group (no sort).
+    pub(crate) fn track<S>(
+        &mut self,
+        groups: &mut [S],
+        indices: &[usize],
+        size: impl Fn(&S) -> usize,
+        change: impl FnOnce(&mut [S]) -> Result<()>,
+    ) -> Result<()> {
+        self.epoch = self.epoch.wrapping_add(1);
+        if self.epoch == 0 {
+            self.mark.fill(0);
+            self.epoch = 1;
+        }
+        if self.mark.len() < groups.len() {
+            self.mark.resize(groups.len(), 0);
+        }
+        self.touched.clear();
+        for &g in indices {
+            if self.mark[g] != self.epoch {
+                self.mark[g] = self.epoch;
+                self.touched.push(g);
+            }
+        }
+        let before: usize = self.touched.iter().map(|&g| size(&groups[g])).sum();
+        change(groups)?;
+        let after: usize = self.touched.iter().map(|&g| size(&groups[g])).sum();
+        self.resize(before, after);
+        Ok(())
+    }
 }
 
 fn keeps(filter: Option<&BooleanArray>, row: usize) -> bool {
@@ -100,28 +143,36 @@ impl<S: GroupState> GroupsAccumulator for GroupsOf<S> {
     ) -> Result<()> {
         self.resize(total_num_groups);
         let params = &self.params;
-        track_heap(&mut self.groups, &mut self.heap, group_indices, S::size, |groups| {
+        let change = |groups: &mut [S]| {
             S::update(params, groups, values, |row| keeps(opt_filter, row).then(|| group_indices[row]))
-        })
+        };
+        if S::HOLDS_HEAP {
+            self.heap.track(&mut self.groups, group_indices, S::size, change)
+        } else {
+            change(&mut self.groups)
+        }
     }
 
     fn merge_batch(&mut self, values: &[ArrayRef], group_indices: &[usize], total_num_groups: usize) -> Result<()> {
         self.resize(total_num_groups);
         let params = &self.params;
-        track_heap(&mut self.groups, &mut self.heap, group_indices, S::size, |groups| {
-            S::merge(params, groups, values, |row| group_indices[row])
-        })
+        let change = |groups: &mut [S]| S::merge(params, groups, values, |row| group_indices[row]);
+        if S::HOLDS_HEAP {
+            self.heap.track(&mut self.groups, group_indices, S::size, change)
+        } else {
+            change(&mut self.groups)
+        }
     }
 
     fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
         let groups = emit_to.take_needed(&mut self.groups);
-        self.heap = self.heap.saturating_sub(groups.iter().map(S::size).sum::<usize>());
+        self.heap.release(groups.iter().map(S::size).sum());
         S::evaluate(&self.params, &groups)
     }
 
     fn state(&mut self, emit_to: EmitTo) -> Result<Vec<ArrayRef>> {
         let groups = emit_to.take_needed(&mut self.groups);
-        self.heap = self.heap.saturating_sub(groups.iter().map(S::size).sum::<usize>());
+        self.heap.release(groups.iter().map(S::size).sum());
         S::state(&self.params, &groups)
     }
 
@@ -133,7 +184,7 @@ impl<S: GroupState> GroupsAccumulator for GroupsOf<S> {
     }
 
     fn size(&self) -> usize {
-        self.groups.capacity() * size_of::<S>() + self.heap
+        self.groups.capacity() * size_of::<S>() + self.heap.bytes()
     }
 }
 
@@ -224,13 +275,13 @@ mod tests {
         acc.update_batch(&values, &[0, 1, 0, 2, 0], None, 3)?;
         acc.update_batch(&values, &[2, 2, 2, 2, 2], None, 3)?;
         let recounted: usize = acc.groups.iter().map(Kept::size).sum();
-        assert_eq!(acc.heap, recounted);
+        assert_eq!(acc.heap.bytes, recounted);
         let first = acc.evaluate(EmitTo::First(2))?;
         assert_eq!(first.as_primitive::<Int64Type>().values(), &[9, 2]);
-        assert_eq!(acc.heap, acc.groups.iter().map(Kept::size).sum::<usize>());
+        assert_eq!(acc.heap.bytes, acc.groups.iter().map(Kept::size).sum::<usize>());
         let rest = acc.evaluate(EmitTo::All)?;
         assert_eq!(rest.as_primitive::<Int64Type>().values(), &[4 + 15]);
-        assert_eq!(acc.heap, 0);
+        assert_eq!(acc.heap.bytes, 0);
         Ok(())
     }
 }

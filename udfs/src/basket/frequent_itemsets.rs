@@ -21,7 +21,7 @@ use datafusion::physical_expr::expressions::Literal;
 use datafusion_macros::user_doc;
 
 use super::fpgrowth::frequent_itemsets;
-use crate::group_state::track_heap;
+use crate::group_state::GroupHeap;
 
 /// At most this many itemsets per group; more means min_support is too low for the data.
 pub(crate) const MAX_ITEMSETS: usize = 5_000_000;
@@ -155,7 +155,11 @@ impl AggregateUDFImpl for FrequentItemsets {
     }
 
     fn create_groups_accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn GroupsAccumulator>> {
-        Ok(Box::new(ItemsetsGroupsAccumulator { params: Params::from_args(&args)?, groups: Vec::new(), heap: 0 }))
+        Ok(Box::new(ItemsetsGroupsAccumulator {
+            params: Params::from_args(&args)?,
+            groups: Vec::new(),
+            heap: GroupHeap::default(),
+        }))
     }
 
     fn documentation(&self) -> Option<&Documentation> {
@@ -440,8 +444,7 @@ impl Accumulator for ItemsetsAccumulator {
 struct ItemsetsGroupsAccumulator {
     params: Params,
     groups: Vec<Pairs>,
-    /// Sum of `Pairs::size` over the groups, kept up to date from the groups each batch touches.
-    heap: usize,
+    heap: GroupHeap,
 }
 
 impl GroupsAccumulator for ItemsetsGroupsAccumulator {
@@ -453,14 +456,14 @@ impl GroupsAccumulator for ItemsetsGroupsAccumulator {
         total_num_groups: usize,
     ) -> Result<()> {
         self.groups.resize_with(total_num_groups, Pairs::default);
-        track_heap(&mut self.groups, &mut self.heap, group_indices, Pairs::size, |groups| {
+        self.heap.track(&mut self.groups, group_indices, Pairs::size, |groups| {
             update(values, opt_filter, groups, |row| group_indices[row])
         })
     }
 
     fn merge_batch(&mut self, values: &[ArrayRef], group_indices: &[usize], total_num_groups: usize) -> Result<()> {
         self.groups.resize_with(total_num_groups, Pairs::default);
-        track_heap(&mut self.groups, &mut self.heap, group_indices, Pairs::size, |groups| {
+        self.heap.track(&mut self.groups, group_indices, Pairs::size, |groups| {
             merge(values, groups, |row| group_indices[row]);
             Ok(())
         })
@@ -468,13 +471,13 @@ impl GroupsAccumulator for ItemsetsGroupsAccumulator {
 
     fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
         let groups = emit_to.take_needed(&mut self.groups);
-        self.heap = self.heap.saturating_sub(groups.iter().map(Pairs::size).sum());
+        self.heap.release(groups.iter().map(Pairs::size).sum());
         evaluate(self.params, &groups)
     }
 
     fn state(&mut self, emit_to: EmitTo) -> Result<Vec<ArrayRef>> {
         let groups = emit_to.take_needed(&mut self.groups);
-        self.heap = self.heap.saturating_sub(groups.iter().map(Pairs::size).sum());
+        self.heap.release(groups.iter().map(Pairs::size).sum());
         Ok(state_arrays(&groups))
     }
 
@@ -485,6 +488,6 @@ impl GroupsAccumulator for ItemsetsGroupsAccumulator {
     }
 
     fn size(&self) -> usize {
-        self.groups.capacity() * size_of::<Pairs>() + self.heap
+        self.groups.capacity() * size_of::<Pairs>() + self.heap.bytes()
     }
 }

@@ -169,6 +169,8 @@ struct Counts([i64; 4]);
 impl GroupState for Counts {
     type Params = f64;
 
+    const HOLDS_HEAP: bool = false;
+
     fn update(
         _: &f64,
         groups: &mut [Self],
@@ -176,6 +178,19 @@ impl GroupState for Counts {
         group_of: impl Fn(usize) -> Option<usize>,
     ) -> Result<()> {
         let treated = values[0].as_boolean();
+        if let (0, Some(responded)) = (treated.null_count(), values[1].as_boolean_opt()) {
+            if responded.null_count() == 0 {
+                // no NULLs to skip: one branch per row (the group filter)
+                for (row, (t, y)) in treated.values().iter().zip(responded.values().iter()).enumerate() {
+                    if let Some(g) = group_of(row) {
+                        let arm = if t { 0 } else { 2 };
+                        groups[g].0[arm] += 1;
+                        groups[g].0[arm + 1] += i64::from(y);
+                    }
+                }
+                return Ok(());
+            }
+        }
         let outcome = Labels::new("response_lift", &values[1])?;
         for row in 0..treated.len() {
             let Some(g) = group_of(row) else { continue };

@@ -171,6 +171,8 @@ struct Moments([Arm; 2]);
 impl GroupState for Moments {
     type Params = f64;
 
+    const HOLDS_HEAP: bool = false;
+
     fn update(
         _: &f64,
         groups: &mut [Self],

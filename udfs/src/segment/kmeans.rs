@@ -16,7 +16,7 @@ use datafusion::physical_expr::expressions::Literal;
 use datafusion_macros::user_doc;
 
 use super::kmeans_lloyd::{fit, Fit};
-use crate::group_state::track_heap;
+use crate::group_state::GroupHeap;
 
 #[user_doc(
     doc_section(label = "Segmentation Functions"),
@@ -156,7 +156,11 @@ impl AggregateUDFImpl for KMeans {
     }
 
     fn create_groups_accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn GroupsAccumulator>> {
-        Ok(Box::new(KMeansGroupsAccumulator { params: Params::from_args(&args)?, groups: Vec::new(), heap: 0 }))
+        Ok(Box::new(KMeansGroupsAccumulator {
+            params: Params::from_args(&args)?,
+            groups: Vec::new(),
+            heap: GroupHeap::default(),
+        }))
     }
 
     fn documentation(&self) -> Option<&Documentation> {
@@ -368,8 +372,7 @@ impl Accumulator for KMeansAccumulator {
 struct KMeansGroupsAccumulator {
     params: Params,
     groups: Vec<Points>,
-    /// Bytes of all groups' values, kept up to date so `size()` does not walk every group.
-    heap: usize,
+    heap: GroupHeap,
 }
 
 /// Heap bytes of a group's points.
@@ -391,7 +394,7 @@ impl GroupsAccumulator for KMeansGroupsAccumulator {
                 let points = &mut self.groups[group];
                 let before = point_bytes(points);
                 points.push(&point)?;
-                self.heap = (self.heap + point_bytes(points)).saturating_sub(before);
+                self.heap.resize(before, point_bytes(points));
             }
         }
         Ok(())
@@ -399,20 +402,20 @@ impl GroupsAccumulator for KMeansGroupsAccumulator {
 
     fn merge_batch(&mut self, values: &[ArrayRef], group_indices: &[usize], total_num_groups: usize) -> Result<()> {
         self.groups.resize_with(total_num_groups, Points::default);
-        track_heap(&mut self.groups, &mut self.heap, group_indices, point_bytes, |groups| {
+        self.heap.track(&mut self.groups, group_indices, point_bytes, |groups| {
             merge_into(values, |row| group_indices[row], groups)
         })
     }
 
     fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
         let mut groups = emit_to.take_needed(&mut self.groups);
-        self.heap = self.heap.saturating_sub(groups.iter().map(point_bytes).sum());
+        self.heap.release(groups.iter().map(point_bytes).sum());
         evaluate_groups(self.params, &mut groups)
     }
 
     fn state(&mut self, emit_to: EmitTo) -> Result<Vec<ArrayRef>> {
         let groups = emit_to.take_needed(&mut self.groups);
-        self.heap = self.heap.saturating_sub(groups.iter().map(point_bytes).sum());
+        self.heap.release(groups.iter().map(point_bytes).sum());
         Ok(state_arrays(&groups))
     }
 
@@ -431,6 +434,6 @@ impl GroupsAccumulator for KMeansGroupsAccumulator {
     }
 
     fn size(&self) -> usize {
-        self.groups.capacity() * size_of::<Points>() + self.heap
+        self.groups.capacity() * size_of::<Points>() + self.heap.bytes()
     }
 }

@@ -4,7 +4,7 @@ use std::mem::size_of;
 use std::sync::Arc;
 
 use super::distinct_keys::DistinctKeys;
-use crate::group_state::track_heap;
+use crate::group_state::GroupHeap;
 use arrow::array::{
     Array, ArrayRef, AsArray, BooleanArray, Date32Array, Float64Array, Int64Array, ListArray, StructArray, UInt64Array,
 };
@@ -354,13 +354,12 @@ struct RfmGroupsAccumulator {
     as_of: i32,
     by_day: bool,
     states: Vec<RfmState>,
-    /// Heap bytes of all key sets, kept up to date so `size()` does not walk every group.
-    heap: usize,
+    heap: GroupHeap,
 }
 
 impl RfmGroupsAccumulator {
     fn new(as_of: i32, by_day: bool) -> Self {
-        Self { as_of, by_day, states: Vec::new(), heap: 0 }
+        Self { as_of, by_day, states: Vec::new(), heap: GroupHeap::default() }
     }
 }
 
@@ -383,27 +382,27 @@ impl GroupsAccumulator for RfmGroupsAccumulator {
             let state = &mut states[group_indices[row]];
             let before = key_bytes(state);
             state.add(day, amount, key);
-            *heap = (*heap + key_bytes(state)).saturating_sub(before);
+            heap.resize(before, key_bytes(state));
         })
     }
 
     fn merge_batch(&mut self, values: &[ArrayRef], group_indices: &[usize], total_num_groups: usize) -> Result<()> {
         self.states.resize_with(total_num_groups, RfmState::default);
         let by_day = self.by_day;
-        track_heap(&mut self.states, &mut self.heap, group_indices, key_bytes, |states| {
+        self.heap.track(&mut self.states, group_indices, key_bytes, |states| {
             merge_states(values, by_day, |row| Some(group_indices[row]), states)
         })
     }
 
     fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
         let mut states = emit_to.take_needed(&mut self.states);
-        self.heap = self.heap.saturating_sub(states.iter().map(key_bytes).sum());
+        self.heap.release(states.iter().map(key_bytes).sum());
         Ok(evaluate_states(self.as_of, &mut states))
     }
 
     fn state(&mut self, emit_to: EmitTo) -> Result<Vec<ArrayRef>> {
         let mut states = emit_to.take_needed(&mut self.states);
-        self.heap = self.heap.saturating_sub(states.iter().map(key_bytes).sum());
+        self.heap.release(states.iter().map(key_bytes).sum());
         state_arrays(&mut states)
     }
 
@@ -414,7 +413,7 @@ impl GroupsAccumulator for RfmGroupsAccumulator {
     }
 
     fn size(&self) -> usize {
-        self.states.capacity() * size_of::<RfmState>() + self.heap
+        self.states.capacity() * size_of::<RfmState>() + self.heap.bytes()
     }
 }
 
