@@ -51,7 +51,7 @@ pub async fn register_lake(ctx: &SessionContext, location: &str) -> Result<Vec<S
     let (root, store) = (&root, &store);
     let tables = futures::future::try_join_all(names.iter().map(|name| async move {
         let table_url = ListingTableUrl::parse(root.join(&format!("{name}/")).map_err(to_plan_error)?.as_str())?;
-        listing_table(ctx, &table_url, &store, local).await
+        listing_table(ctx, &table_url, store, local).await
     }))
     .await?;
     let mut registered = Vec::with_capacity(names.len());
