@@ -259,6 +259,11 @@ def timed(cmd, stdin=None):
     return float(seconds), int(kib) / 1024, proc.stdout
 
 
+def cell(result, key, spec):
+    """A number for the table, or why the run failed."""
+    return format(result[key], spec) if result[key] is not None else f"fails ({result['error'][:60]})"
+
+
 def normalise(output):
     """Rows of the CSV output, numbers rounded to 6 significant digits, dates as YYYY-MM-DD."""
     rows = []
@@ -280,6 +285,12 @@ def run_engine(engine, lake, sql, pool=None):
     memory = ['--memory-limit', pool] if engine == 'persona_pool' else []
     seconds, rss, out = timed([PERSONA, '-q', '--format', 'csv', '--lake', lake] + memory + ['-c', sql])
     return seconds, rss, '\n'.join(out.strip().splitlines()[1:])  # drop the CSV header
+
+
+def save(path, results):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, 'w') as f:
+        json.dump(results, f, indent=1)
 
 
 def ensure_duckdb():
@@ -334,12 +345,13 @@ def main():
                 try:
                     run_engine(engine, lake, sql, args.pool)  # warm-up
                 except RuntimeError as error:
-                    if engine != 'persona_pool':
+                    if engine == 'persona':
                         raise
-                    # a small pool may be too small: record how it fails, do not stop
-                    reason = str(error).split('Resources exhausted: ')[-1].split(' - ')[0][:120]
+                    # a small pool may be too small, a plain-SQL plan may run out of memory at a large
+                    # scale: record how it fails, do not stop
+                    reason = str(error).split('Resources exhausted: ')[-1].split(' - ')[0][-160:]
                     results.append(dict(scale=scale, workload=name, engine=engine, seconds=None, rss_mib=None,
-                                        error=reason, pool=args.pool))
+                                        error=reason, pool=args.pool if engine == 'persona_pool' else None))
                     print(f'{scale:>9} {name:28} {engine:10} failed: {reason}', flush=True)
                     continue
                 runs = [run_engine(engine, lake, sql, args.pool) for _ in range(args.runs)]
@@ -354,9 +366,8 @@ def main():
                 for engine, rows in answers.items():
                     print(f'  {engine}: {rows[:5]}', file=sys.stderr)
                 sys.exit(f'answers differ for {name} at {scale}')
-    os.makedirs(os.path.dirname(args.json), exist_ok=True)
-    with open(args.json, 'w') as f:
-        json.dump(results, f, indent=1)
+            save(args.json, results)  # after every workload: a long run that stops keeps what it measured
+    save(args.json, results)
     print('\n| scale | workload | Persona s | plain SQL s | DuckDB s | Persona / DuckDB | peak RSS MiB (P / SQL / Duck) '
           '| bare scan s | Persona / scan |')
     print('|---|---|---|---|---|---|---|---|---|')
@@ -367,9 +378,10 @@ def main():
                 p, s, d = get['persona'], get['plain_sql'], get['duckdb']
                 scan = get.get('scan')
                 bound = f"{scan['seconds']:.2f} | {p['seconds'] / scan['seconds']:.2f}" if scan else '— | —'
-                print(f"| {scale:,} | {name} | {p['seconds']:.2f} | {s['seconds']:.2f} | {d['seconds']:.2f} | "
-                      f"{p['seconds'] / d['seconds']:.2f} | {p['rss_mib']:.0f} / {s['rss_mib']:.0f} / {d['rss_mib']:.0f} "
-                      f"| {bound} |")
+                ratio = f"{p['seconds'] / d['seconds']:.2f}" if d['seconds'] else '—'
+                print(f"| {scale:,} | {name} | {p['seconds']:.2f} | {cell(s, 'seconds', '.2f')} | "
+                      f"{cell(d, 'seconds', '.2f')} | {ratio} | {p['rss_mib']:.0f} / {cell(s, 'rss_mib', '.0f')} / "
+                      f"{cell(d, 'rss_mib', '.0f')} | {bound} |")
     pooled = [r for r in results if r['engine'] == 'persona_pool']
     if pooled:
         print('\nPersona with a memory limit (same answers):\n')

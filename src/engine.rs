@@ -10,6 +10,17 @@ use datafusion::prelude::{SessionConfig, SessionContext};
 
 use crate::lake::register_lake;
 
+/// Joins whose build side has at most this many rows (and [`COLLECT_BUILD_SIDE_BYTES`]) build
+/// one shared hash table instead of hash-partitioning both sides (DataFusion's defaults are
+/// 128 Ki rows and 1 MiB). Customer analytics joins fact tables (contacts, transactions) to
+/// dimension tables keyed by dense customer ids, and a dense build side becomes a direct
+/// array lookup: the campaign evaluation at 5M customers (15M contacts × 5M customers) took
+/// 0.94 s partitioned and 0.74 s collected on 2 cores. Settable per session
+/// (`SET datafusion.optimizer.hash_join_single_partition_threshold_rows = …`).
+pub const COLLECT_BUILD_SIDE_ROWS: usize = 16 << 20;
+/// Bytes of the build side under which a join collects it; see [`COLLECT_BUILD_SIDE_ROWS`].
+pub const COLLECT_BUILD_SIDE_BYTES: usize = 512 << 20;
+
 /// Builds a [`SessionContext`] for Persona.
 ///
 /// ```no_run
@@ -71,6 +82,9 @@ impl EngineBuilder {
     /// A lake that cannot be registered, or a zero `target_partitions`.
     pub async fn build(self) -> Result<SessionContext> {
         let mut config = SessionConfig::new().with_information_schema(true);
+        let optimizer = &mut config.options_mut().optimizer;
+        optimizer.hash_join_single_partition_threshold_rows = COLLECT_BUILD_SIDE_ROWS;
+        optimizer.hash_join_single_partition_threshold = COLLECT_BUILD_SIDE_BYTES;
         if let Some(partitions) = self.target_partitions {
             if partitions == 0 {
                 return datafusion::common::plan_err!("target partitions must be at least 1");

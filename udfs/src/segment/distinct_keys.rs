@@ -5,17 +5,26 @@ use std::mem::size_of;
 /// Widest span of days kept as a bitmap: 64 words of 64 days, about 11 years, 512 bytes.
 const MAX_WORDS: i64 = 64;
 
+/// Words of days held inside the state, without a heap allocation: any span of 385 days
+/// (a year of purchases) fits.
+const INLINE_WORDS: usize = 7;
+
 /// A set of purchase days or of 64-bit order-key hashes.
 ///
 /// Days are a bitmap of 64-day words starting at word `first_word` (day `64 * first_word`)
 /// while the group's days span at most [`MAX_WORDS`] words: a month of purchases costs one or
-/// two words, no sorting and no per-purchase memory. A wider span, and hashed order keys, are a
+/// two words, no sorting and no per-purchase memory; up to [`INLINE_WORDS`] words live in the
+/// state itself (`Near`), wider spans on the heap (`Days`). A wider span, and hashed order keys, are a
 /// list that is deduplicated lazily (sorted when it has doubled since the last deduplication).
 /// Days in the list are stored as `i64::from(day) as u64`, as [`DistinctKeys::keys`] returns them.
 #[derive(Debug, Default, Clone)]
 pub(super) enum DistinctKeys {
     #[default]
     Empty,
+    Near {
+        first_word: i64,
+        words: [u64; INLINE_WORDS],
+    },
     Days {
         first_word: i64,
         words: Vec<u64>,
@@ -46,39 +55,71 @@ impl DistinctKeys {
         let day = i64::from(day);
         let (word, bit) = (day.div_euclid(64), 1u64 << day.rem_euclid(64));
         match self {
-            Self::Empty => *self = Self::Days { first_word: word, words: vec![bit] },
-            Self::Days { first_word, words } => {
+            Self::Empty => {
+                let mut words = [0; INLINE_WORDS];
+                words[0] = bit;
+                *self = Self::Near { first_word: word, words };
+            }
+            Self::Near { first_word, words } => {
                 let offset = word - *first_word;
                 if let Some(w) = usize::try_from(offset).ok().and_then(|o| words.get_mut(o)) {
                     *w |= bit;
                     return;
                 }
-                let last_word = *first_word + words.len() as i64 - 1;
-                let (first, last) = ((*first_word).min(word), last_word.max(word));
-                if last - first >= MAX_WORDS {
-                    self.spill_to_list();
-                    self.insert_key(day_key(day));
+                // an earlier day: shift the words up if the span still fits inline
+                let shift = usize::try_from(-offset).unwrap_or(INLINE_WORDS);
+                let used = words.iter().rposition(|&w| w != 0).map_or(0, |last| last + 1);
+                if offset < 0 && shift + used <= INLINE_WORDS {
+                    words.copy_within(0..used, shift);
+                    words[..shift].fill(0);
+                    words[0] = bit;
+                    *first_word = word;
                     return;
                 }
-                // both differences are below MAX_WORDS here
-                let front = usize::try_from(*first_word - first).unwrap_or_default();
-                let len = usize::try_from(last - first + 1).unwrap_or_default();
-                if front > 0 {
-                    words.splice(0..0, std::iter::repeat_n(0, front));
-                    *first_word = first;
-                }
-                words.resize(len, 0);
-                words[usize::try_from(word - first).unwrap_or_default()] |= bit;
+                *self = Self::Days { first_word: *first_word, words: words[..used.max(1)].to_vec() };
+                self.insert_day_on_heap(word, bit, day);
             }
+            Self::Days { .. } => self.insert_day_on_heap(word, bit, day),
             Self::List { .. } => self.insert_key(day_key(day)),
         }
+    }
+
+    /// [`Self::insert_day`] for a bitmap on the heap.
+    fn insert_day_on_heap(&mut self, word: i64, bit: u64, day: i64) {
+        let Self::Days { first_word, words } = self else { return };
+        let offset = word - *first_word;
+        if let Some(w) = usize::try_from(offset).ok().and_then(|o| words.get_mut(o)) {
+            *w |= bit;
+            return;
+        }
+        let last_word = *first_word + words.len() as i64 - 1;
+        let (first, last) = ((*first_word).min(word), last_word.max(word));
+        if last - first >= MAX_WORDS {
+            self.spill_to_list();
+            self.insert_key(day_key(day));
+            return;
+        }
+        // both differences are below MAX_WORDS here
+        let front = usize::try_from(*first_word - first).unwrap_or_default();
+        let len = usize::try_from(last - first + 1).unwrap_or_default();
+        if len > words.capacity() {
+            // grow by doubling, but never past the cap
+            let capacity = (2 * words.capacity()).clamp(len, MAX_WORDS as usize);
+            words.reserve_exact(capacity - words.len());
+        }
+        if front > 0 {
+            words.splice(0..0, std::iter::repeat_n(0, front));
+            *first_word = first;
+        }
+        words.resize(len, 0);
+        words[usize::try_from(word - first).unwrap_or_default()] |= bit;
     }
 
     /// Adds an order-key hash (or a day in its list form).
     pub(super) fn insert_key(&mut self, key: u64) {
         match self {
             Self::Empty => *self = Self::List { keys: vec![key], distinct_prefix: 1 },
-            Self::Days { .. } => {
+            Self::Near { .. } | Self::Days { .. } => {
                 self.spill_to_list();
                 self.insert_key(key);
             }
@@ -106,15 +147,8 @@ impl DistinctKeys {
     pub(super) fn append_keys(&mut self, out: &mut Vec<u64>) {
         match self {
             Self::Empty => {}
-            Self::Days { first_word, words } => {
-                for (word_index, &word) in (*first_word..).zip(words.iter()) {
-                    let mut rest = word;
-                    while rest != 0 {
-                        out.push(day_key(word_index * 64 + i64::from(rest.trailing_zeros())));
-                        rest &= rest - 1;
-                    }
-                }
-            }
+            Self::Near { first_word, words } => append_days(*first_word, words, out),
+            Self::Days { first_word, words } => append_days(*first_word, words, out),
             Self::List { keys, distinct_prefix } => {
                 *distinct_prefix = sort_dedup(keys);
                 out.extend_from_slice(keys);
@@ -126,6 +160,7 @@ impl DistinctKeys {
     pub(super) fn len(&mut self) -> usize {
         match self {
             Self::Empty => 0,
+            Self::Near { words, .. } => words.iter().map(|w| w.count_ones() as usize).sum(),
             Self::Days { words, .. } => words.iter().map(|w| w.count_ones() as usize).sum(),
             Self::List { keys, distinct_prefix } => {
                 *distinct_prefix = sort_dedup(keys);
@@ -137,9 +172,20 @@ impl DistinctKeys {
     /// Bytes held on the heap.
     pub(super) fn heap_bytes(&self) -> usize {
         match self {
-            Self::Empty => 0,
+            Self::Empty | Self::Near { .. } => 0,
             Self::Days { words, .. } => words.capacity() * size_of::<u64>(),
             Self::List { keys, .. } => keys.capacity() * size_of::<u64>(),
+        }
+    }
+}
+
+/// Appends the days of a bitmap starting at word `first_word`, in their list form.
+fn append_days(first_word: i64, words: &[u64], out: &mut Vec<u64>) {
+    for (word_index, &word) in (first_word..).zip(words) {
+        let mut rest = word;
+        while rest != 0 {
+            out.push(day_key(word_index * 64 + i64::from(rest.trailing_zeros())));
+            rest &= rest - 1;
         }
     }
 }
@@ -163,7 +209,8 @@ mod tests {
         for day in [130, 80, -3, 130, -70, 80, 0, 63, 64, -64, -65] {
             set.insert_day(day);
         }
-        assert!(matches!(set, DistinctKeys::Days { .. }));
+        assert!(matches!(set, DistinctKeys::Near { .. }));
+        assert_eq!(set.heap_bytes(), 0);
         assert_eq!(set.len(), 9);
         assert_eq!(days(&mut set), vec![-70, -65, -64, -3, 0, 63, 64, 80, 130]);
     }
@@ -192,6 +239,37 @@ mod tests {
         assert!(matches!(set, DistinctKeys::Days { .. }));
         assert!(set.heap_bytes() <= 64 * 8);
         assert_eq!(set.len(), (0..64 * 64).step_by(7).count());
+    }
+
+    #[test]
+    fn a_year_stays_inline_and_a_longer_span_moves_to_the_heap() {
+        // 385 days in any order fit the 7 inline words; earlier days shift them up
+        let mut set = DistinctKeys::default();
+        for day in (20_000..20_385).rev().step_by(3).chain((20_000..20_385).step_by(5)) {
+            set.insert_day(day);
+        }
+        assert!(matches!(set, DistinctKeys::Near { .. }));
+        let expected: Vec<i64> = (20_000..20_385).filter(|d| (20_384 - d) % 3 == 0 || (d - 20_000) % 5 == 0).collect();
+        assert_eq!(days(&mut set), expected);
+        // a day 500 days earlier needs 15 words: on the heap, every day kept
+        set.insert_day(19_500);
+        assert!(matches!(set, DistinctKeys::Days { .. }));
+        assert!(set.heap_bytes() >= 8 * 8);
+        let mut with_early = vec![19_500];
+        with_early.extend(&expected);
+        assert_eq!(days(&mut set), with_early);
+        assert_eq!(set.len(), with_early.len());
+    }
+
+    #[test]
+    fn an_earlier_day_that_does_not_fit_inline_keeps_the_later_ones() {
+        let mut set = DistinctKeys::default();
+        set.insert_day(64 * 6 + 5); // word 6
+        set.insert_day(64 * 2); // word 2: shifts by 4, fits
+        assert!(matches!(set, DistinctKeys::Near { .. }));
+        set.insert_day(-64 * 3); // word -3: span of 10 words
+        assert!(matches!(set, DistinctKeys::Days { .. }));
+        assert_eq!(days(&mut set), vec![-64 * 3, 64 * 2, 64 * 6 + 5]);
     }
 
     #[test]
