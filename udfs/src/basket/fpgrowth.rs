@@ -4,6 +4,8 @@
 //! id), each transaction is inserted into a prefix tree along that order, and itemsets are
 //! mined from conditional trees built from each item's prefix paths.
 
+use datafusion::common::HashMap;
+
 /// A frequent itemset: item ids (ascending) and the number of transactions holding them all.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Itemset {
@@ -55,7 +57,6 @@ struct Node {
     item: u32,
     count: u64,
     parent: u32,
-    children: Vec<u32>,
 }
 
 /// An FP-tree over local item indices 0..n (0 = most frequent); node 0 is the root.
@@ -63,13 +64,17 @@ struct Tree {
     nodes: Vec<Node>,
     /// Nodes of each item.
     header: Vec<Vec<u32>>,
+    /// The child of a node for an item, keyed by `parent << 32 | item`: one lookup per step
+    /// rather than a scan of the parent's children (the root has one child per frequent item).
+    children: HashMap<u64, u32>,
 }
 
 impl Tree {
     fn new(n_items: usize) -> Self {
         Self {
-            nodes: vec![Node { item: u32::MAX, count: 0, parent: 0, children: Vec::new() }],
+            nodes: vec![Node { item: u32::MAX, count: 0, parent: 0 }],
             header: vec![Vec::new(); n_items],
+            children: HashMap::new(),
         }
     }
 
@@ -86,18 +91,12 @@ impl Tree {
     fn insert(&mut self, items: &[u32], weight: u64) {
         let mut node = 0u32;
         for &item in items {
-            let existing =
-                self.nodes[node as usize].children.iter().copied().find(|&c| self.nodes[c as usize].item == item);
-            node = match existing {
-                Some(child) => child,
-                None => {
-                    let child = self.nodes.len() as u32;
-                    self.nodes.push(Node { item, count: 0, parent: node, children: Vec::new() });
-                    self.nodes[node as usize].children.push(child);
-                    self.header[item as usize].push(child);
-                    child
-                }
-            };
+            let next = self.nodes.len() as u32;
+            node = *self.children.entry(u64::from(node) << 32 | u64::from(item)).or_insert_with(|| {
+                self.nodes.push(Node { item, count: 0, parent: node });
+                self.header[item as usize].push(next);
+                next
+            });
             self.nodes[node as usize].count += weight;
         }
     }
