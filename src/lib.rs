@@ -13,4 +13,4 @@ pub mod lake;
 pub mod serve;
 pub mod size;
 
-pub use engine::EngineBuilder;
+pub use engine::{EngineBuilder, COLLECT_BUILD_SIDE_BYTES, COLLECT_BUILD_SIDE_ROWS};

@@ -41,6 +41,20 @@ async fn memory_limit_and_partitions_are_applied() {
     assert!(error.contains("target partitions"), "{error}");
 }
 
+async fn collect_threshold_rows(ctx: &datafusion::prelude::SessionContext) -> Vec<Vec<String>> {
+    let sql = "SELECT value FROM information_schema.df_settings \
+               WHERE name = 'datafusion.optimizer.hash_join_single_partition_threshold_rows'";
+    rows(ctx, sql).await
+}
+
+#[tokio::test]
+async fn joins_collect_build_sides_of_millions_of_rows_unless_set_otherwise() {
+    let ctx = EngineBuilder::new().build().await.expect("engine");
+    assert_eq!(collect_threshold_rows(&ctx).await, [[persona::COLLECT_BUILD_SIDE_ROWS.to_string()]]);
+    ctx.sql("SET datafusion.optimizer.hash_join_single_partition_threshold_rows = 1000").await.expect("set");
+    assert_eq!(collect_threshold_rows(&ctx).await, [["1000"]]);
+}
+
 #[tokio::test]
 async fn a_query_larger_than_the_memory_pool_fails_cleanly() {
     let ctx = EngineBuilder::new()

@@ -40,9 +40,19 @@ fn lerp(a: f64, b: f64, t: f64) -> f64 {
     }
 }
 
-/// The bin of `x` (not NaN) among (-inf, e_0], (e_0, e_1], ..., (e_last, +inf).
+/// Up to this many edges, [`bin_of`] counts instead of searching.
+const COUNTED_EDGES: usize = 32;
+
+/// The bin of `x` (not NaN) among (-inf, e_0], (e_0, e_1], ..., (e_last, +inf), for ascending
+/// `edges`: the number of edges below `x`. Deciles and other short edge lists are counted
+/// without branches (the compiler vectorises it; a binary search mispredicts on every step),
+/// longer ones searched.
 pub(crate) fn bin_of(x: f64, edges: &[f64]) -> usize {
-    edges.partition_point(|&e| e < x)
+    if edges.len() <= COUNTED_EDGES {
+        edges.iter().map(|&e| usize::from(e < x)).sum()
+    } else {
+        edges.partition_point(|&e| e < x)
+    }
 }
 
 /// One bin: a label, its bounds (none for categories and the missing bin), and the
@@ -130,6 +140,20 @@ pub(crate) fn js_divergence(bins: &[Bin]) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counting_and_searching_find_the_same_bin() {
+        // right-closed bins, infinities in the outer bins, on both sides of the counting cap
+        for n in [1, 9, COUNTED_EDGES, COUNTED_EDGES + 1, 100] {
+            let edges: Vec<f64> = (0..n).map(|i| f64::from(i32::try_from(i).unwrap_or_default()) * 1.5).collect();
+            for x in [f64::NEG_INFINITY, -1.0, 0.0, 0.1, 1.5, 1.6, 7.5, 47.9, 48.0, 149.0, f64::INFINITY] {
+                assert_eq!(bin_of(x, &edges), edges.partition_point(|&e| e < x), "n = {n}, x = {x}");
+            }
+        }
+        assert_eq!(bin_of(0.0, &[0.0, 1.0]), 0);
+        assert_eq!(bin_of(1.0, &[0.0, 1.0]), 1);
+        assert_eq!(bin_of(1.0 + 1e-12, &[0.0, 1.0]), 2);
+    }
 
     #[test]
     fn numpy_linear_quantiles() {
