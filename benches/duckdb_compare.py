@@ -377,7 +377,7 @@ def main():
             if {'persona', 'plain_sql', 'duckdb'} <= get.keys():
                 p, s, d = get['persona'], get['plain_sql'], get['duckdb']
                 scan = get.get('scan')
-                bound = f"{scan['seconds']:.2f} | {p['seconds'] / scan['seconds']:.2f}" if scan else '— | —'
+                bound = f"{scan['seconds']:.2f} | {p['seconds'] / scan['seconds']:.2f}" if scan and scan['seconds'] else '— | —'
                 ratio = f"{p['seconds'] / d['seconds']:.2f}" if d['seconds'] else '—'
                 print(f"| {scale:,} | {name} | {p['seconds']:.2f} | {cell(s, 'seconds', '.2f')} | "
                       f"{cell(d, 'seconds', '.2f')} | {ratio} | {p['rss_mib']:.0f} / {cell(s, 'rss_mib', '.0f')} / "
@@ -390,12 +390,8 @@ def main():
         for r in pooled:
             free = next(x for x in results if x['engine'] == 'persona' and x['scale'] == r['scale']
                         and x['workload'] == r['workload'])
-            if r['seconds'] is None:
-                print(f"| {r['scale']:,} | {r['workload']} | {r.get('pool', '')} | fails: {r['error']} | — | "
-                      f"{free['seconds']:.2f} | {free['rss_mib']:.0f} |")
-            else:
-                print(f"| {r['scale']:,} | {r['workload']} | {r.get('pool', '')} | {r['seconds']:.2f} | {r['rss_mib']:.0f} | "
-                      f"{free['seconds']:.2f} | {free['rss_mib']:.0f} |")
+            print(f"| {r['scale']:,} | {r['workload']} | {r.get('pool', '')} | {cell(r, 'seconds', '.2f')} | "
+                  f"{cell(r, 'rss_mib', '.0f')} | {free['seconds']:.2f} | {free['rss_mib']:.0f} |")
     scales = {r['scale'] for r in results if r['seconds'] is not None}
     if len(scales) < 2:
         print('one scale only: no chart')

@@ -239,16 +239,14 @@ impl Pairs {
         runs.sort_unstable();
         let mut items = Vec::with_capacity(self.items.len());
         let mut ends = Vec::new();
-        let mut start = 0;
+        let mut basket_items = Vec::new();
         for (i, &(basket, from, to)) in runs.iter().enumerate() {
-            items.extend_from_slice(&self.items[from..to]);
+            basket_items.extend_from_slice(&self.items[from..to]);
             if runs.get(i + 1).is_none_or(|next| next.0 != basket) {
-                let basket_items = &mut items[start..];
                 basket_items.sort_unstable();
-                let distinct = dedup_sorted(basket_items);
-                items.truncate(start + distinct);
-                start = items.len();
-                ends.push(start);
+                basket_items.dedup();
+                items.append(&mut basket_items);
+                ends.push(items.len());
             }
         }
         (items, ends)
@@ -283,18 +281,6 @@ impl Pairs {
         named.sort_by(|a, b| a.0.len().cmp(&b.0.len()).then_with(|| a.0.cmp(&b.0)));
         Ok((named, n))
     }
-}
-
-/// Moves the distinct values of a sorted slice to its front; returns how many there are.
-fn dedup_sorted(values: &mut [u32]) -> usize {
-    let mut distinct = 0;
-    for i in 0..values.len() {
-        if distinct == 0 || values[i] != values[distinct - 1] {
-            values[distinct] = values[i];
-            distinct += 1;
-        }
-    }
-    distinct
 }
 
 /// Reads the rows of a batch into the groups chosen by `group_of(row)`.

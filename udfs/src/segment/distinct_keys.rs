@@ -16,7 +16,7 @@ const INLINE_WORDS: usize = 7;
 /// two words, no sorting and no per-purchase memory; up to [`INLINE_WORDS`] words live in the
 /// state itself (`Near`), wider spans on the heap (`Days`). A wider span, and hashed order keys, are a
 /// list that is deduplicated lazily (sorted when it has doubled since the last deduplication).
-/// Days in the list are stored as `i64::from(day) as u64`, as [`DistinctKeys::keys`] returns them.
+/// Days in the list are stored as `i64::from(day) as u64`, as [`DistinctKeys::append_keys`] writes them.
 #[derive(Debug, Default, Clone)]
 pub(super) enum DistinctKeys {
     #[default]
@@ -143,29 +143,34 @@ impl DistinctKeys {
         *self = Self::List { keys, distinct_prefix };
     }
 
+    /// The bitmap (first word, words) of the inline and heap forms.
+    fn bitmap(&self) -> Option<(i64, &[u64])> {
+        match self {
+            Self::Near { first_word, words } => Some((*first_word, words)),
+            Self::Days { first_word, words } => Some((*first_word, words)),
+            Self::Empty | Self::List { .. } => None,
+        }
+    }
+
     /// Appends every distinct key (days in their list form) to `out`.
     pub(super) fn append_keys(&mut self, out: &mut Vec<u64>) {
-        match self {
-            Self::Empty => {}
-            Self::Near { first_word, words } => append_days(*first_word, words, out),
-            Self::Days { first_word, words } => append_days(*first_word, words, out),
-            Self::List { keys, distinct_prefix } => {
-                *distinct_prefix = sort_dedup(keys);
-                out.extend_from_slice(keys);
-            }
+        if let Some((first_word, words)) = self.bitmap() {
+            append_days(first_word, words, out);
+        } else if let Self::List { keys, distinct_prefix } = self {
+            *distinct_prefix = sort_dedup(keys);
+            out.extend_from_slice(keys);
         }
     }
 
     /// The number of distinct keys.
     pub(super) fn len(&mut self) -> usize {
-        match self {
-            Self::Empty => 0,
-            Self::Near { words, .. } => words.iter().map(|w| w.count_ones() as usize).sum(),
-            Self::Days { words, .. } => words.iter().map(|w| w.count_ones() as usize).sum(),
-            Self::List { keys, distinct_prefix } => {
-                *distinct_prefix = sort_dedup(keys);
-                keys.len()
-            }
+        if let Some((_, words)) = self.bitmap() {
+            words.iter().map(|w| w.count_ones() as usize).sum()
+        } else if let Self::List { keys, distinct_prefix } = self {
+            *distinct_prefix = sort_dedup(keys);
+            keys.len()
+        } else {
+            0
         }
     }
 
