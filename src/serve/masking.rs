@@ -10,23 +10,17 @@
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
-use std::fmt;
-use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, StringArray};
 use arrow::datatypes::{DataType, SchemaRef};
 use async_trait::async_trait;
 use datafusion::catalog::{Session, TableProvider};
-use datafusion::common::{exec_err, Column, Result, ScalarValue};
+use datafusion::common::{Column, Result, ScalarValue};
 use datafusion::datasource::{provider_as_source, TableType, ViewTable};
 use datafusion::logical_expr::expr::ScalarFunction;
-use datafusion::logical_expr::{
-    cast, ColumnarValue, Expr, LogicalPlan, LogicalPlanBuilder, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl,
-    Signature, TableProviderFilterPushDown, Volatility,
-};
+use datafusion::logical_expr::{cast, Expr, LogicalPlan, LogicalPlanBuilder, ScalarUDF, TableProviderFilterPushDown};
 use datafusion::physical_plan::ExecutionPlan;
-use persona_udfs::privacy::{hmac_sha256_hex, MaskEmail, MaskIdNumber, MaskName, MaskPhone};
+use persona_udfs::privacy::{MaskEmail, MaskIdNumber, MaskName, MaskPhone};
 
 use super::config::Mask;
 
@@ -108,74 +102,5 @@ impl TableProvider for MaskedTable {
         limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
         self.view.scan(state, projection, filters, limit).await
-    }
-}
-
-/// `pseudonym(value)`: HMAC-SHA256 (lower-case hex) of the UTF-8 value under the server's key;
-/// NULL stays NULL. It is never registered in a catalog — it only appears inside masked
-/// tables — so users cannot compute pseudonyms of values of their choosing, and the key is
-/// not a literal that `EXPLAIN` would print (its `Debug` form hides it too).
-pub struct Pseudonym {
-    key: Vec<u8>,
-    signature: Signature,
-}
-
-impl Pseudonym {
-    #[must_use]
-    pub fn new(key: Vec<u8>) -> Self {
-        Self { key, signature: Signature::string(1, Volatility::Immutable) }
-    }
-}
-
-impl fmt::Debug for Pseudonym {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Pseudonym { key: <hidden> }")
-    }
-}
-
-impl PartialEq for Pseudonym {
-    fn eq(&self, other: &Self) -> bool {
-        self.key == other.key
-    }
-}
-
-impl Eq for Pseudonym {}
-
-impl Hash for Pseudonym {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        "pseudonym".hash(state);
-    }
-}
-
-impl ScalarUDFImpl for Pseudonym {
-    fn name(&self) -> &'static str {
-        "pseudonym"
-    }
-
-    fn signature(&self) -> &Signature {
-        &self.signature
-    }
-
-    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
-        Ok(DataType::Utf8)
-    }
-
-    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let [value] = args.args.as_slice() else {
-            return exec_err!("pseudonym takes one argument");
-        };
-        let is_scalar = matches!(value, ColumnarValue::Scalar(_));
-        let values = value.to_array(if is_scalar { 1 } else { args.number_rows })?;
-        let values = arrow::compute::cast(&values, &DataType::Utf8)?;
-        let Some(strings) = values.as_any().downcast_ref::<StringArray>() else {
-            return exec_err!("pseudonym expects strings, got {}", values.data_type());
-        };
-        let hashed: StringArray = strings.iter().map(|v| v.map(|v| hmac_sha256_hex(&self.key, v.as_bytes()))).collect();
-        let array: ArrayRef = Arc::new(hashed);
-        Ok(if is_scalar {
-            ColumnarValue::Scalar(ScalarValue::try_from_array(&array, 0)?)
-        } else {
-            ColumnarValue::Array(array)
-        })
     }
 }

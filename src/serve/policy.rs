@@ -10,9 +10,10 @@ use datafusion::catalog::TableProvider;
 use datafusion::common::{DataFusionError, Result};
 use datafusion::logical_expr::ScalarUDF;
 use datafusion::prelude::SessionContext;
+use persona_udfs::privacy::Pseudonym;
 
 use super::config::{RoleConfig, ServerConfig};
-use super::masking::{MaskedTable, Pseudonym};
+use super::masking::MaskedTable;
 
 /// A role's catalog and limits.
 pub struct RoleContext {
@@ -42,6 +43,7 @@ impl Policy {
     pub async fn build(base: &SessionContext, config: &ServerConfig) -> Result<Self> {
         let lake = lake_tables(base).await?;
         check_pii_columns(config, &lake)?;
+        // one instance for every masked column of every role
         let pseudonym = Arc::new(ScalarUDF::from(Pseudonym::new(pseudonym_key(config)?)));
         let mut roles = HashMap::new();
         for (name, role) in &config.roles {
@@ -126,11 +128,11 @@ async fn lake_tables(base: &SessionContext) -> Result<BTreeMap<String, Arc<dyn T
     Ok(tables)
 }
 
-fn pseudonym_key(config: &ServerConfig) -> Result<Vec<u8>> {
+fn pseudonym_key(config: &ServerConfig) -> Result<String> {
     match &config.server.pseudonym_key_env {
-        None => Ok(Vec::new()),
+        None => Ok(String::new()),
         Some(var) => match std::env::var(var) {
-            Ok(key) if key.len() >= 16 => Ok(key.into_bytes()),
+            Ok(key) if key.len() >= 16 => Ok(key),
             Ok(_) => {
                 Err(DataFusionError::Configuration(format!("the pseudonym key in ${var} must have at least 16 bytes")))
             }

@@ -7,6 +7,7 @@ mod mask_email;
 mod mask_id_number;
 mod mask_name;
 mod mask_phone;
+mod pseudonym;
 
 pub use hash_pii::{hmac_sha256_hex, HashPii};
 pub use is_valid_cn_id::{cn_id_check_digit, is_valid_cn_id, IsValidCnId};
@@ -15,3 +16,4 @@ pub use mask_email::{mask_email, MaskEmail};
 pub use mask_id_number::{mask_id_number, MaskIdNumber};
 pub use mask_name::{mask_name, MaskName};
 pub use mask_phone::{mask_phone, MaskPhone};
+pub use pseudonym::Pseudonym;
