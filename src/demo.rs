@@ -1,8 +1,11 @@
-//! `persona demo`: runs the analyst recipes of sql/ on a lake and prints the results.
+//! The analyst recipes of sql/, split into titled steps; `persona demo` runs them on a lake and
+//! prints the results.
 
+#[cfg(feature = "cli")]
 use datafusion::common::Result;
+#[cfg(feature = "cli")]
 use datafusion::prelude::SessionContext;
-use datafusion_cli::exec::exec_from_commands;
+#[cfg(feature = "cli")]
 use datafusion_cli::print_options::PrintOptions;
 
 /// The recipes the demo runs, in order: (file name, SQL).
@@ -52,18 +55,21 @@ pub fn steps(recipe: &str) -> Vec<RecipeStep> {
     steps
 }
 
-/// Runs every recipe step, printing a heading per recipe and the title of each step.
+/// Runs every recipe step, printing a heading per recipe and the title of each step
+/// (feature `cli`).
 ///
 /// # Errors
 /// The first failing statement.
+#[cfg(feature = "cli")]
 pub async fn run(ctx: &SessionContext, print_options: &PrintOptions) -> Result<()> {
+    let ctx = crate::shell::ShellContext::new(ctx.clone(), print_options.format);
     for (file, recipe) in RECIPES {
         println!("\n=== sql/{file} ===");
         for step in steps(recipe) {
             if !step.title.is_empty() {
                 println!("\n-- {}", step.title);
             }
-            exec_from_commands(ctx, vec![step.sql], print_options).await?;
+            datafusion_cli::exec::exec_from_commands(&ctx, vec![step.sql], print_options).await?;
         }
     }
     Ok(())

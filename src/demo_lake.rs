@@ -21,7 +21,11 @@ pub fn demo_lake_dir() -> Result<PathBuf> {
         Some(dir) => PathBuf::from(dir),
         None => match dirs::cache_dir() {
             Some(dir) => dir.join("persona"),
-            None => return plan_err!("no cache directory found; set PERSONA_CACHE_DIR or pass --lake"),
+            None => {
+                return plan_err!(
+                    "no cache directory for the demo lake found; set PERSONA_CACHE_DIR or use a lake of your own"
+                )
+            }
         },
     };
     Ok(base.join(format!("demo-lake-v{GENERATOR_VERSION}-{DEMO_CUSTOMERS}-seed{DEMO_SEED}")))

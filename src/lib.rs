@@ -1,8 +1,13 @@
 //! Persona: customer-analytics SQL on Apache DataFusion.
 //!
 //! [`EngineBuilder`] returns a plain DataFusion `SessionContext` with Persona's functions
-//! (crate `persona-udfs`) and a Parquet lake registered; [`generate`] writes the demo lake;
-//! the front ends (shell, demo) are thin layers over both.
+//! (crate `persona-udfs`) and a Parquet lake registered; [`generate`] writes the demo lake.
+//!
+//! The front ends are cargo features, both on by default: `cli` (the `persona` shell,
+//! [`demo::run`], [`shell`] and the generator's progress bar; datafusion-cli, clap, indicatif)
+//! and `server` ([`serve`], the Flight SQL server; tonic, arrow-flight, argon2, rustls). With
+//! `default-features = false` the crate is DataFusion, the functions, the lake and the
+//! generator.
 
 pub mod catalog;
 pub mod demo;
@@ -10,7 +15,10 @@ pub mod demo_lake;
 mod engine;
 pub mod generate;
 pub mod lake;
+#[cfg(feature = "server")]
 pub mod serve;
+#[cfg(feature = "cli")]
+pub mod shell;
 pub mod size;
 
 pub use engine::{EngineBuilder, COLLECT_BUILD_SIDE_BYTES, COLLECT_BUILD_SIDE_ROWS};

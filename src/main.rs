@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand};
-use datafusion::common::{DataFusionError, Result};
+use datafusion::common::{plan_err, DataFusionError, Result};
 use datafusion::prelude::SessionContext;
 use datafusion_cli::exec::{exec_from_commands, exec_from_repl};
 use datafusion_cli::functions::ParquetMetadataFunc;
@@ -13,8 +13,9 @@ use datafusion_cli::object_storage::instrumented::InstrumentedObjectStoreRegistr
 use datafusion_cli::print_format::PrintFormat;
 use datafusion_cli::print_options::{MaxRows, PrintOptions};
 use persona::demo_lake::ensure_demo_lake;
-use persona::generate::{generate, GenerateOptions};
+use persona::generate::{generate, GenerateOptions, MAX_CUSTOMERS, MAX_MONTHS};
 use persona::serve::ServerConfig;
+use persona::shell::{banner, ShellContext};
 use persona::size::parse_size;
 use persona::EngineBuilder;
 
@@ -257,15 +258,12 @@ async fn shell(args: ShellArgs) -> Result<()> {
     let ctx = engine(&args.engine, args.print.quiet).await?;
     ctx.register_udtf("parquet_metadata", Arc::new(ParquetMetadataFunc {}));
     let mut options = print_options(&args.print);
+    if !args.print.quiet && args.command.is_empty() && args.file.is_empty() {
+        println!("{}", banner(&ctx));
+    }
+    // nested results (most aggregates return structs) as JSON text in CSV/TSV output
+    let ctx = ShellContext::new(ctx, options.format);
     if args.command.is_empty() && args.file.is_empty() {
-        if !args.print.quiet {
-            let tables = ctx.catalog_names().len();
-            println!(
-                "Persona {} on DataFusion {} ({tables} catalog). Type \\? for help, \\d to list tables, \\q to quit.",
-                env!("CARGO_PKG_VERSION"),
-                datafusion::DATAFUSION_VERSION
-            );
-        }
         return exec_from_repl(&ctx, &mut options).await.map_err(|e| DataFusionError::External(Box::new(e)));
     }
     for file in &args.file {
@@ -277,6 +275,19 @@ async fn shell(args: ShellArgs) -> Result<()> {
 }
 
 fn run_generate(args: &GenerateArgs) -> Result<()> {
+    // the library's errors name its option fields; check the flags here to name them
+    if !(1..=MAX_CUSTOMERS).contains(&args.customers) {
+        return plan_err!("--customers must be between 1 and {MAX_CUSTOMERS}, got {}", args.customers);
+    }
+    if !(1..=MAX_MONTHS).contains(&args.months) {
+        return plan_err!("--months must be between 1 and {MAX_MONTHS}, got {}", args.months);
+    }
+    if args.out.file_name().is_none() {
+        return plan_err!("--out must name a directory, got {}", args.out.display());
+    }
+    if args.out.exists() && !args.force {
+        return plan_err!("{} already exists; pass --force to replace it", args.out.display());
+    }
     let started = std::time::Instant::now();
     let summary = generate(&GenerateOptions {
         out: args.out.clone(),

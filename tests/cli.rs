@@ -174,3 +174,45 @@ fn serve_rejects_a_bad_config() {
     assert!(!out.status.success());
     assert!(stderr(&out).contains("undefined role 'nobody'"), "{}", stderr(&out));
 }
+
+/// Persona's aggregates return structs: CSV and TSV write nested values as JSON text (as
+/// DuckDB does) instead of failing with "Nested type … is not supported in CSV".
+#[test]
+fn csv_and_tsv_write_nested_results_as_json_text() {
+    // rfm gives a struct per customer, and NULL for a customer without a dated purchase
+    let rfm = "SELECT id, rfm(ts, amount, DATE '2011-12-10', invoice) AS v, make_array(1, 2) AS l \
+               FROM (VALUES (1, TIMESTAMP '2011-12-01 10:00:00', 20.0, 'A1'), \
+                            (1, TIMESTAMP '2011-12-01 10:00:00', 5.0, 'A1'), \
+                            (1, TIMESTAMP '2011-11-02 09:30:00', 12.5, 'A2'), \
+                            (2, CAST(NULL AS TIMESTAMP), 1.0, 'B1')) t(id, ts, amount, invoice) \
+               GROUP BY id ORDER BY id";
+    let out = persona(&["--lake", &lake(), "-q", "--format", "csv", "-c", rfm]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        "id,v,l\n1,\"{\"\"recency_days\"\":9,\"\"frequency\"\":2,\"\"monetary\"\":37.5}\",\"[1,2]\"\n2,,\"[1,2]\"\n"
+    );
+
+    // a struct per group from the lake in TSV
+    let welch = "SELECT campaign_id, welch_ttest(arm = 'treatment', revenue) AS t FROM campaign_contacts \
+                 WHERE campaign_id IN (1, 2) GROUP BY campaign_id ORDER BY campaign_id";
+    let out = persona(&["--lake", &lake(), "-q", "--format", "tsv", "-c", welch]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    assert_eq!(lines[0], "campaign_id\tt");
+    for (line, id) in lines[1..3].iter().zip(["1", "2"]) {
+        let (first, json) = line.split_once('\t').expect("two cells");
+        assert_eq!(first, id, "{text}");
+        let json = json.strip_prefix('"').and_then(|j| j.strip_suffix('"')).expect("quoted").replace("\"\"", "\"");
+        let value: serde_json::Value = serde_json::from_str(&json).expect("JSON text");
+        assert!(value["n_t"].as_u64().is_some_and(|n| n > 0) && value["p_value"].is_number(), "{json}");
+    }
+
+    // table and JSON output keep the nested values as they are
+    let out = persona(&["--lake", &lake(), "-q", "--format", "table", "-c", rfm]);
+    assert!(stdout(&out).contains("{recency_days: 9, frequency: 2, monetary: 37.5}"), "{}", stdout(&out));
+    let out = persona(&["--lake", &lake(), "-q", "--format", "json", "-c", rfm]);
+    assert!(stdout(&out).contains(r#""v":{"recency_days":9,"frequency":2,"monetary":37.5}"#), "{}", stdout(&out));
+}

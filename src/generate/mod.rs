@@ -24,7 +24,6 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use datafusion::common::{plan_err, DataFusionError, Result};
-use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 
 use calendar::Calendar;
@@ -36,6 +35,12 @@ pub const GENERATOR_VERSION: u32 = 1;
 
 /// Customers per chunk: the unit of parallelism and of the output files.
 pub const CHUNK_CUSTOMERS: i64 = 50_000;
+
+/// Most customers [`generate`] accepts ([`GenerateOptions::customers`]).
+pub const MAX_CUSTOMERS: i64 = 100_000_000;
+
+/// Most months of history [`generate`] accepts ([`GenerateOptions::months`]).
+pub const MAX_MONTHS: usize = 120;
 
 /// Keys of the per-customer random streams.
 mod stream {
@@ -55,7 +60,8 @@ pub struct GenerateOptions {
     pub months: usize,
     /// Replace `out` if it exists.
     pub force: bool,
-    /// Draw a progress bar on stderr (hidden when stderr is not a terminal).
+    /// Draw a progress bar on stderr (hidden when stderr is not a terminal). Only with the
+    /// `cli` feature; ignored without it.
     pub progress: bool,
 }
 
@@ -72,16 +78,18 @@ pub struct Summary {
 /// Generates a demo lake into `options.out`.
 ///
 /// # Errors
-/// Invalid sizes, an existing `out` without `force`, or any I/O error.
+/// `customers` outside 1..=[`MAX_CUSTOMERS`], `months` outside 1..=[`MAX_MONTHS`], an
+/// existing `out` without `force`, an `out` without a final path component, or any I/O error.
+/// The messages name the fields of [`GenerateOptions`]; front ends map them to their own flags.
 pub fn generate(options: &GenerateOptions) -> Result<Summary> {
-    if !(1..=100_000_000).contains(&options.customers) {
-        return plan_err!("--customers must be between 1 and 100000000, got {}", options.customers);
+    if !(1..=MAX_CUSTOMERS).contains(&options.customers) {
+        return plan_err!("generate: customers must be between 1 and {MAX_CUSTOMERS}, got {}", options.customers);
     }
-    if !(1..=120).contains(&options.months) {
-        return plan_err!("--months must be between 1 and 120, got {}", options.months);
+    if !(1..=MAX_MONTHS).contains(&options.months) {
+        return plan_err!("generate: months must be between 1 and {MAX_MONTHS}, got {}", options.months);
     }
     if options.out.exists() && !options.force {
-        return plan_err!("{} already exists; pass --force to replace it", options.out.display());
+        return plan_err!("generate: out {} already exists and force is not set", options.out.display());
     }
     let staging = sibling(&options.out, "tmp")?;
     if staging.exists() {
@@ -107,11 +115,7 @@ fn write_lake(options: &GenerateOptions, dir: &Path) -> Result<Summary> {
     let campaigns = campaigns::schedule(&calendar);
     let drifts = credit::Drifts::for_calendar(&calendar);
     let chunks = (options.customers + CHUNK_CUSTOMERS - 1) / CHUNK_CUSTOMERS;
-    let progress = if options.progress { ProgressBar::new(chunks as u64) } else { ProgressBar::hidden() };
-    progress.set_style(
-        ProgressStyle::with_template("{spinner} generating [{bar:40}] {pos}/{len} chunks of 50k customers, {elapsed}")
-            .map_err(|e| DataFusionError::External(Box::new(e)))?,
-    );
+    let progress = Progress::new(options.progress, chunks.unsigned_abs())?;
     write_parquet(&dir.join("products/part-00000.parquet"), &[baskets::product_batch()?])?;
     write_parquet(&dir.join("campaigns/part-00000.parquet"), &[campaigns::campaign_batch(&campaigns)?])?;
 
@@ -121,11 +125,11 @@ fn write_lake(options: &GenerateOptions, dir: &Path) -> Result<Summary> {
             let first = chunk * CHUNK_CUSTOMERS + 1;
             let last = ((chunk + 1) * CHUNK_CUSTOMERS).min(options.customers);
             let summary = write_chunk(options.seed, chunk, first..=last, &calendar, &campaigns, drifts, dir);
-            progress.inc(1);
+            progress.inc();
             summary
         })
         .collect::<Result<_>>()?;
-    progress.finish_and_clear();
+    progress.finish();
 
     let truth = truth::Truth::new(options, &calendar, &campaigns, drifts);
     let json = serde_json::to_string_pretty(&truth).map_err(|e| DataFusionError::External(Box::new(e)))?;
@@ -182,10 +186,47 @@ fn write_chunk(
     Ok(summary)
 }
 
+/// The progress bar of [`GenerateOptions::progress`]: indicatif's with the `cli` feature,
+/// nothing without it.
+struct Progress {
+    #[cfg(feature = "cli")]
+    bar: indicatif::ProgressBar,
+}
+
+impl Progress {
+    #[cfg(feature = "cli")]
+    fn new(visible: bool, chunks: u64) -> Result<Self> {
+        let bar = if visible { indicatif::ProgressBar::new(chunks) } else { indicatif::ProgressBar::hidden() };
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} generating [{bar:40}] {pos}/{len} chunks of 50k customers, {elapsed}",
+            )
+            .map_err(|e| DataFusionError::External(Box::new(e)))?,
+        );
+        Ok(Self { bar })
+    }
+
+    #[cfg(not(feature = "cli"))]
+    #[allow(clippy::unnecessary_wraps)]
+    fn new(_visible: bool, _chunks: u64) -> Result<Self> {
+        Ok(Self {})
+    }
+
+    fn inc(&self) {
+        #[cfg(feature = "cli")]
+        self.bar.inc(1);
+    }
+
+    fn finish(&self) {
+        #[cfg(feature = "cli")]
+        self.bar.finish_and_clear();
+    }
+}
+
 /// `DIR.NAME-PID` next to `dir`, on the same file system so a rename is atomic.
 fn sibling(dir: &Path, name: &str) -> Result<PathBuf> {
     let Some(file_name) = dir.file_name() else {
-        return plan_err!("--out must name a directory, got {}", dir.display());
+        return plan_err!("generate: out must name a directory, got {}", dir.display());
     };
     let mut sibling = file_name.to_os_string();
     sibling.push(format!(".{name}-{}", std::process::id()));

@@ -2,12 +2,12 @@
 //! roles (table access, read-only, per-query memory and time limits) and PII masking at the
 //! plan level. See the README's "Flight SQL server" section.
 
-pub mod auth;
-pub mod config;
+mod auth;
+mod config;
 mod limits;
-pub mod masking;
+mod masking;
 mod metadata;
-pub mod policy;
+mod policy;
 mod service;
 mod statement;
 
@@ -20,8 +20,7 @@ use tonic::transport::server::TcpIncoming;
 use tonic::transport::{Identity as TlsIdentity, Server, ServerTlsConfig};
 
 pub use auth::{hash_password, sha256_hex};
-pub use config::ServerConfig;
-pub use limits::QueryMemoryPool;
+pub use config::{Mask, RoleConfig, ServerConfig, ServerSection, TokenConfig, UserConfig};
 pub use service::PersonaFlightSql;
 
 /// How long running calls may take to finish after a shutdown signal.
