@@ -230,3 +230,17 @@ impl ListOffsets {
         arrow::buffer::OffsetBuffer::new(self.offsets.into())
     }
 }
+
+/// The offsets of `lists` lists of `len` values each, or an error naming `function` past the
+/// 2^31 - 1 values an `i32` offset can address.
+pub(crate) fn fixed_offsets(
+    function: &'static str,
+    len: usize,
+    lists: usize,
+) -> Result<arrow::buffer::OffsetBuffer<i32>> {
+    let mut offsets = ListOffsets::new(function);
+    for i in 1..=lists {
+        offsets.push(i.saturating_mul(len))?;
+    }
+    Ok(offsets.finish())
+}

@@ -3,7 +3,6 @@
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, Float64Array, Int64Array, ListArray, StructArray};
-use arrow::buffer::OffsetBuffer;
 use arrow::datatypes::{DataType, Field, FieldRef, Fields, Int64Type};
 use datafusion::common::{plan_err, Result};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
@@ -15,6 +14,7 @@ use datafusion_macros::user_doc;
 
 use super::confidence_level;
 use super::label_args::{coerce_label, Labels};
+use crate::common::fixed_offsets;
 use crate::group_state::{GroupState, GroupsOf};
 use crate::stats::distributions::{normal_quantile, normal_sf};
 
@@ -209,7 +209,7 @@ impl GroupState for Counts {
         let values: Vec<i64> = groups.iter().flat_map(|g| g.0).collect();
         Ok(vec![Arc::new(ListArray::new(
             Arc::new(Field::new_list_field(DataType::Int64, true)),
-            OffsetBuffer::from_lengths(std::iter::repeat_n(4, groups.len())),
+            fixed_offsets("response_lift", 4, groups.len())?,
             Arc::new(Int64Array::from(values)),
             None,
         ))])

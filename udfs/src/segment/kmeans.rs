@@ -26,7 +26,7 @@ use crate::stats::lloyd::{fit, Fit};
 The fit follows scikit-learn's KMeans(algorithm='lloyd'): greedy k-means++ seeding (2 + ln k local trials), Lloyd iterations until the total squared centroid shift \
 is at most 1e-4 times the mean feature variance, labels stop changing, or 300 iterations; an empty cluster moves to the point farthest from its centroid; \
 the best of n_init runs (default 10) by inertia is kept. Deterministic for a seed (default 0): the points are sorted before fitting, so the result does not depend on row order or partitioning. \
-Rows whose features are NULL or hold a NULL are ignored; NaN or infinite coordinates, vectors of different lengths, k < 1, or k larger than the number of points are errors. \
+Rows whose features are NULL or hold a NULL or NaN are ignored (NaN is NULL in every Persona function); infinite coordinates, vectors of different lengths, k < 1, or k larger than the number of points are errors. \
 The features are used as given: standardise them first, e.g. z-scores as scikit-learn's StandardScaler with \
 `(x - avg(x) OVER ()) / stddev_pop(x) OVER ()`, or min-max with `(x - min(x) OVER ()) / (max(x) OVER () - min(x) OVER ())`. \
 The fit keeps the group's points in memory (8 bytes per coordinate). Assign rows to clusters with kmeans_assign.",
@@ -229,8 +229,8 @@ impl Points {
 impl GroupState for Points {
     type Params = Params;
 
-    /// Rows with a NULL vector or a NULL element are ignored; a NaN or infinite coordinate is
-    /// an error (the segmentation family's policy).
+    /// Rows with a NULL vector or a NULL or NaN element are ignored (NaN is NULL in every Persona
+    /// function); an infinite coordinate is an error.
     fn update(
         _: &Params,
         groups: &mut [Self],
@@ -241,7 +241,10 @@ impl GroupState for Points {
         for row in 0..values[0].len() {
             let Some(g) = group_of(row) else { continue };
             let FloatListRow::Values(point) = lists.row(row) else { continue };
-            if let Some(bad) = point.iter().find(|x| !x.is_finite()) {
+            if point.iter().any(|x| x.is_nan()) {
+                continue;
+            }
+            if let Some(bad) = point.iter().find(|x| x.is_infinite()) {
                 return exec_err!("kmeans: features must be finite numbers, got {bad}");
             }
             groups[g].push(point)?;

@@ -30,7 +30,7 @@ use datafusion_macros::user_doc;
 order keys are compared by a 64-bit hash, so two different keys collide with probability about 2^-64 per pair); \
 `monetary` = the sum of amount (total, not average; negative and zero amounts are added as they are: filter `amount > 0` for purchases only). \
 The date of ts is its calendar date (timestamps are truncated; a timestamp with a time zone is taken in UTC). \
-Rows with a NULL ts, amount or order key are ignored; a group without any other row gives NULL. A NaN or infinite amount is an error. \
+Rows with a NULL ts, amount or order key are ignored, and so are NaN amounts (NaN is NULL in every Persona function); a group without any other row gives NULL. An infinite amount is an error. \
 as_of must be a constant date. Scores follow with quantile_score, e.g. `6 - quantile_score(5) OVER (ORDER BY r.recency_days, customer_id)`.",
     syntax_example = "rfm(ts, amount, as_of [, order_key])",
     sql_example = r#"```sql
@@ -231,7 +231,8 @@ fn purchase_days(ts: &ArrayRef) -> Result<ArrayRef> {
 }
 
 /// Calls `f(group, day, amount, order_key_hash)` for every row of a batch that counts: mapped
-/// to a group, with a non-NULL ts, amount and order key. A NaN or infinite amount is an error.
+/// to a group, with a non-NULL ts, amount and order key and an amount that is not NaN (NaN is
+/// NULL). An infinite amount is an error.
 fn for_each_row(
     values: &[ArrayRef],
     group_of: impl Fn(usize) -> Option<usize>,
@@ -255,7 +256,10 @@ fn for_each_row(
             continue;
         }
         let amount = amounts.value(row);
-        if !amount.is_finite() {
+        if amount.is_nan() {
+            continue;
+        }
+        if amount.is_infinite() {
             return exec_err!("rfm: amount must be a finite number, got {amount}");
         }
         f(group, days.value(row), amount, hashes.get(row).copied());
