@@ -4,8 +4,10 @@ use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, StringArrayType};
 use arrow::datatypes::DataType;
-use datafusion::common::{exec_err, Result};
+use datafusion::common::{exec_err, Result, ScalarValue};
 use datafusion::logical_expr::ColumnarValue;
+use datafusion::physical_expr::expressions::Literal;
+use datafusion::physical_expr::PhysicalExpr;
 
 /// Applies a string predicate to every row of a string argument (Utf8, LargeUtf8 or
 /// Utf8View, array or scalar); NULL in gives NULL out.
@@ -25,7 +27,7 @@ pub(crate) fn string_predicate(
     };
     let result: ArrayRef = Arc::new(result);
     Ok(match arg {
-        ColumnarValue::Scalar(_) => ColumnarValue::Scalar(datafusion::common::ScalarValue::try_from_array(&result, 0)?),
+        ColumnarValue::Scalar(_) => ColumnarValue::Scalar(ScalarValue::try_from_array(&result, 0)?),
         ColumnarValue::Array(_) => ColumnarValue::Array(result),
     })
 }
@@ -86,7 +88,7 @@ pub(crate) fn string_map(
     };
     let result: ArrayRef = Arc::new(result);
     Ok(match arg {
-        ColumnarValue::Scalar(_) => ColumnarValue::Scalar(datafusion::common::ScalarValue::try_from_array(&result, 0)?),
+        ColumnarValue::Scalar(_) => ColumnarValue::Scalar(ScalarValue::try_from_array(&result, 0)?),
         ColumnarValue::Array(_) => ColumnarValue::Array(result),
     })
 }
@@ -144,22 +146,26 @@ fn set_cut_points(own: &mut Option<Vec<f64>>, cuts: &[f64], function: &str) -> R
 }
 
 /// A List(Float64) array with one list per entry (NULL for `None`), for aggregate states.
-pub(crate) fn float_list_array<'a>(lists: impl IntoIterator<Item = Option<&'a [f64]>>) -> ArrayRef {
-    let mut offsets = vec![0i32];
+/// Errors (naming `function`) past 2^31 - 1 values.
+pub(crate) fn float_list_array<'a>(
+    function: &'static str,
+    lists: impl IntoIterator<Item = Option<&'a [f64]>>,
+) -> Result<ArrayRef> {
+    let mut offsets = ListOffsets::new(function);
     let mut values: Vec<f64> = Vec::new();
     let mut valid = Vec::new();
     for list in lists {
         valid.push(list.is_some());
         values.extend_from_slice(list.unwrap_or_default());
-        offsets.push(values.len() as i32);
+        offsets.push(values.len())?;
     }
     let nulls = valid.contains(&false).then(|| valid.into());
-    Arc::new(arrow::array::ListArray::new(
+    Ok(Arc::new(arrow::array::ListArray::new(
         Arc::new(arrow::datatypes::Field::new_list_field(DataType::Float64, true)),
-        arrow::buffer::OffsetBuffer::new(offsets.into()),
+        offsets.finish(),
         Arc::new(arrow::array::Float64Array::from(values)),
         nulls,
-    ))
+    )))
 }
 
 /// Calls `each(row, column, values)` for every non-NULL list of the List(Float64) state columns.
@@ -172,4 +178,69 @@ pub(crate) fn for_each_float_list(states: &[ArrayRef], mut each: impl FnMut(usiz
             }
         }
     }
+}
+
+/// A constant argument of a function, as the planner passed it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum LiteralArg<'a> {
+    /// The call has fewer arguments.
+    Absent,
+    /// The argument is an expression (a column, a computation), not a constant.
+    NotLiteral,
+    Value(&'a ScalarValue),
+}
+
+/// Argument `index` of `exprs` (an aggregate's `AccumulatorArgs::exprs`, a window function's
+/// `PartitionEvaluatorArgs::input_exprs`) read as a literal.
+pub(crate) fn literal_arg(exprs: &[Arc<dyn PhysicalExpr>], index: usize) -> LiteralArg<'_> {
+    match exprs.get(index) {
+        None => LiteralArg::Absent,
+        Some(expr) => expr.downcast_ref::<Literal>().map_or(LiteralArg::NotLiteral, |l| LiteralArg::Value(l.value())),
+    }
+}
+
+/// The offsets of a List array under construction, checked against the 2^31 - 1 values an
+/// `i32` offset can address: past that, `push` is an error naming `function` instead of a
+/// wrapped offset (a panic or a corrupt array further on).
+#[derive(Debug)]
+pub(crate) struct ListOffsets {
+    function: &'static str,
+    offsets: Vec<i32>,
+}
+
+impl ListOffsets {
+    pub(crate) fn new(function: &'static str) -> Self {
+        Self { function, offsets: vec![0] }
+    }
+
+    /// Closes the current list at `end` values in all.
+    pub(crate) fn push(&mut self, end: usize) -> Result<()> {
+        let Ok(end) = i32::try_from(end) else {
+            return exec_err!(
+                "{}: a result or state batch holds more than {} list values (got {end}); use fewer groups per batch",
+                self.function,
+                i32::MAX
+            );
+        };
+        self.offsets.push(end);
+        Ok(())
+    }
+
+    pub(crate) fn finish(self) -> arrow::buffer::OffsetBuffer<i32> {
+        arrow::buffer::OffsetBuffer::new(self.offsets.into())
+    }
+}
+
+/// The offsets of `lists` lists of `len` values each, or an error naming `function` past the
+/// 2^31 - 1 values an `i32` offset can address.
+pub(crate) fn fixed_offsets(
+    function: &'static str,
+    len: usize,
+    lists: usize,
+) -> Result<arrow::buffer::OffsetBuffer<i32>> {
+    let mut offsets = ListOffsets::new(function);
+    for i in 1..=lists {
+        offsets.push(i.saturating_mul(len))?;
+    }
+    Ok(offsets.finish())
 }

@@ -1,7 +1,12 @@
-//! One adapter for aggregates whose per-group state is a value of its own (a histogram, a
-//! sample, a list of pairs): the state type says how to add a batch, how to (de)serialise
-//! and how to evaluate, and [`GroupsOf`] turns it into both an [`Accumulator`] and a
-//! [`GroupsAccumulator`] (the per-group fast path), `convert_to_state` included.
+//! The one aggregate framework of Persona: every aggregate's per-group state (a histogram, a
+//! sample, a list of pairs, four counters) implements [`GroupState`] — how to add a batch, how
+//! to (de)serialise and how to evaluate — and [`GroupsOf`] turns it into both an
+//! [`Accumulator`] and a [`GroupsAccumulator`] (the per-group fast path), `convert_to_state`
+//! included. The row filter (`FILTER (WHERE …)`) is applied here once, through `group_of`.
+//!
+//! `state` and `evaluate` get `&mut` access to the groups being emitted (taken out of the
+//! accumulator by [`EmitTo`], so they are owned and dropped afterwards): a state may sort its
+//! sample in place or run an iterative fit over its points without copying them.
 
 use std::fmt::Debug;
 use std::mem::size_of;
@@ -25,7 +30,9 @@ pub(crate) trait GroupState: Debug + Default + Send + Sync + Sized + 'static {
     ) -> Result<()>;
 
     /// The states of `groups` as arrays, one row per group, matching the aggregate's state fields.
-    fn state(params: &Self::Params, groups: &[Self]) -> Result<Vec<ArrayRef>>;
+    /// The groups may be reordered internally (sorted, deduplicated) but must keep their meaning:
+    /// the single-group [`Accumulator`] path can call `state` and go on updating.
+    fn state(params: &Self::Params, groups: &mut [Self]) -> Result<Vec<ArrayRef>>;
 
     /// Merges state row `i` into `groups[group_of(i)]`.
     fn merge(
@@ -35,8 +42,9 @@ pub(crate) trait GroupState: Debug + Default + Send + Sync + Sized + 'static {
         group_of: impl Fn(usize) -> usize,
     ) -> Result<()>;
 
-    /// The final values of `groups`, one row per group.
-    fn evaluate(params: &Self::Params, groups: &[Self]) -> Result<ArrayRef>;
+    /// The final values of `groups`, one row per group. The same rule as `state`: the groups may
+    /// be sorted or fitted in place, never emptied of what they hold.
+    fn evaluate(params: &Self::Params, groups: &mut [Self]) -> Result<ArrayRef>;
 
     /// Heap bytes held by this group.
     fn size(&self) -> usize;
@@ -165,22 +173,22 @@ impl<S: GroupState> GroupsAccumulator for GroupsOf<S> {
     }
 
     fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
-        let groups = emit_to.take_needed(&mut self.groups);
+        let mut groups = emit_to.take_needed(&mut self.groups);
         self.heap.release(groups.iter().map(S::size).sum());
-        S::evaluate(&self.params, &groups)
+        S::evaluate(&self.params, &mut groups)
     }
 
     fn state(&mut self, emit_to: EmitTo) -> Result<Vec<ArrayRef>> {
-        let groups = emit_to.take_needed(&mut self.groups);
+        let mut groups = emit_to.take_needed(&mut self.groups);
         self.heap.release(groups.iter().map(S::size).sum());
-        S::state(&self.params, &groups)
+        S::state(&self.params, &mut groups)
     }
 
     fn convert_to_state(&self, values: &[ArrayRef], opt_filter: Option<&BooleanArray>) -> Result<Vec<ArrayRef>> {
         let rows = values.first().map_or(0, |v| v.len());
         let mut groups: Vec<S> = (0..rows).map(|_| S::default()).collect();
         S::update(&self.params, &mut groups, values, |row| keeps(opt_filter, row).then_some(row))?;
-        S::state(&self.params, &groups)
+        S::state(&self.params, &mut groups)
     }
 
     fn size(&self) -> usize {
@@ -205,12 +213,14 @@ impl<S: GroupState> Accumulator for GroupsOf<S> {
 
     fn state(&mut self) -> Result<Vec<ScalarValue>> {
         self.resize(1);
-        S::state(&self.params, &self.groups)?.iter().map(|a| ScalarValue::try_from_array(a, 0)).collect()
+        S::state(&self.params, &mut self.groups)?.iter().map(|a| ScalarValue::try_from_array(a, 0)).collect()
     }
 
     fn evaluate(&mut self) -> Result<ScalarValue> {
         self.resize(1);
-        ScalarValue::try_from_array(&S::evaluate(&self.params, &self.groups)?, 0)
+        let value = ScalarValue::try_from_array(&S::evaluate(&self.params, &mut self.groups)?, 0);
+        self.recount();
+        value
     }
 
     fn size(&self) -> usize {
@@ -251,7 +261,7 @@ mod tests {
             Ok(())
         }
 
-        fn state(_: &(), groups: &[Self]) -> Result<Vec<ArrayRef>> {
+        fn state(_: &(), groups: &mut [Self]) -> Result<Vec<ArrayRef>> {
             Ok(vec![Arc::new(groups.iter().map(|g| g.0.len() as i64).collect::<Int64Array>())])
         }
 
@@ -259,7 +269,7 @@ mod tests {
             Ok(())
         }
 
-        fn evaluate(_: &(), groups: &[Self]) -> Result<ArrayRef> {
+        fn evaluate(_: &(), groups: &mut [Self]) -> Result<ArrayRef> {
             Ok(Arc::new(groups.iter().map(|g| g.0.iter().sum::<i64>()).collect::<Int64Array>()))
         }
 

@@ -1,15 +1,24 @@
 //! Persona's SQL functions for Apache DataFusion.
 //!
-//! Every function lives in its own file, grouped by family folder, and carries
-//! `#[user_doc]` documentation so `SHOW FUNCTIONS` and `information_schema.routines`
-//! list it. [`register_all`] adds all of them to a [`SessionContext`]; a service can
-//! depend on this crate alone.
+//! Every function lives in its own file, grouped by family folder (`segment`, `basket`, `drift`,
+//! `evaluation`, `privacy`), and carries `#[user_doc]` documentation so `SHOW FUNCTIONS` and
+//! `information_schema.routines` list it. Each family declares its functions in one
+//! `functions!` block: a shared instance per function (`segment::rfm_udaf()`), an expression
+//! builder ([`expr_fn`]) and the family's registration list. [`register_all`] adds all of them
+//! to a [`SessionContext`], [`register_all_in`] to any [`FunctionRegistry`] (a `SessionState`,
+//! a distributed executor's registry); a service can depend on this crate alone.
+//!
+//! Shared code: `common` (argument and array helpers), `group_state` (the aggregate framework)
+//! and `stats` (distribution functions and fits). A family never imports another family.
 
 use std::sync::Arc;
 
 use datafusion::common::Result;
+use datafusion::execution::FunctionRegistry;
 use datafusion::logical_expr::{AggregateUDF, ScalarUDF, WindowUDF};
 use datafusion::prelude::SessionContext;
+
+mod macros;
 
 pub mod basket;
 mod common;
@@ -18,77 +27,97 @@ pub mod evaluation;
 mod group_state;
 pub mod privacy;
 pub mod segment;
+mod stats;
+
+/// Expression builders for every Persona function (DataFrame API):
+/// `expr_fn::rfm(vec![col("ts"), col("amount"), lit(as_of)])`.
+pub mod expr_fn {
+    pub use crate::basket::expr_fn::*;
+    pub use crate::drift::expr_fn::*;
+    pub use crate::evaluation::expr_fn::*;
+    pub use crate::privacy::expr_fn::*;
+    pub use crate::segment::expr_fn::*;
+}
+
+/// A set of functions by kind: one family's, or all of Persona's.
+#[derive(Debug, Default, Clone)]
+pub struct Functions {
+    pub scalar: Vec<Arc<ScalarUDF>>,
+    pub aggregate: Vec<Arc<AggregateUDF>>,
+    pub window: Vec<Arc<WindowUDF>>,
+}
+
+impl Functions {
+    fn extend(&mut self, other: Functions) {
+        self.scalar.extend(other.scalar);
+        self.aggregate.extend(other.aggregate);
+        self.window.extend(other.window);
+    }
+}
+
+/// Every Persona function, family by family.
+#[must_use]
+pub fn all_functions() -> Functions {
+    let mut all = Functions::default();
+    for family in [basket::functions(), drift::functions(), evaluation::functions(), privacy::functions()] {
+        all.extend(family);
+    }
+    all.extend(segment::functions());
+    all
+}
 
 /// All scalar functions of Persona.
 #[must_use]
 pub fn scalar_functions() -> Vec<Arc<ScalarUDF>> {
-    vec![
-        Arc::new(ScalarUDF::from(basket::AssociationRules::new())),
-        Arc::new(ScalarUDF::from(drift::PsiFromCounts::new())),
-        Arc::new(ScalarUDF::from(privacy::HashPii::new())),
-        Arc::new(ScalarUDF::from(privacy::IsValidCnId::new())),
-        Arc::new(ScalarUDF::from(privacy::IsValidCnMobile::new())),
-        Arc::new(ScalarUDF::from(privacy::MaskEmail::new())),
-        Arc::new(ScalarUDF::from(privacy::MaskIdNumber::new())),
-        Arc::new(ScalarUDF::from(privacy::MaskName::new())),
-        Arc::new(ScalarUDF::from(privacy::MaskPhone::new())),
-        Arc::new(ScalarUDF::from(segment::KMeansAssign::new())),
-        Arc::new(ScalarUDF::from(segment::RfmCell::new())),
-        Arc::new(ScalarUDF::from(segment::RfmSegment::new())),
-        Arc::new(ScalarUDF::from(segment::SegmentBy::new())),
-    ]
+    all_functions().scalar
 }
 
 /// All aggregate functions of Persona.
 #[must_use]
 pub fn aggregate_functions() -> Vec<Arc<AggregateUDF>> {
-    vec![
-        Arc::new(AggregateUDF::from(basket::FrequentItemsets::new())),
-        Arc::new(AggregateUDF::from(basket::RuleStats::new())),
-        Arc::new(AggregateUDF::from(drift::JsDivergence::new())),
-        Arc::new(AggregateUDF::from(drift::Ks2Samp::new())),
-        Arc::new(AggregateUDF::from(drift::Psi::new())),
-        Arc::new(AggregateUDF::from(drift::PsiBins::new())),
-        Arc::new(AggregateUDF::from(drift::PsiEdges::new())),
-        Arc::new(AggregateUDF::from(drift::PsiHistogram::new())),
-        Arc::new(AggregateUDF::from(evaluation::Auc::new())),
-        Arc::new(AggregateUDF::from(evaluation::GainsTable::new())),
-        Arc::new(AggregateUDF::from(evaluation::Gini::new())),
-        Arc::new(AggregateUDF::from(evaluation::InformationValue::new())),
-        Arc::new(AggregateUDF::from(evaluation::KsStatistic::new())),
-        Arc::new(AggregateUDF::from(evaluation::QiniAucScore::new())),
-        Arc::new(AggregateUDF::from(evaluation::QiniCurve::new())),
-        Arc::new(AggregateUDF::from(evaluation::ResponseLift::new())),
-        Arc::new(AggregateUDF::from(evaluation::UpliftAtK::new())),
-        Arc::new(AggregateUDF::from(evaluation::UpliftAucScore::new())),
-        Arc::new(AggregateUDF::from(evaluation::UpliftCurve::new())),
-        Arc::new(AggregateUDF::from(evaluation::WelchTtest::new())),
-        Arc::new(AggregateUDF::from(evaluation::WoeTable::new())),
-        Arc::new(AggregateUDF::from(segment::KMeans::new())),
-        Arc::new(AggregateUDF::from(segment::Rfm::new())),
-    ]
+    all_functions().aggregate
 }
 
 /// All window functions of Persona.
 #[must_use]
 pub fn window_functions() -> Vec<Arc<WindowUDF>> {
-    vec![Arc::new(WindowUDF::from(segment::QuantileScore::new()))]
+    all_functions().window
 }
 
-/// Registers every Persona function with `ctx`.
+/// Registers every Persona function with `ctx`, beside DataFusion's built-ins.
 ///
 /// # Errors
 /// Never fails today; the `Result` keeps the signature stable for functions that
 /// need to check the session configuration when they are registered.
 pub fn register_all(ctx: &SessionContext) -> Result<()> {
-    for udf in scalar_functions() {
+    let all = all_functions();
+    for udf in all.scalar {
         ctx.register_udf(udf.as_ref().clone());
     }
-    for udaf in aggregate_functions() {
+    for udaf in all.aggregate {
         ctx.register_udaf(udaf.as_ref().clone());
     }
-    for udwf in window_functions() {
+    for udwf in all.window {
         ctx.register_udwf(udwf.as_ref().clone());
+    }
+    Ok(())
+}
+
+/// Registers every Persona function in `registry` (a `SessionState`, or the function registry
+/// of a distributed scheduler or executor), beside what it already holds.
+///
+/// # Errors
+/// When the registry refuses a function.
+pub fn register_all_in(registry: &mut dyn FunctionRegistry) -> Result<()> {
+    let all = all_functions();
+    for udf in all.scalar {
+        registry.register_udf(udf)?;
+    }
+    for udaf in all.aggregate {
+        registry.register_udaf(udaf)?;
+    }
+    for udwf in all.window {
+        registry.register_udwf(udwf)?;
     }
     Ok(())
 }

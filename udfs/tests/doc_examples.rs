@@ -25,73 +25,7 @@ use datafusion::prelude::SessionContext;
 /// function, why, and what the example prints today (each statement's table, normalised).
 /// Fix the documentation (or the function), then delete the entry: the test fails while an
 /// entry's example matches its documentation.
-const KNOWN_MISMATCHES: &[(&str, &str, &str)] = &[
-    (
-        "is_valid_cn_id",
-        "the documented table is one character too narrow for its column names",
-        "\
-+--------------------------------------------+--------------------------------------------+
-| is_valid_cn_id(Utf8(\"11010519491231002X\")) | is_valid_cn_id(Utf8(\"110105194912310021\")) |
-+--------------------------------------------+--------------------------------------------+
-| true                                       | false                                      |
-+--------------------------------------------+--------------------------------------------+",
-    ),
-    (
-        "is_valid_cn_mobile",
-        "the documented table is one character too narrow for its column names",
-        "\
-+-----------------------------------------+--------------------------------------------+-----------------------------------------+
-| is_valid_cn_mobile(Utf8(\"13812345678\")) | is_valid_cn_mobile(Utf8(\"+8613812345678\")) | is_valid_cn_mobile(Utf8(\"12812345678\")) |
-+-----------------------------------------+--------------------------------------------+-----------------------------------------+
-| true                                    | true                                       | false                                   |
-+-----------------------------------------+--------------------------------------------+-----------------------------------------+",
-    ),
-    (
-        "kmeans",
-        "the documented centroids column is three characters too wide",
-        "\
-+---------------------------+------------+--------+
-| centroids                 | iterations | points |
-+---------------------------+------------+--------+
-| [[0.0, 0.5], [10.0, 0.5]] | 2          | 4      |
-+---------------------------+------------+--------+",
-    ),
-    (
-        "quantile_score",
-        "the documentation shows 2 for the two rows x = 20, the function gives 1, as its own definition says \
-         (rn = 2 for the first peer, smallest k with (rn - 1) * n <= (N - 1) * k is 1)",
-        "\
-+------+------+
-| x    | q    |
-+------+------+
-| 10   | 1    |
-| 20   | 1    |
-| 20   | 1    |
-| 30   | 3    |
-| NULL | NULL |
-+------+------+",
-    ),
-    (
-        "rfm_cell",
-        "the documented table is four characters too wide",
-        "\
-+--------------------------------------+
-| rfm_cell(Int64(5),Int64(4),Int64(5)) |
-+--------------------------------------+
-| 545                                  |
-+--------------------------------------+",
-    ),
-    (
-        "rfm_segment",
-        "the documented columns are two characters too wide",
-        "\
-+--------------------------------+--------------------------------+--------------------------------+
-| rfm_segment(Int64(5),Int64(5)) | rfm_segment(Int64(1),Int64(2)) | rfm_segment(Int64(4),Int64(1)) |
-+--------------------------------+--------------------------------+--------------------------------+
-| Champions                      | Hibernating                    | Promising                      |
-+--------------------------------+--------------------------------+--------------------------------+",
-    ),
-];
+const KNOWN_MISMATCHES: &[(&str, &str, &str)] = &[];
 
 /// One statement of an example and the table it should print (`None` when the example shows
 /// no table after the statement).

@@ -4,7 +4,6 @@ use datafusion::common::HashMap;
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, Float64Array, ListArray, StringArray, StructArray};
-use arrow::buffer::OffsetBuffer;
 use arrow::datatypes::{DataType, Field, Fields, Float64Type};
 use datafusion::common::{exec_err, Result, ScalarValue};
 use datafusion::logical_expr::{
@@ -14,6 +13,7 @@ use datafusion_macros::user_doc;
 
 use super::frequent_itemsets::itemsets_type;
 use super::rule_metrics::rule_metrics;
+use crate::common::ListOffsets;
 
 /// Itemsets longer than this are not split into rules (2^20 splits each).
 const MAX_RULE_ITEMS: usize = 20;
@@ -129,7 +129,7 @@ impl ScalarUDFImpl for AssociationRules {
             }
             rows.push(Some(rules_of(lists.value(row).as_struct(), min_confidence, min_lift)?));
         }
-        Ok(ColumnarValue::Array(build(&rows)))
+        Ok(ColumnarValue::Array(build(&rows)?))
     }
 
     fn documentation(&self) -> Option<&Documentation> {
@@ -199,31 +199,31 @@ fn rules_of(itemsets: &StructArray, min_confidence: f64, min_lift: Option<f64>) 
     Ok(rules)
 }
 
-fn build(rows: &[Option<Vec<Rule>>]) -> ArrayRef {
-    let mut row_offsets = vec![0i32];
-    let (mut a_offsets, mut c_offsets) = (vec![0i32], vec![0i32]);
+fn build(rows: &[Option<Vec<Rule>>]) -> Result<ArrayRef> {
+    let mut row_offsets = ListOffsets::new("association_rules");
+    let (mut a_offsets, mut c_offsets) = (ListOffsets::new("association_rules"), ListOffsets::new("association_rules"));
     let (mut a_names, mut c_names): (Vec<&str>, Vec<&str>) = (Vec::new(), Vec::new());
     let mut metrics: Vec<Vec<Option<f64>>> = vec![Vec::new(); 8];
     for rules in rows.iter().flatten() {
         for rule in rules {
             a_names.extend(rule.antecedents.iter().map(String::as_str));
-            a_offsets.push(a_names.len() as i32);
+            a_offsets.push(a_names.len())?;
             c_names.extend(rule.consequents.iter().map(String::as_str));
-            c_offsets.push(c_names.len() as i32);
+            c_offsets.push(c_names.len())?;
             for (column, value) in metrics.iter_mut().zip(rule.metrics) {
                 column.push(value);
             }
         }
     }
-    let mut count = 0i32;
+    let mut count = 0usize;
     for rules in rows {
-        count += rules.as_ref().map_or(0, |r| r.len() as i32);
-        row_offsets.push(count);
+        count += rules.as_ref().map_or(0, Vec::len);
+        row_offsets.push(count)?;
     }
-    let list = |offsets: Vec<i32>, names: Vec<&str>| -> ArrayRef {
+    let list = |offsets: ListOffsets, names: Vec<&str>| -> ArrayRef {
         Arc::new(ListArray::new(
             Arc::new(Field::new_list_field(DataType::Utf8, true)),
-            OffsetBuffer::new(offsets.into()),
+            offsets.finish(),
             Arc::new(StringArray::from(names)),
             None,
         ))
@@ -232,10 +232,10 @@ fn build(rows: &[Option<Vec<Rule>>]) -> ArrayRef {
     columns.extend(metrics.into_iter().map(|m| Arc::new(Float64Array::from(m)) as ArrayRef));
     let rules = StructArray::new(rule_fields(), columns, None);
     let nulls = arrow::buffer::NullBuffer::from(rows.iter().map(Option::is_some).collect::<Vec<_>>());
-    Arc::new(ListArray::new(
+    Ok(Arc::new(ListArray::new(
         Arc::new(Field::new_list_field(DataType::Struct(rule_fields()), true)),
-        OffsetBuffer::new(row_offsets.into()),
+        row_offsets.finish(),
         Arc::new(rules),
         Some(nulls),
-    ))
+    )))
 }

@@ -5,23 +5,22 @@ use std::mem::size_of;
 use std::sync::Arc;
 
 use arrow::array::{
-    Array, ArrayRef, AsArray, BooleanArray, Float64Array, Int64Array, ListArray, StringArray, StringArrayType,
-    StructArray, UInt64Array,
+    Array, ArrayRef, AsArray, Float64Array, Int64Array, ListArray, StringArray, StringArrayType, StructArray,
+    UInt64Array,
 };
-use arrow::buffer::OffsetBuffer;
 use arrow::datatypes::{DataType, Field, FieldRef, Fields, UInt64Type};
 use datafusion::common::hash_utils::{create_hashes, QualityRandomState};
 use datafusion::common::{exec_err, plan_err, Result, ScalarValue};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::utils::format_state_name;
 use datafusion::logical_expr::{
-    Accumulator, AggregateUDFImpl, Documentation, EmitTo, GroupsAccumulator, Signature, TypeSignature, Volatility,
+    Accumulator, AggregateUDFImpl, Documentation, GroupsAccumulator, Signature, TypeSignature, Volatility,
 };
-use datafusion::physical_expr::expressions::Literal;
 use datafusion_macros::user_doc;
 
 use super::fpgrowth::frequent_itemsets;
-use crate::group_state::GroupHeap;
+use crate::common::{literal_arg, ListOffsets, LiteralArg};
+use crate::group_state::{GroupState, GroupsOf};
 
 /// At most this many itemsets per group; more means min_support is too low for the data.
 pub(crate) const MAX_ITEMSETS: usize = 5_000_000;
@@ -147,7 +146,7 @@ impl AggregateUDFImpl for FrequentItemsets {
     }
 
     fn accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
-        Ok(Box::new(ItemsetsAccumulator { params: Params::from_args(&args)?, group: Pairs::default() }))
+        Ok(Box::new(GroupsOf::<Pairs>::new(Params::from_args(&args)?)))
     }
 
     fn groups_accumulator_supported(&self, _args: AccumulatorArgs) -> bool {
@@ -155,11 +154,7 @@ impl AggregateUDFImpl for FrequentItemsets {
     }
 
     fn create_groups_accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn GroupsAccumulator>> {
-        Ok(Box::new(ItemsetsGroupsAccumulator {
-            params: Params::from_args(&args)?,
-            groups: Vec::new(),
-            heap: GroupHeap::default(),
-        }))
+        Ok(Box::new(GroupsOf::<Pairs>::new(Params::from_args(&args)?)))
     }
 
     fn documentation(&self) -> Option<&Documentation> {
@@ -175,17 +170,18 @@ struct Params {
 
 impl Params {
     fn from_args(args: &AccumulatorArgs) -> Result<Self> {
-        let literal = |i: usize| args.exprs.get(i).and_then(|e| e.downcast_ref::<Literal>()).map(Literal::value);
-        let min_support = match literal(2) {
-            Some(ScalarValue::Float64(Some(s))) if *s > 0.0 && *s <= 1.0 => *s,
-            Some(other) => return plan_err!("frequent_itemsets: min_support must be in (0, 1], got {other}"),
-            None => return plan_err!("frequent_itemsets: min_support must be a literal"),
+        let min_support = match literal_arg(args.exprs, 2) {
+            LiteralArg::Value(ScalarValue::Float64(Some(s))) if *s > 0.0 && *s <= 1.0 => *s,
+            LiteralArg::Value(other) => {
+                return plan_err!("frequent_itemsets: min_support must be in (0, 1], got {other}")
+            }
+            _ => return plan_err!("frequent_itemsets: min_support must be a literal"),
         };
-        let max_len = match (args.exprs.len(), literal(3)) {
-            (3, _) => usize::MAX,
-            (_, Some(ScalarValue::Int64(Some(n)))) if *n >= 1 => *n as usize,
-            (_, Some(other)) => return plan_err!("frequent_itemsets: max_len must be at least 1, got {other}"),
-            (_, None) => return plan_err!("frequent_itemsets: max_len must be a literal"),
+        let max_len = match literal_arg(args.exprs, 3) {
+            LiteralArg::Absent => usize::MAX,
+            LiteralArg::Value(ScalarValue::Int64(Some(n))) if *n >= 1 => *n as usize,
+            LiteralArg::Value(other) => return plan_err!("frequent_itemsets: max_len must be at least 1, got {other}"),
+            LiteralArg::NotLiteral => return plan_err!("frequent_itemsets: max_len must be a literal"),
         };
         Ok(Self { min_support, max_len })
     }
@@ -216,12 +212,6 @@ impl Pairs {
         };
         self.baskets.push(basket);
         self.items.push(id);
-    }
-
-    fn size(&self) -> usize {
-        self.baskets.capacity() * size_of::<u64>()
-            + self.items.capacity() * size_of::<u32>()
-            + self.names.iter().map(|n| 2 * n.capacity() + 2 * size_of::<String>() + 8).sum::<usize>()
     }
 
     /// The baskets' items (ascending and distinct within a basket) and where each basket ends
@@ -284,20 +274,15 @@ impl Pairs {
 }
 
 /// Reads the rows of a batch into the groups chosen by `group_of(row)`.
-fn update(
-    values: &[ArrayRef],
-    filter: Option<&BooleanArray>,
-    groups: &mut [Pairs],
-    group_of: impl Fn(usize) -> usize,
-) -> Result<()> {
+fn update(values: &[ArrayRef], groups: &mut [Pairs], group_of: impl Fn(usize) -> Option<usize>) -> Result<()> {
     let baskets = &values[0];
     let mut hashes = vec![0u64; baskets.len()];
     create_hashes([baskets], &QualityRandomState::with_seed(0x4241_534b), &mut hashes)?;
     let items = values[1].as_ref();
     match items.data_type() {
-        DataType::Utf8View => push_rows(items.as_string_view(), baskets, &hashes, filter, groups, group_of),
-        DataType::LargeUtf8 => push_rows(items.as_string::<i64>(), baskets, &hashes, filter, groups, group_of),
-        _ => push_rows(items.as_string::<i32>(), baskets, &hashes, filter, groups, group_of),
+        DataType::Utf8View => push_rows(items.as_string_view(), baskets, &hashes, groups, group_of),
+        DataType::LargeUtf8 => push_rows(items.as_string::<i64>(), baskets, &hashes, groups, group_of),
+        _ => push_rows(items.as_string::<i32>(), baskets, &hashes, groups, group_of),
     }
     Ok(())
 }
@@ -306,29 +291,29 @@ fn push_rows<'a>(
     items: impl StringArrayType<'a>,
     baskets: &ArrayRef,
     hashes: &[u64],
-    filter: Option<&BooleanArray>,
     groups: &mut [Pairs],
-    group_of: impl Fn(usize) -> usize,
+    group_of: impl Fn(usize) -> Option<usize>,
 ) {
     for (row, &hash) in hashes.iter().enumerate() {
-        if baskets.is_null(row) || items.is_null(row) || filter.is_some_and(|f| !(f.is_valid(row) && f.value(row))) {
+        let Some(g) = group_of(row) else { continue };
+        if baskets.is_null(row) || items.is_null(row) {
             continue;
         }
-        groups[group_of(row)].push(hash, items.value(row));
+        groups[g].push(hash, items.value(row));
     }
 }
 
-fn state_arrays(groups: &[Pairs]) -> Vec<ArrayRef> {
-    let mut offsets = vec![0i32];
+fn state_arrays(groups: &[Pairs]) -> Result<Vec<ArrayRef>> {
+    let mut offsets = ListOffsets::new("frequent_itemsets");
     let mut baskets = Vec::new();
     let mut items: Vec<&str> = Vec::new();
     for g in groups {
         baskets.extend_from_slice(&g.baskets);
         items.extend(g.items.iter().map(|&i| g.names[i as usize].as_str()));
-        offsets.push(baskets.len() as i32);
+        offsets.push(baskets.len())?;
     }
-    let offsets = OffsetBuffer::new(offsets.into());
-    vec![
+    let offsets = offsets.finish();
+    Ok(vec![
         Arc::new(ListArray::new(
             Arc::new(Field::new_list_field(DataType::UInt64, true)),
             offsets.clone(),
@@ -341,7 +326,7 @@ fn state_arrays(groups: &[Pairs]) -> Vec<ArrayRef> {
             Arc::new(StringArray::from(items)),
             None,
         )),
-    ]
+    ])
 }
 
 fn merge(states: &[ArrayRef], groups: &mut [Pairs], group_of: impl Fn(usize) -> usize) {
@@ -363,8 +348,8 @@ fn merge(states: &[ArrayRef], groups: &mut [Pairs], group_of: impl Fn(usize) -> 
 }
 
 fn evaluate(params: Params, groups: &[Pairs]) -> Result<ArrayRef> {
-    let mut set_offsets = vec![0i32];
-    let mut item_offsets = vec![0i32];
+    let mut set_offsets = ListOffsets::new("frequent_itemsets");
+    let mut item_offsets = ListOffsets::new("frequent_itemsets");
     let mut names: Vec<&str> = Vec::new();
     let mut counts = Vec::new();
     let mut supports = Vec::new();
@@ -372,15 +357,15 @@ fn evaluate(params: Params, groups: &[Pairs]) -> Result<ArrayRef> {
     for (itemsets, n) in &mined {
         for (items, count) in itemsets {
             names.extend(items.iter().copied());
-            item_offsets.push(names.len() as i32);
+            item_offsets.push(names.len())?;
             counts.push(*count as i64);
             supports.push(*count as f64 / *n as f64);
         }
-        set_offsets.push(counts.len() as i32);
+        set_offsets.push(counts.len())?;
     }
     let items = ListArray::new(
         Arc::new(Field::new_list_field(DataType::Utf8, true)),
-        OffsetBuffer::new(item_offsets.into()),
+        item_offsets.finish(),
         Arc::new(StringArray::from(names)),
         None,
     );
@@ -391,89 +376,40 @@ fn evaluate(params: Params, groups: &[Pairs]) -> Result<ArrayRef> {
     );
     Ok(Arc::new(ListArray::new(
         Arc::new(Field::new_list_field(DataType::Struct(itemset_fields()), true)),
-        OffsetBuffer::new(set_offsets.into()),
+        set_offsets.finish(),
         Arc::new(sets),
         None,
     )))
 }
 
-#[derive(Debug)]
-struct ItemsetsAccumulator {
-    params: Params,
-    group: Pairs,
-}
+impl GroupState for Pairs {
+    type Params = Params;
 
-impl Accumulator for ItemsetsAccumulator {
-    fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
-        update(values, None, std::slice::from_mut(&mut self.group), |_| 0)
+    fn update(
+        _: &Params,
+        groups: &mut [Self],
+        values: &[ArrayRef],
+        group_of: impl Fn(usize) -> Option<usize>,
+    ) -> Result<()> {
+        update(values, groups, group_of)
     }
 
-    fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
-        merge(states, std::slice::from_mut(&mut self.group), |_| 0);
+    fn state(_: &Params, groups: &mut [Self]) -> Result<Vec<ArrayRef>> {
+        state_arrays(groups)
+    }
+
+    fn merge(_: &Params, groups: &mut [Self], states: &[ArrayRef], group_of: impl Fn(usize) -> usize) -> Result<()> {
+        merge(states, groups, group_of);
         Ok(())
     }
 
-    fn state(&mut self) -> Result<Vec<ScalarValue>> {
-        state_arrays(std::slice::from_ref(&self.group)).iter().map(|a| ScalarValue::try_from_array(a, 0)).collect()
-    }
-
-    fn evaluate(&mut self) -> Result<ScalarValue> {
-        ScalarValue::try_from_array(&evaluate(self.params, std::slice::from_ref(&self.group))?, 0)
+    fn evaluate(params: &Params, groups: &mut [Self]) -> Result<ArrayRef> {
+        evaluate(*params, groups)
     }
 
     fn size(&self) -> usize {
-        size_of::<Self>() + self.group.size()
-    }
-}
-
-#[derive(Debug)]
-struct ItemsetsGroupsAccumulator {
-    params: Params,
-    groups: Vec<Pairs>,
-    heap: GroupHeap,
-}
-
-impl GroupsAccumulator for ItemsetsGroupsAccumulator {
-    fn update_batch(
-        &mut self,
-        values: &[ArrayRef],
-        group_indices: &[usize],
-        opt_filter: Option<&BooleanArray>,
-        total_num_groups: usize,
-    ) -> Result<()> {
-        self.groups.resize_with(total_num_groups, Pairs::default);
-        self.heap.track(&mut self.groups, group_indices, Pairs::size, |groups| {
-            update(values, opt_filter, groups, |row| group_indices[row])
-        })
-    }
-
-    fn merge_batch(&mut self, values: &[ArrayRef], group_indices: &[usize], total_num_groups: usize) -> Result<()> {
-        self.groups.resize_with(total_num_groups, Pairs::default);
-        self.heap.track(&mut self.groups, group_indices, Pairs::size, |groups| {
-            merge(values, groups, |row| group_indices[row]);
-            Ok(())
-        })
-    }
-
-    fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
-        let groups = emit_to.take_needed(&mut self.groups);
-        self.heap.release(groups.iter().map(Pairs::size).sum());
-        evaluate(self.params, &groups)
-    }
-
-    fn state(&mut self, emit_to: EmitTo) -> Result<Vec<ArrayRef>> {
-        let groups = emit_to.take_needed(&mut self.groups);
-        self.heap.release(groups.iter().map(Pairs::size).sum());
-        Ok(state_arrays(&groups))
-    }
-
-    fn convert_to_state(&self, values: &[ArrayRef], opt_filter: Option<&BooleanArray>) -> Result<Vec<ArrayRef>> {
-        let mut groups: Vec<Pairs> = (0..values[0].len()).map(|_| Pairs::default()).collect();
-        update(values, opt_filter, &mut groups, |row| row)?;
-        Ok(state_arrays(&groups))
-    }
-
-    fn size(&self) -> usize {
-        self.groups.capacity() * size_of::<Pairs>() + self.heap.bytes()
+        self.baskets.capacity() * size_of::<u64>()
+            + self.items.capacity() * size_of::<u32>()
+            + self.names.iter().map(|n| 2 * n.capacity() + 2 * size_of::<String>() + 8).sum::<usize>()
     }
 }

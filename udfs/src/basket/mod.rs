@@ -9,3 +9,9 @@ mod rule_stats;
 pub use association_rules::AssociationRules;
 pub use frequent_itemsets::FrequentItemsets;
 pub use rule_stats::RuleStats;
+
+crate::macros::functions! {
+    scalar AssociationRules => association_rules, association_rules_udf;
+    aggregate FrequentItemsets => frequent_itemsets, frequent_itemsets_udaf;
+    aggregate RuleStats => rule_stats, rule_stats_udaf;
+}

@@ -1,19 +1,19 @@
 //! `rule_stats(antecedent, consequent)`: metrics of one hand-written rule over baskets.
 
-use std::mem::size_of;
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Float64Array, Int64Array, StructArray};
+use arrow::array::{Array, ArrayRef, AsArray, Float64Array, Int64Array, StructArray};
 use arrow::datatypes::{DataType, Field, FieldRef, Fields, Int64Type};
-use datafusion::common::{Result, ScalarValue};
+use datafusion::common::Result;
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::utils::format_state_name;
 use datafusion::logical_expr::{
-    Accumulator, AggregateUDFImpl, Documentation, EmitTo, GroupsAccumulator, Signature, Volatility,
+    Accumulator, AggregateUDFImpl, Documentation, GroupsAccumulator, Signature, Volatility,
 };
 use datafusion_macros::user_doc;
 
 use super::rule_metrics::rule_metrics;
+use crate::group_state::{GroupState, GroupsOf};
 
 #[user_doc(
     doc_section(label = "Basket Functions"),
@@ -92,7 +92,7 @@ impl AggregateUDFImpl for RuleStats {
     }
 
     fn accumulator(&self, _args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
-        Ok(Box::new(RuleStatsAccumulator(RuleStatsGroups::default())))
+        Ok(Box::new(GroupsOf::<RuleCounts>::new(())))
     }
 
     fn groups_accumulator_supported(&self, _args: AccumulatorArgs) -> bool {
@@ -100,7 +100,7 @@ impl AggregateUDFImpl for RuleStats {
     }
 
     fn create_groups_accumulator(&self, _args: AccumulatorArgs) -> Result<Box<dyn GroupsAccumulator>> {
-        Ok(Box::new(RuleStatsGroups::default()))
+        Ok(Box::new(GroupsOf::<RuleCounts>::new(())))
     }
 
     fn documentation(&self) -> Option<&Documentation> {
@@ -108,47 +108,69 @@ impl AggregateUDFImpl for RuleStats {
     }
 }
 
-/// Counts per group: rows, rows with A, rows with C, rows with both.
-#[derive(Debug, Default)]
-struct RuleStatsGroups {
-    counts: Vec<[i64; 4]>,
-}
+/// Counts of one group: rows, rows with A, rows with C, rows with both.
+#[derive(Debug, Default, Clone, Copy)]
+struct RuleCounts([i64; 4]);
 
-impl RuleStatsGroups {
-    fn add_rows(&mut self, values: &[ArrayRef], filter: Option<&BooleanArray>, group_of: impl Fn(usize) -> usize) {
+impl GroupState for RuleCounts {
+    type Params = ();
+
+    fn update(
+        _: &(),
+        groups: &mut [Self],
+        values: &[ArrayRef],
+        group_of: impl Fn(usize) -> Option<usize>,
+    ) -> Result<()> {
         let (a, c) = (values[0].as_boolean(), values[1].as_boolean());
         for row in 0..a.len() {
-            if a.is_null(row) || c.is_null(row) || filter.is_some_and(|f| !(f.is_valid(row) && f.value(row))) {
+            let Some(g) = group_of(row) else { continue };
+            if a.is_null(row) || c.is_null(row) {
                 continue;
             }
             let (has_a, has_c) = (a.value(row), c.value(row));
-            let counts = &mut self.counts[group_of(row)];
+            let counts = &mut groups[g].0;
             counts[0] += 1;
             counts[1] += i64::from(has_a);
             counts[2] += i64::from(has_c);
             counts[3] += i64::from(has_a && has_c);
         }
+        Ok(())
     }
 
-    fn merge_rows(&mut self, states: &[ArrayRef], group_of: impl Fn(usize) -> usize) {
+    fn state(_: &(), groups: &mut [Self]) -> Result<Vec<ArrayRef>> {
+        Ok(state_arrays(groups))
+    }
+
+    fn merge(_: &(), groups: &mut [Self], states: &[ArrayRef], group_of: impl Fn(usize) -> usize) -> Result<()> {
         let columns: Vec<_> = states.iter().map(|s| s.as_primitive::<Int64Type>()).collect();
         for row in 0..columns[0].len() {
-            let counts = &mut self.counts[group_of(row)];
+            let counts = &mut groups[group_of(row)].0;
             for (k, column) in columns.iter().enumerate() {
                 counts[k] += column.value(row);
             }
         }
+        Ok(())
     }
+
+    fn evaluate(_: &(), groups: &mut [Self]) -> Result<ArrayRef> {
+        Ok(evaluate(groups))
+    }
+
+    fn size(&self) -> usize {
+        0
+    }
+
+    const HOLDS_HEAP: bool = false;
 }
 
-fn state_arrays(counts: &[[i64; 4]]) -> Vec<ArrayRef> {
-    (0..4).map(|k| Arc::new(Int64Array::from_iter_values(counts.iter().map(|c| c[k]))) as ArrayRef).collect()
+fn state_arrays(counts: &[RuleCounts]) -> Vec<ArrayRef> {
+    (0..4).map(|k| Arc::new(Int64Array::from_iter_values(counts.iter().map(|c| c.0[k]))) as ArrayRef).collect()
 }
 
-fn evaluate(counts: &[[i64; 4]]) -> ArrayRef {
+fn evaluate(counts: &[RuleCounts]) -> ArrayRef {
     let rows: Vec<Option<[f64; 8]>> = counts
         .iter()
-        .map(|&[n, a, c, both]| {
+        .map(|&RuleCounts([n, a, c, both])| {
             (n > 0).then(|| {
                 let n = n as f64;
                 let (s_a, s_c, s_ac) = (a as f64 / n, c as f64 / n, both as f64 / n);
@@ -168,80 +190,11 @@ fn evaluate(counts: &[[i64; 4]]) -> ArrayRef {
         })
         .collect();
     let mut columns: Vec<ArrayRef> =
-        vec![Arc::new(Int64Array::from_iter(counts.iter().map(|c| (c[0] > 0).then_some(c[0]))))];
+        vec![Arc::new(Int64Array::from_iter(counts.iter().map(|c| (c.0[0] > 0).then_some(c.0[0]))))];
     for k in 0..8 {
         // NaN marks an undefined metric here and becomes NULL
         columns.push(Arc::new(Float64Array::from_iter(rows.iter().map(|r| r.map(|r| r[k]).filter(|v| !v.is_nan())))));
     }
-    let nulls = arrow::buffer::NullBuffer::from(counts.iter().map(|c| c[0] > 0).collect::<Vec<_>>());
+    let nulls = arrow::buffer::NullBuffer::from(counts.iter().map(|c| c.0[0] > 0).collect::<Vec<_>>());
     Arc::new(StructArray::new(output_fields(), columns, Some(nulls)))
-}
-
-impl GroupsAccumulator for RuleStatsGroups {
-    fn update_batch(
-        &mut self,
-        values: &[ArrayRef],
-        group_indices: &[usize],
-        opt_filter: Option<&BooleanArray>,
-        total_num_groups: usize,
-    ) -> Result<()> {
-        self.counts.resize(total_num_groups, [0; 4]);
-        self.add_rows(values, opt_filter, |row| group_indices[row]);
-        Ok(())
-    }
-
-    fn merge_batch(&mut self, values: &[ArrayRef], group_indices: &[usize], total_num_groups: usize) -> Result<()> {
-        self.counts.resize(total_num_groups, [0; 4]);
-        self.merge_rows(values, |row| group_indices[row]);
-        Ok(())
-    }
-
-    fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
-        Ok(evaluate(&emit_to.take_needed(&mut self.counts)))
-    }
-
-    fn state(&mut self, emit_to: EmitTo) -> Result<Vec<ArrayRef>> {
-        Ok(state_arrays(&emit_to.take_needed(&mut self.counts)))
-    }
-
-    fn convert_to_state(&self, values: &[ArrayRef], opt_filter: Option<&BooleanArray>) -> Result<Vec<ArrayRef>> {
-        let mut rows = Self { counts: vec![[0; 4]; values[0].len()] };
-        rows.add_rows(values, opt_filter, |row| row);
-        Ok(state_arrays(&rows.counts))
-    }
-
-    fn size(&self) -> usize {
-        self.counts.capacity() * size_of::<[i64; 4]>()
-    }
-}
-
-#[derive(Debug)]
-struct RuleStatsAccumulator(RuleStatsGroups);
-
-impl Accumulator for RuleStatsAccumulator {
-    fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
-        self.0.counts.resize(1, [0; 4]);
-        self.0.add_rows(values, None, |_| 0);
-        Ok(())
-    }
-
-    fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
-        self.0.counts.resize(1, [0; 4]);
-        self.0.merge_rows(states, |_| 0);
-        Ok(())
-    }
-
-    fn state(&mut self) -> Result<Vec<ScalarValue>> {
-        self.0.counts.resize(1, [0; 4]);
-        state_arrays(&self.0.counts).iter().map(|a| ScalarValue::try_from_array(a, 0)).collect()
-    }
-
-    fn evaluate(&mut self) -> Result<ScalarValue> {
-        self.0.counts.resize(1, [0; 4]);
-        ScalarValue::try_from_array(&evaluate(&self.0.counts), 0)
-    }
-
-    fn size(&self) -> usize {
-        size_of::<Self>() + self.0.size()
-    }
 }

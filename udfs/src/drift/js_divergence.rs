@@ -1,13 +1,18 @@
 //! `js_divergence(value, is_actual [, bins])`: Jensen-Shannon divergence on the bins of `psi`.
 
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, Float64Array};
 use arrow::datatypes::{DataType, FieldRef};
 use datafusion::common::Result;
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::{Accumulator, AggregateUDFImpl, Documentation, GroupsAccumulator, Signature};
 use datafusion_macros::user_doc;
 
-use super::sample::{coerce_sample_args, sample_state_fields, Measure, Sample, SampleParams};
-use crate::group_state::GroupsOf;
+use super::binning::{js_divergence, Bin};
+use super::sample_state::{
+    coerce_sample_args, sample_accumulator, sample_signature, sample_state_fields, SampleMeasure,
+};
 
 #[user_doc(
     doc_section(label = "Drift Functions"),
@@ -49,7 +54,7 @@ impl Default for JsDivergence {
 impl JsDivergence {
     #[must_use]
     pub fn new() -> Self {
-        Self { signature: super::sample_signature() }
+        Self { signature: sample_signature() }
     }
 }
 
@@ -75,7 +80,7 @@ impl AggregateUDFImpl for JsDivergence {
     }
 
     fn accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
-        Ok(Box::new(GroupsOf::<Sample>::new(SampleParams::from_args(self.name(), Measure::JsDivergence, &args)?)))
+        Ok(Box::new(sample_accumulator(JsOf, &args)?))
     }
 
     fn groups_accumulator_supported(&self, _args: AccumulatorArgs) -> bool {
@@ -83,10 +88,24 @@ impl AggregateUDFImpl for JsDivergence {
     }
 
     fn create_groups_accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn GroupsAccumulator>> {
-        Ok(Box::new(GroupsOf::<Sample>::new(SampleParams::from_args(self.name(), Measure::JsDivergence, &args)?)))
+        Ok(Box::new(sample_accumulator(JsOf, &args)?))
     }
 
     fn documentation(&self) -> Option<&Documentation> {
         self.doc()
+    }
+}
+
+/// Evaluates `js_divergence` from the bins.
+#[derive(Debug)]
+struct JsOf;
+
+impl SampleMeasure for JsOf {
+    fn name(&self) -> &'static str {
+        "js_divergence"
+    }
+
+    fn evaluate(&self, groups: &[Vec<Bin>], _epsilon: f64) -> Result<ArrayRef> {
+        Ok(Arc::new(groups.iter().map(|b| js_divergence(b)).collect::<Float64Array>()))
     }
 }

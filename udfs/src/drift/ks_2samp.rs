@@ -14,9 +14,9 @@ use datafusion::logical_expr::{
 };
 use datafusion_macros::user_doc;
 
-use super::ks_pvalue::{ks_2samp_pvalue, KsMethod};
 use crate::common::{float_list_array, for_each_float_list};
 use crate::group_state::{GroupState, GroupsOf};
+use crate::stats::kolmogorov_smirnov::{ks_2samp_pvalue, ks_statistic, KsMethod};
 
 #[user_doc(
     doc_section(label = "Drift Functions"),
@@ -132,37 +132,6 @@ impl AggregateUDFImpl for Ks2Samp {
 #[derive(Debug, Default)]
 struct TwoSamples([Vec<f64>; 2]);
 
-/// D as scipy computes it: the largest of max(F1 - F2) and max(F2 - F1) over every value of
-/// both (sorted) samples, each CDF a count divided by its sample size.
-pub(crate) fn ks_statistic(first: &[f64], second: &[f64]) -> f64 {
-    let (n1, n2) = (first.len() as f64, second.len() as f64);
-    let (mut i, mut j) = (0, 0);
-    let (mut max_diff, mut min_diff) = (f64::NEG_INFINITY, f64::INFINITY);
-    while i < first.len() || j < second.len() {
-        let x = match (first.get(i), second.get(j)) {
-            (Some(&a), Some(&b)) => a.min(b),
-            (Some(&a), None) => a,
-            (None, Some(&b)) => b,
-            (None, None) => break,
-        };
-        while i < first.len() && first[i] <= x {
-            i += 1;
-        }
-        while j < second.len() && second[j] <= x {
-            j += 1;
-        }
-        let diff = i as f64 / n1 - j as f64 / n2;
-        max_diff = max_diff.max(diff);
-        min_diff = min_diff.min(diff);
-    }
-    let below = (-min_diff).clamp(0.0, 1.0);
-    if below > max_diff {
-        below
-    } else {
-        max_diff
-    }
-}
-
 impl GroupState for TwoSamples {
     type Params = ();
 
@@ -185,8 +154,8 @@ impl GroupState for TwoSamples {
         Ok(())
     }
 
-    fn state(_: &(), groups: &[Self]) -> Result<Vec<ArrayRef>> {
-        Ok((0..2).map(|side| float_list_array(groups.iter().map(|g| Some(g.0[side].as_slice())))).collect())
+    fn state(_: &(), groups: &mut [Self]) -> Result<Vec<ArrayRef>> {
+        (0..2).map(|side| float_list_array("ks_2samp", groups.iter().map(|g| Some(g.0[side].as_slice())))).collect()
     }
 
     fn merge(_: &(), groups: &mut [Self], states: &[ArrayRef], group_of: impl Fn(usize) -> usize) -> Result<()> {
@@ -194,14 +163,14 @@ impl GroupState for TwoSamples {
         Ok(())
     }
 
-    fn evaluate(_: &(), groups: &[Self]) -> Result<ArrayRef> {
+    fn evaluate(_: &(), groups: &mut [Self]) -> Result<ArrayRef> {
         let mut statistic = Vec::with_capacity(groups.len());
         let mut pvalue = Vec::with_capacity(groups.len());
         let mut method = Vec::with_capacity(groups.len());
         let (mut n_expected, mut n_actual) = (Vec::new(), Vec::new());
         let mut valid = Vec::with_capacity(groups.len());
-        for g in groups {
-            let [mut expected, mut actual] = [g.0[0].clone(), g.0[1].clone()];
+        for g in groups.iter_mut() {
+            let [expected, actual] = &mut g.0;
             expected.sort_unstable_by(f64::total_cmp);
             actual.sort_unstable_by(f64::total_cmp);
             n_expected.push(expected.len() as i64);
@@ -213,7 +182,7 @@ impl GroupState for TwoSamples {
                 method.push(None);
                 continue;
             }
-            let d = ks_statistic(&actual, &expected);
+            let d = ks_statistic(actual, expected);
             let (d, p, how) = ks_2samp_pvalue(actual.len() as u64, expected.len() as u64, d);
             valid.push(true);
             statistic.push(Some(d));
@@ -235,17 +204,5 @@ impl GroupState for TwoSamples {
 
     fn size(&self) -> usize {
         (self.0[0].capacity() + self.0[1].capacity()) * size_of::<f64>()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::ks_statistic;
-
-    #[test]
-    fn statistic_with_ties() {
-        // scipy.stats.ks_2samp([1, 2, 2, 3], [2, 3, 4]).statistic == 0.4166666666666667 (3/4 - 1/3)
-        assert_eq!(ks_statistic(&[1.0, 2.0, 2.0, 3.0], &[2.0, 3.0, 4.0]), 0.75 - 1.0 / 3.0);
-        assert_eq!(ks_statistic(&[1.0, 2.0], &[1.0, 2.0]), 0.0);
     }
 }

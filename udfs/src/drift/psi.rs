@@ -1,13 +1,18 @@
 //! `psi(value, is_actual [, bins [, epsilon]])`: population stability index of two samples.
 
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, Float64Array};
 use arrow::datatypes::{DataType, FieldRef};
 use datafusion::common::Result;
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::{Accumulator, AggregateUDFImpl, Documentation, GroupsAccumulator, Signature};
 use datafusion_macros::user_doc;
 
-use super::sample::{coerce_sample_args, sample_state_fields, Measure, Sample, SampleParams};
-use crate::group_state::GroupsOf;
+use super::binning::{psi, Bin};
+use super::sample_state::{
+    coerce_sample_args, sample_accumulator, sample_signature, sample_state_fields, SampleMeasure,
+};
 
 #[user_doc(
     doc_section(label = "Drift Functions"),
@@ -61,7 +66,7 @@ impl Default for Psi {
 impl Psi {
     #[must_use]
     pub fn new() -> Self {
-        Self { signature: super::sample_signature() }
+        Self { signature: sample_signature() }
     }
 }
 
@@ -87,7 +92,7 @@ impl AggregateUDFImpl for Psi {
     }
 
     fn accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
-        Ok(Box::new(GroupsOf::<Sample>::new(SampleParams::from_args(self.name(), Measure::Psi, &args)?)))
+        Ok(Box::new(sample_accumulator(PsiOf, &args)?))
     }
 
     fn groups_accumulator_supported(&self, _args: AccumulatorArgs) -> bool {
@@ -95,10 +100,24 @@ impl AggregateUDFImpl for Psi {
     }
 
     fn create_groups_accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn GroupsAccumulator>> {
-        Ok(Box::new(GroupsOf::<Sample>::new(SampleParams::from_args(self.name(), Measure::Psi, &args)?)))
+        Ok(Box::new(sample_accumulator(PsiOf, &args)?))
     }
 
     fn documentation(&self) -> Option<&Documentation> {
         self.doc()
+    }
+}
+
+/// Evaluates `psi` from the bins.
+#[derive(Debug)]
+struct PsiOf;
+
+impl SampleMeasure for PsiOf {
+    fn name(&self) -> &'static str {
+        "psi"
+    }
+
+    fn evaluate(&self, groups: &[Vec<Bin>], epsilon: f64) -> Result<ArrayRef> {
+        Ok(Arc::new(groups.iter().map(|b| psi(b, epsilon)).collect::<Float64Array>()))
     }
 }

@@ -3,16 +3,17 @@
 use std::sync::Arc;
 
 use arrow::array::{ArrayRef, Float64Array, Int64Array, ListArray, StringArray, StructArray};
-use arrow::buffer::OffsetBuffer;
 use arrow::datatypes::{DataType, Field, FieldRef, Fields};
 use datafusion::common::Result;
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::{Accumulator, AggregateUDFImpl, Documentation, GroupsAccumulator, Signature};
 use datafusion_macros::user_doc;
 
-use super::bins::{psi_term, shares, totals, Bin};
-use super::sample::{coerce_sample_args, sample_state_fields, Measure, Sample, SampleParams};
-use crate::group_state::GroupsOf;
+use super::binning::{psi_term, shares, totals, Bin};
+use super::sample_state::{
+    coerce_sample_args, sample_accumulator, sample_signature, sample_state_fields, SampleMeasure,
+};
+use crate::common::ListOffsets;
 
 #[user_doc(
     doc_section(label = "Drift Functions"),
@@ -61,7 +62,7 @@ impl Default for PsiBins {
 impl PsiBins {
     #[must_use]
     pub fn new() -> Self {
-        Self { signature: super::sample_signature() }
+        Self { signature: sample_signature() }
     }
 }
 
@@ -87,7 +88,7 @@ impl AggregateUDFImpl for PsiBins {
     }
 
     fn accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
-        Ok(Box::new(GroupsOf::<Sample>::new(SampleParams::from_args(self.name(), Measure::Bins, &args)?)))
+        Ok(Box::new(sample_accumulator(BinsOf, &args)?))
     }
 
     fn groups_accumulator_supported(&self, _args: AccumulatorArgs) -> bool {
@@ -95,7 +96,7 @@ impl AggregateUDFImpl for PsiBins {
     }
 
     fn create_groups_accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn GroupsAccumulator>> {
-        Ok(Box::new(GroupsOf::<Sample>::new(SampleParams::from_args(self.name(), Measure::Bins, &args)?)))
+        Ok(Box::new(sample_accumulator(BinsOf, &args)?))
     }
 
     fn documentation(&self) -> Option<&Documentation> {
@@ -121,8 +122,8 @@ fn bins_type() -> DataType {
 }
 
 /// One list of bin structs per group.
-pub(crate) fn bins_array(groups: &[Vec<Bin>], epsilon: f64) -> ArrayRef {
-    let mut offsets = vec![0i32];
+fn bins_array(groups: &[Vec<Bin>], epsilon: f64) -> Result<ArrayRef> {
+    let mut offsets = ListOffsets::new("psi_bins");
     let mut labels: Vec<&str> = Vec::new();
     let (mut lower, mut upper) = (Vec::new(), Vec::new());
     let (mut expected_count, mut actual_count) = (Vec::new(), Vec::new());
@@ -141,7 +142,7 @@ pub(crate) fn bins_array(groups: &[Vec<Bin>], epsilon: f64) -> ArrayRef {
             actual_share.push((sides[1] > 0).then_some(a));
             terms.push(defined.then(|| psi_term(e, a, epsilon)));
         }
-        offsets.push(labels.len() as i32);
+        offsets.push(labels.len())?;
     }
     let columns: Vec<ArrayRef> = vec![
         Arc::new(StringArray::from(labels)),
@@ -153,10 +154,24 @@ pub(crate) fn bins_array(groups: &[Vec<Bin>], epsilon: f64) -> ArrayRef {
         Arc::new(Float64Array::from(actual_share)),
         Arc::new(Float64Array::from(terms)),
     ];
-    Arc::new(ListArray::new(
+    Ok(Arc::new(ListArray::new(
         Arc::new(Field::new_list_field(DataType::Struct(bin_fields()), true)),
-        OffsetBuffer::new(offsets.into()),
+        offsets.finish(),
         Arc::new(StructArray::new(bin_fields(), columns, None)),
         None,
-    ))
+    )))
+}
+
+/// Evaluates `psi_bins` from the bins.
+#[derive(Debug)]
+struct BinsOf;
+
+impl SampleMeasure for BinsOf {
+    fn name(&self) -> &'static str {
+        "psi_bins"
+    }
+
+    fn evaluate(&self, groups: &[Vec<Bin>], epsilon: f64) -> Result<ArrayRef> {
+        bins_array(groups, epsilon)
+    }
 }

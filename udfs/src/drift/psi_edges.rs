@@ -11,11 +11,10 @@ use datafusion::logical_expr::utils::format_state_name;
 use datafusion::logical_expr::{
     Accumulator, AggregateUDFImpl, Documentation, GroupsAccumulator, Signature, TypeSignature, Volatility,
 };
-use datafusion::physical_expr::expressions::Literal;
 use datafusion_macros::user_doc;
 
-use super::bins::{quantile_edges, DEFAULT_BINS, MAX_BINS};
-use crate::common::{float_list_array, for_each_float_list};
+use super::binning::{quantile_edges, DEFAULT_BINS, MAX_BINS};
+use crate::common::{float_list_array, for_each_float_list, literal_arg, LiteralArg};
 use crate::group_state::{GroupState, GroupsOf};
 
 #[user_doc(
@@ -101,11 +100,11 @@ impl AggregateUDFImpl for PsiEdges {
 }
 
 fn n_bins(args: &AccumulatorArgs) -> Result<usize> {
-    match args.exprs.get(1).map(|e| e.downcast_ref::<Literal>().map(Literal::value)) {
-        None => Ok(DEFAULT_BINS),
-        Some(Some(ScalarValue::Int64(Some(n)))) if (2..=MAX_BINS as i64).contains(n) => Ok(*n as usize),
-        Some(Some(other)) => plan_err!("psi_edges: n_bins must be between 2 and {MAX_BINS}, got {other}"),
-        Some(None) => plan_err!("psi_edges: n_bins must be a literal integer"),
+    match literal_arg(args.exprs, 1) {
+        LiteralArg::Absent => Ok(DEFAULT_BINS),
+        LiteralArg::Value(ScalarValue::Int64(Some(n))) if (2..=MAX_BINS as i64).contains(n) => Ok(*n as usize),
+        LiteralArg::Value(other) => plan_err!("psi_edges: n_bins must be between 2 and {MAX_BINS}, got {other}"),
+        LiteralArg::NotLiteral => plan_err!("psi_edges: n_bins must be a literal integer"),
     }
 }
 
@@ -131,8 +130,8 @@ impl GroupState for Values {
         Ok(())
     }
 
-    fn state(_n_bins: &usize, groups: &[Self]) -> Result<Vec<ArrayRef>> {
-        Ok(vec![float_list_array(groups.iter().map(|g| Some(g.0.as_slice())))])
+    fn state(_n_bins: &usize, groups: &mut [Self]) -> Result<Vec<ArrayRef>> {
+        Ok(vec![float_list_array("psi_edges", groups.iter().map(|g| Some(g.0.as_slice())))?])
     }
 
     fn merge(
@@ -145,16 +144,15 @@ impl GroupState for Values {
         Ok(())
     }
 
-    fn evaluate(n_bins: &usize, groups: &[Self]) -> Result<ArrayRef> {
+    fn evaluate(n_bins: &usize, groups: &mut [Self]) -> Result<ArrayRef> {
         let edges: Vec<Option<Vec<f64>>> = groups
-            .iter()
+            .iter_mut()
             .map(|g| {
-                let mut sorted = g.0.clone();
-                sorted.sort_unstable_by(f64::total_cmp);
-                (!sorted.is_empty()).then(|| quantile_edges(&sorted, *n_bins))
+                g.0.sort_unstable_by(f64::total_cmp);
+                (!g.0.is_empty()).then(|| quantile_edges(&g.0, *n_bins))
             })
             .collect();
-        Ok(float_list_array(edges.iter().map(Option::as_deref)))
+        float_list_array("psi_edges", edges.iter().map(Option::as_deref))
     }
 
     fn size(&self) -> usize {

@@ -10,7 +10,7 @@ use datafusion::logical_expr::{
 };
 use datafusion_macros::user_doc;
 
-use super::bins::{psi, Bin, DEFAULT_EPSILON};
+use super::binning::{psi, Bin, DEFAULT_EPSILON};
 
 #[user_doc(
     doc_section(label = "Drift Functions"),

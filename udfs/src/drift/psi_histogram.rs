@@ -4,7 +4,7 @@ use std::mem::size_of;
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, Float64Array, Int64Array, ListArray};
-use arrow::buffer::{NullBuffer, OffsetBuffer};
+use arrow::buffer::NullBuffer;
 use arrow::datatypes::{DataType, Field, FieldRef, Float64Type, Int64Type};
 use datafusion::common::{exec_err, plan_err, Result};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
@@ -14,8 +14,8 @@ use datafusion::logical_expr::{
 };
 use datafusion_macros::user_doc;
 
-use super::bins::bin_of;
-use crate::common::{fix_cut_points, FloatListRow, FloatLists};
+use super::binning::bin_of;
+use crate::common::{fix_cut_points, FloatListRow, FloatLists, ListOffsets};
 use crate::group_state::{GroupState, GroupsOf};
 
 #[user_doc(
@@ -158,28 +158,28 @@ impl GroupState for Histogram {
         Ok(())
     }
 
-    fn state(_: &(), groups: &[Self]) -> Result<Vec<ArrayRef>> {
-        let mut edge_offsets = vec![0i32];
+    fn state(_: &(), groups: &mut [Self]) -> Result<Vec<ArrayRef>> {
+        let mut edge_offsets = ListOffsets::new("psi_histogram");
         let mut edges: Vec<f64> = Vec::new();
-        let mut count_offsets = vec![0i32];
+        let mut count_offsets = ListOffsets::new("psi_histogram");
         let mut counts = Vec::new();
-        for g in groups {
+        for g in groups.iter() {
             edges.extend(g.edges.iter().flatten());
-            edge_offsets.push(edges.len() as i32);
+            edge_offsets.push(edges.len())?;
             counts.extend_from_slice(&g.counts);
-            count_offsets.push(counts.len() as i32);
+            count_offsets.push(counts.len())?;
         }
         let valid = NullBuffer::from(groups.iter().map(|g| g.edges.is_some()).collect::<Vec<_>>());
         Ok(vec![
             Arc::new(ListArray::new(
                 Arc::new(Field::new_list_field(DataType::Float64, true)),
-                OffsetBuffer::new(edge_offsets.into()),
+                edge_offsets.finish(),
                 Arc::new(Float64Array::from(edges)),
                 Some(valid.clone()),
             )),
             Arc::new(ListArray::new(
                 Arc::new(Field::new_list_field(DataType::Int64, true)),
-                OffsetBuffer::new(count_offsets.into()),
+                count_offsets.finish(),
                 Arc::new(Int64Array::from(counts)),
                 Some(valid),
             )),
@@ -202,16 +202,16 @@ impl GroupState for Histogram {
         Ok(())
     }
 
-    fn evaluate(_: &(), groups: &[Self]) -> Result<ArrayRef> {
-        let mut offsets = vec![0i32];
+    fn evaluate(_: &(), groups: &mut [Self]) -> Result<ArrayRef> {
+        let mut offsets = ListOffsets::new("psi_histogram");
         let mut counts = Vec::new();
-        for g in groups {
+        for g in groups.iter() {
             counts.extend_from_slice(&g.counts);
-            offsets.push(counts.len() as i32);
+            offsets.push(counts.len())?;
         }
         Ok(Arc::new(ListArray::new(
             Arc::new(Field::new_list_field(DataType::Int64, true)),
-            OffsetBuffer::new(offsets.into()),
+            offsets.finish(),
             Arc::new(Int64Array::from(counts)),
             Some(NullBuffer::from(groups.iter().map(|g| g.edges.is_some()).collect::<Vec<_>>())),
         )))

@@ -1,5 +1,8 @@
 //! `auc(score, label)`: area under the ROC curve.
 
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, Float64Array};
 use arrow::datatypes::{DataType, FieldRef};
 use datafusion::common::Result;
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
@@ -8,8 +11,8 @@ use datafusion::logical_expr::{
 };
 use datafusion_macros::user_doc;
 
-use super::scored::{coerce_scored_args, scored_state_fields, ScoreMeasure, Scored};
-use crate::group_state::GroupsOf;
+use super::scored_state::{coerce_scored_args, scored_accumulator, scored_state_fields, ScoreMeasure, Scored};
+use crate::stats::roc::auc;
 
 #[user_doc(
     doc_section(label = "Evaluation Functions"),
@@ -74,7 +77,7 @@ impl AggregateUDFImpl for Auc {
     }
 
     fn accumulator(&self, _args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
-        Ok(Box::new(GroupsOf::<Scored>::new(("auc", ScoreMeasure::Auc))))
+        Ok(Box::new(scored_accumulator(AucOf)))
     }
 
     fn groups_accumulator_supported(&self, _args: AccumulatorArgs) -> bool {
@@ -82,10 +85,24 @@ impl AggregateUDFImpl for Auc {
     }
 
     fn create_groups_accumulator(&self, _args: AccumulatorArgs) -> Result<Box<dyn GroupsAccumulator>> {
-        Ok(Box::new(GroupsOf::<Scored>::new(("auc", ScoreMeasure::Auc))))
+        Ok(Box::new(scored_accumulator(AucOf)))
     }
 
     fn documentation(&self) -> Option<&Documentation> {
         self.doc()
+    }
+}
+
+/// Evaluates `auc` from the sorted scores.
+#[derive(Debug)]
+struct AucOf;
+
+impl ScoreMeasure for AucOf {
+    fn name(&self) -> &'static str {
+        "auc"
+    }
+
+    fn evaluate(&self, groups: &[Scored]) -> Result<ArrayRef> {
+        Ok(Arc::new(groups.iter().map(|g| auc(g.negatives(), g.positives())).collect::<Float64Array>()))
     }
 }

@@ -1,15 +1,18 @@
 //! `gains_table(score, label [, n_groups])`: a gains / lift table by score.
 
-use arrow::datatypes::{DataType, FieldRef};
-use datafusion::common::Result;
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, Float64Array, Int64Array, ListArray, StructArray};
+use arrow::datatypes::{DataType, Field, FieldRef, Fields};
+use datafusion::common::{plan_err, Result, ScalarValue};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::{
     Accumulator, AggregateUDFImpl, Documentation, GroupsAccumulator, Signature, TypeSignature, Volatility,
 };
 use datafusion_macros::user_doc;
 
-use super::scored::{coerce_scored_args, gains_fields, gains_groups, scored_state_fields, ScoreMeasure, Scored};
-use crate::group_state::GroupsOf;
+use super::scored_state::{coerce_scored_args, scored_accumulator, scored_state_fields, ScoreMeasure, Scored};
+use crate::common::{literal_arg, ListOffsets, LiteralArg};
 
 #[user_doc(
     doc_section(label = "Evaluation Functions"),
@@ -81,7 +84,7 @@ impl AggregateUDFImpl for GainsTable {
     }
 
     fn accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
-        Ok(Box::new(GroupsOf::<Scored>::new(("gains_table", ScoreMeasure::Gains(gains_groups(&args)?)))))
+        Ok(Box::new(scored_accumulator(Gains::from_args(&args)?)))
     }
 
     fn groups_accumulator_supported(&self, _args: AccumulatorArgs) -> bool {
@@ -89,10 +92,175 @@ impl AggregateUDFImpl for GainsTable {
     }
 
     fn create_groups_accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn GroupsAccumulator>> {
-        Ok(Box::new(GroupsOf::<Scored>::new(("gains_table", ScoreMeasure::Gains(gains_groups(&args)?)))))
+        Ok(Box::new(scored_accumulator(Gains::from_args(&args)?)))
     }
 
     fn documentation(&self) -> Option<&Documentation> {
         self.doc()
+    }
+}
+
+/// A gains table with `n_groups` groups.
+#[derive(Debug)]
+struct Gains {
+    n_groups: usize,
+}
+
+impl Gains {
+    /// The number of groups: a literal between 1 and 10,000 at argument 2, default 10.
+    fn from_args(args: &AccumulatorArgs) -> Result<Self> {
+        let n_groups = match literal_arg(args.exprs, 2) {
+            LiteralArg::Absent => 10,
+            LiteralArg::Value(ScalarValue::Int64(Some(n))) if (1..=10_000).contains(n) => *n as usize,
+            LiteralArg::Value(other) => {
+                return plan_err!("gains_table: n_groups must be between 1 and 10000, got {other}")
+            }
+            LiteralArg::NotLiteral => return plan_err!("gains_table: n_groups must be a literal"),
+        };
+        Ok(Self { n_groups })
+    }
+}
+
+impl ScoreMeasure for Gains {
+    fn name(&self) -> &'static str {
+        "gains_table"
+    }
+
+    fn evaluate(&self, groups: &[Scored]) -> Result<ArrayRef> {
+        gains_array(groups, self.n_groups)
+    }
+}
+
+fn gains_fields() -> Fields {
+    let mut fields = vec![Field::new("group", DataType::Int64, true), Field::new("n", DataType::Int64, true)];
+    fields.push(Field::new("responders", DataType::Int64, true));
+    for name in ["response_rate", "lift"] {
+        fields.push(Field::new(name, DataType::Float64, true));
+    }
+    fields.push(Field::new("cum_n", DataType::Int64, true));
+    fields.push(Field::new("cum_responders", DataType::Int64, true));
+    for name in ["cum_capture", "cum_lift", "min_score", "max_score"] {
+        fields.push(Field::new(name, DataType::Float64, true));
+    }
+    Fields::from(fields)
+}
+
+/// One row of a gains table.
+struct GainsRow {
+    group: i64,
+    n: i64,
+    responders: i64,
+    min_score: f64,
+    max_score: f64,
+}
+
+/// Rows by score descending; a tie group goes whole to group ceil(n_groups · r / N), r = the
+/// number of rows scoring at least its score.
+fn gains_rows(neg: &[f64], pos: &[f64], n_groups: usize) -> Vec<GainsRow> {
+    let total = neg.len() + pos.len();
+    let mut rows: Vec<GainsRow> = Vec::new();
+    let (mut i, mut j) = (neg.len(), pos.len());
+    let mut seen = 0usize;
+    while i > 0 || j > 0 {
+        let s = match (i.checked_sub(1).map(|k| neg[k]), j.checked_sub(1).map(|k| pos[k])) {
+            (Some(a), Some(b)) => a.max(b),
+            (Some(a), None) => a,
+            (None, Some(b)) => b,
+            (None, None) => break,
+        };
+        let (mut n, mut responders) = (0i64, 0i64);
+        while i > 0 && neg[i - 1] == s {
+            i -= 1;
+            n += 1;
+        }
+        while j > 0 && pos[j - 1] == s {
+            j -= 1;
+            n += 1;
+            responders += 1;
+        }
+        seen += n as usize;
+        let group = (n_groups * seen).div_ceil(total) as i64;
+        match rows.last_mut() {
+            Some(last) if last.group == group => {
+                last.n += n;
+                last.responders += responders;
+                last.min_score = s;
+            }
+            _ => rows.push(GainsRow { group, n, responders, min_score: s, max_score: s }),
+        }
+    }
+    rows
+}
+
+fn gains_array(groups: &[Scored], n_groups: usize) -> Result<ArrayRef> {
+    let mut offsets = ListOffsets::new("gains_table");
+    let mut ints: [Vec<i64>; 5] = Default::default();
+    let mut floats: [Vec<Option<f64>>; 6] = Default::default();
+    for group in groups {
+        let (neg, pos) = (group.negatives(), group.positives());
+        let rows = gains_rows(neg, pos, n_groups);
+        let total_n = (neg.len() + pos.len()) as f64;
+        let total_responders = pos.len() as f64;
+        let overall = total_responders / total_n;
+        let (mut cum_n, mut cum_responders) = (0i64, 0i64);
+        for row in &rows {
+            cum_n += row.n;
+            cum_responders += row.responders;
+            let rate = row.responders as f64 / row.n as f64;
+            let cum_rate = cum_responders as f64 / cum_n as f64;
+            for (column, value) in ints.iter_mut().zip([row.group, row.n, row.responders, cum_n, cum_responders]) {
+                column.push(value);
+            }
+            let lift = (overall > 0.0).then(|| rate / overall);
+            let cum_capture = (total_responders > 0.0).then(|| cum_responders as f64 / total_responders);
+            let cum_lift = (overall > 0.0).then(|| cum_rate / overall);
+            for (column, value) in floats.iter_mut().zip([
+                Some(rate),
+                lift,
+                cum_capture,
+                cum_lift,
+                Some(row.min_score),
+                Some(row.max_score),
+            ]) {
+                column.push(value);
+            }
+        }
+        offsets.push(ints[0].len())?;
+    }
+    let [group, n, responders, cum_n, cum_responders] = ints;
+    let [rate, lift, cum_capture, cum_lift, min_score, max_score] = floats;
+    let int = |v: Vec<i64>| Arc::new(Int64Array::from(v)) as ArrayRef;
+    let float = |v: Vec<Option<f64>>| Arc::new(Float64Array::from(v)) as ArrayRef;
+    let columns = vec![
+        int(group),
+        int(n),
+        int(responders),
+        float(rate),
+        float(lift),
+        int(cum_n),
+        int(cum_responders),
+        float(cum_capture),
+        float(cum_lift),
+        float(min_score),
+        float(max_score),
+    ];
+    Ok(Arc::new(ListArray::new(
+        Arc::new(Field::new_list_field(DataType::Struct(gains_fields()), true)),
+        offsets.finish(),
+        Arc::new(StructArray::new(gains_fields(), columns, None)),
+        None,
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::gains_rows;
+
+    #[test]
+    fn gains_keep_ties_together() {
+        // scores 5 (pos), 4 (neg), 4 (pos), 1 (neg) in 2 groups: r = 1, 3, 3, 4 -> groups 1, 2, 2, 2
+        let rows = gains_rows(&[1.0, 4.0], &[4.0, 5.0], 2);
+        let summary: Vec<(i64, i64, i64)> = rows.iter().map(|r| (r.group, r.n, r.responders)).collect();
+        assert_eq!(summary, [(1, 1, 1), (2, 3, 1)]);
     }
 }

@@ -1,5 +1,8 @@
 //! `gini(score, label)`: Gini coefficient (accuracy ratio) = 2 AUC - 1.
 
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, Float64Array};
 use arrow::datatypes::{DataType, FieldRef};
 use datafusion::common::Result;
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
@@ -8,8 +11,8 @@ use datafusion::logical_expr::{
 };
 use datafusion_macros::user_doc;
 
-use super::scored::{coerce_scored_args, scored_state_fields, ScoreMeasure, Scored};
-use crate::group_state::GroupsOf;
+use super::scored_state::{coerce_scored_args, scored_accumulator, scored_state_fields, ScoreMeasure, Scored};
+use crate::stats::roc::auc;
 
 #[user_doc(
     doc_section(label = "Evaluation Functions"),
@@ -74,7 +77,7 @@ impl AggregateUDFImpl for Gini {
     }
 
     fn accumulator(&self, _args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
-        Ok(Box::new(GroupsOf::<Scored>::new(("gini", ScoreMeasure::Gini))))
+        Ok(Box::new(scored_accumulator(GiniOf)))
     }
 
     fn groups_accumulator_supported(&self, _args: AccumulatorArgs) -> bool {
@@ -82,10 +85,26 @@ impl AggregateUDFImpl for Gini {
     }
 
     fn create_groups_accumulator(&self, _args: AccumulatorArgs) -> Result<Box<dyn GroupsAccumulator>> {
-        Ok(Box::new(GroupsOf::<Scored>::new(("gini", ScoreMeasure::Gini))))
+        Ok(Box::new(scored_accumulator(GiniOf)))
     }
 
     fn documentation(&self) -> Option<&Documentation> {
         self.doc()
+    }
+}
+
+/// Evaluates `gini` from the sorted scores.
+#[derive(Debug)]
+struct GiniOf;
+
+impl ScoreMeasure for GiniOf {
+    fn name(&self) -> &'static str {
+        "gini"
+    }
+
+    fn evaluate(&self, groups: &[Scored]) -> Result<ArrayRef> {
+        Ok(Arc::new(
+            groups.iter().map(|g| auc(g.negatives(), g.positives()).map(|a| 2.0 * a - 1.0)).collect::<Float64Array>(),
+        ))
     }
 }

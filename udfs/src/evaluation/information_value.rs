@@ -1,5 +1,8 @@
 //! `information_value(value, label [, breaks [, right_closed]])`: the information value of a variable.
 
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, Float64Array};
 use arrow::datatypes::{DataType, FieldRef};
 use datafusion::common::Result;
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
@@ -8,8 +11,7 @@ use datafusion::logical_expr::{
 };
 use datafusion_macros::user_doc;
 
-use super::woe_bins::{coerce_woe_args, woe_state_fields, WoeCounts, WoeParams};
-use crate::group_state::GroupsOf;
+use super::woe_state::{coerce_woe_args, woe, woe_accumulator, woe_state_fields, WoeBin, WoeMeasure};
 
 #[user_doc(
     doc_section(label = "Evaluation Functions"),
@@ -82,7 +84,7 @@ impl AggregateUDFImpl for InformationValue {
     }
 
     fn accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
-        Ok(Box::new(GroupsOf::<WoeCounts>::new(WoeParams::from_args("information_value", false, &args)?)))
+        Ok(Box::new(woe_accumulator(Iv, &args)?))
     }
 
     fn groups_accumulator_supported(&self, _args: AccumulatorArgs) -> bool {
@@ -90,10 +92,28 @@ impl AggregateUDFImpl for InformationValue {
     }
 
     fn create_groups_accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn GroupsAccumulator>> {
-        Ok(Box::new(GroupsOf::<WoeCounts>::new(WoeParams::from_args("information_value", false, &args)?)))
+        Ok(Box::new(woe_accumulator(Iv, &args)?))
     }
 
     fn documentation(&self) -> Option<&Documentation> {
         self.doc()
+    }
+}
+
+/// The information value: the sum of the bins' IV terms; NULL for a group without bins.
+#[derive(Debug)]
+struct Iv;
+
+impl WoeMeasure for Iv {
+    fn name(&self) -> &'static str {
+        "information_value"
+    }
+
+    fn evaluate(&self, binned: &[Vec<WoeBin>]) -> Result<ArrayRef> {
+        let iv = binned.iter().map(|bins| {
+            let counts: Vec<[i64; 2]> = bins.iter().map(|b| b.3).collect();
+            (!counts.is_empty()).then(|| woe(&counts).iter().map(|w| w[3]).sum::<f64>())
+        });
+        Ok(Arc::new(iv.collect::<Float64Array>()))
     }
 }

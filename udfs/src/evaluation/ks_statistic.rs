@@ -1,5 +1,8 @@
 //! `ks_statistic(score, label)`: the Kolmogorov-Smirnov separation of a score.
 
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, Float64Array};
 use arrow::datatypes::{DataType, FieldRef};
 use datafusion::common::Result;
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
@@ -8,8 +11,8 @@ use datafusion::logical_expr::{
 };
 use datafusion_macros::user_doc;
 
-use super::scored::{coerce_scored_args, scored_state_fields, ScoreMeasure, Scored};
-use crate::group_state::GroupsOf;
+use super::scored_state::{coerce_scored_args, scored_accumulator, scored_state_fields, ScoreMeasure, Scored};
+use crate::stats::kolmogorov_smirnov::ks_statistic;
 
 #[user_doc(
     doc_section(label = "Evaluation Functions"),
@@ -74,7 +77,7 @@ impl AggregateUDFImpl for KsStatistic {
     }
 
     fn accumulator(&self, _args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
-        Ok(Box::new(GroupsOf::<Scored>::new(("ks_statistic", ScoreMeasure::Ks))))
+        Ok(Box::new(scored_accumulator(KsOf)))
     }
 
     fn groups_accumulator_supported(&self, _args: AccumulatorArgs) -> bool {
@@ -82,10 +85,32 @@ impl AggregateUDFImpl for KsStatistic {
     }
 
     fn create_groups_accumulator(&self, _args: AccumulatorArgs) -> Result<Box<dyn GroupsAccumulator>> {
-        Ok(Box::new(GroupsOf::<Scored>::new(("ks_statistic", ScoreMeasure::Ks))))
+        Ok(Box::new(scored_accumulator(KsOf)))
     }
 
     fn documentation(&self) -> Option<&Documentation> {
         self.doc()
+    }
+}
+
+/// Evaluates `ks_statistic` from the sorted scores.
+#[derive(Debug)]
+struct KsOf;
+
+impl ScoreMeasure for KsOf {
+    fn name(&self) -> &'static str {
+        "ks_statistic"
+    }
+
+    fn evaluate(&self, groups: &[Scored]) -> Result<ArrayRef> {
+        Ok(Arc::new(
+            groups
+                .iter()
+                .map(|g| {
+                    let (neg, pos) = (g.negatives(), g.positives());
+                    (!neg.is_empty() && !pos.is_empty()).then(|| ks_statistic(pos, neg))
+                })
+                .collect::<Float64Array>(),
+        ))
     }
 }

@@ -3,7 +3,6 @@
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, Float64Array, Int64Array, ListArray, StructArray};
-use arrow::buffer::OffsetBuffer;
 use arrow::datatypes::{DataType, Field, FieldRef, Fields, Int64Type};
 use datafusion::common::{plan_err, Result};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
@@ -14,9 +13,10 @@ use datafusion::logical_expr::{
 use datafusion_macros::user_doc;
 
 use super::confidence_level;
-use super::labels::{coerce_label, Labels};
-use super::stats::{normal_quantile, normal_sf};
+use super::label_args::{coerce_label, Labels};
+use crate::common::fixed_offsets;
 use crate::group_state::{GroupState, GroupsOf};
+use crate::stats::distributions::{normal_quantile, normal_sf};
 
 #[user_doc(
     doc_section(label = "Evaluation Functions"),
@@ -205,11 +205,11 @@ impl GroupState for Counts {
         Ok(())
     }
 
-    fn state(_: &f64, groups: &[Self]) -> Result<Vec<ArrayRef>> {
+    fn state(_: &f64, groups: &mut [Self]) -> Result<Vec<ArrayRef>> {
         let values: Vec<i64> = groups.iter().flat_map(|g| g.0).collect();
         Ok(vec![Arc::new(ListArray::new(
             Arc::new(Field::new_list_field(DataType::Int64, true)),
-            OffsetBuffer::from_lengths(std::iter::repeat_n(4, groups.len())),
+            fixed_offsets("response_lift", 4, groups.len())?,
             Arc::new(Int64Array::from(values)),
             None,
         ))])
@@ -226,7 +226,7 @@ impl GroupState for Counts {
         Ok(())
     }
 
-    fn evaluate(confidence: &f64, groups: &[Self]) -> Result<ArrayRef> {
+    fn evaluate(confidence: &f64, groups: &mut [Self]) -> Result<ArrayRef> {
         let z_q = normal_quantile(0.5 + confidence / 2.0);
         let mut columns: Vec<Vec<Option<f64>>> =
             (0..OUTPUT.len() - 4).map(|_| Vec::with_capacity(groups.len())).collect();

@@ -1,15 +1,20 @@
 //! `uplift_at_k(score, outcome, is_treatment, k [, strategy])`: uplift among the top share k of rows.
 
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, Float64Array};
 use arrow::datatypes::{DataType, FieldRef};
-use datafusion::common::Result;
+use datafusion::common::{plan_err, Result, ScalarValue};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::{
     Accumulator, AggregateUDFImpl, Documentation, GroupsAccumulator, Signature, TypeSignature, Volatility,
 };
 use datafusion_macros::user_doc;
 
-use super::uplift::{at_k, coerce_uplift_args, uplift_state_fields, UpliftSample};
-use crate::group_state::GroupsOf;
+use super::uplift_state::{
+    coerce_uplift_args, uplift_accumulator, uplift_state_fields, UpliftMeasure, UpliftSample, OUTCOME, TREATED,
+};
+use crate::common::{literal_arg, LiteralArg};
 
 #[user_doc(
     doc_section(label = "Evaluation Functions"),
@@ -84,7 +89,7 @@ impl AggregateUDFImpl for UpliftAtK {
     }
 
     fn accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
-        Ok(Box::new(GroupsOf::<UpliftSample>::new(("uplift_at_k", at_k(&args)?))))
+        Ok(Box::new(uplift_accumulator(AtK::from_args(&args)?)))
     }
 
     fn groups_accumulator_supported(&self, _args: AccumulatorArgs) -> bool {
@@ -92,10 +97,104 @@ impl AggregateUDFImpl for UpliftAtK {
     }
 
     fn create_groups_accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn GroupsAccumulator>> {
-        Ok(Box::new(GroupsOf::<UpliftSample>::new(("uplift_at_k", at_k(&args)?))))
+        Ok(Box::new(uplift_accumulator(AtK::from_args(&args)?)))
     }
 
     fn documentation(&self) -> Option<&Documentation> {
         self.doc()
+    }
+}
+
+/// Uplift among the top share `k` of rows: overall, or per arm (`by_group`).
+#[derive(Debug)]
+struct AtK {
+    k: f64,
+    by_group: bool,
+}
+
+impl AtK {
+    /// k and the strategy of `uplift_at_k` from literal arguments 3 and 4.
+    fn from_args(args: &AccumulatorArgs) -> Result<Self> {
+        let k = match literal_arg(args.exprs, 3) {
+            LiteralArg::Value(ScalarValue::Float64(Some(k))) if *k > 0.0 && *k <= 1.0 => *k,
+            LiteralArg::Value(other) => return plan_err!("uplift_at_k: k must be in (0, 1], got {other}"),
+            _ => return plan_err!("uplift_at_k: k must be a literal"),
+        };
+        let by_group = match literal_arg(args.exprs, 4) {
+            LiteralArg::Absent => false,
+            LiteralArg::Value(ScalarValue::Utf8(Some(s))) if s == "overall" => false,
+            LiteralArg::Value(ScalarValue::Utf8(Some(s))) if s == "by_group" => true,
+            LiteralArg::Value(other) => {
+                return plan_err!("uplift_at_k: strategy must be 'overall' or 'by_group', got {other}")
+            }
+            LiteralArg::NotLiteral => return plan_err!("uplift_at_k: strategy must be a literal"),
+        };
+        Ok(Self { k, by_group })
+    }
+}
+
+impl UpliftMeasure for AtK {
+    fn name(&self) -> &'static str {
+        "uplift_at_k"
+    }
+
+    fn evaluate(&self, groups: &[UpliftSample]) -> Result<ArrayRef> {
+        Ok(Arc::new(
+            groups
+                .iter()
+                .map(|g| g.has_both_arms().then(|| uplift_at_k(g, self.k, self.by_group)).flatten())
+                .collect::<Float64Array>(),
+        ))
+    }
+}
+
+/// Response rate among the first `take` rows of `order` restricted to `rows_of`, whole tie
+/// groups first and the straddling tie group counted in proportion.
+fn top_rate(sample: &UpliftSample, order: &[usize], take: f64, arm: Option<bool>) -> Option<(f64, f64)> {
+    // returns (treated rate, control rate) for `arm == None`, or (rate, rate) of the one arm
+    let in_arm = |row: usize| arm.is_none_or(|treated| (sample.flags[row] & TREATED != 0) == treated);
+    let rows: Vec<usize> = order.iter().copied().filter(|&r| in_arm(r)).collect();
+    let (mut counts, mut responders) = ([0.0f64; 2], [0.0f64; 2]);
+    let mut taken = 0.0;
+    let mut i = 0;
+    while i < rows.len() && taken < take {
+        let s = sample.scores[rows[i]];
+        let mut j = i;
+        let (mut c, mut r) = ([0.0f64; 2], [0.0f64; 2]);
+        while j < rows.len() && sample.scores[rows[j]] == s {
+            let f = sample.flags[rows[j]];
+            let side = usize::from(f & TREATED == 0);
+            c[side] += 1.0;
+            r[side] += f64::from(f & OUTCOME);
+            j += 1;
+        }
+        let size = (j - i) as f64;
+        let share = ((take - taken) / size).min(1.0);
+        for side in 0..2 {
+            counts[side] += share * c[side];
+            responders[side] += share * r[side];
+        }
+        taken += share * size;
+        i = j;
+    }
+    let rate = |side: usize| (counts[side] > 0.0).then(|| responders[side] / counts[side]);
+    match arm {
+        None => Some((rate(0)?, rate(1)?)),
+        Some(true) => rate(0).map(|r| (r, r)),
+        Some(false) => rate(1).map(|r| (r, r)),
+    }
+}
+
+fn uplift_at_k(sample: &UpliftSample, k: f64, by_group: bool) -> Option<f64> {
+    let order = sample.order();
+    if by_group {
+        let n_t = sample.flags.iter().filter(|&&f| f & TREATED != 0).count() as f64;
+        let n_c = sample.flags.len() as f64 - n_t;
+        let (rate_t, _) = top_rate(sample, &order, (n_t * k).trunc(), Some(true))?;
+        let (rate_c, _) = top_rate(sample, &order, (n_c * k).trunc(), Some(false))?;
+        Some(rate_t - rate_c)
+    } else {
+        let (rate_t, rate_c) = top_rate(sample, &order, (sample.scores.len() as f64 * k).trunc(), None)?;
+        Some(rate_t - rate_c)
     }
 }

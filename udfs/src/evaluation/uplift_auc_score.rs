@@ -8,8 +8,7 @@ use datafusion::logical_expr::{
 };
 use datafusion_macros::user_doc;
 
-use super::uplift::{coerce_uplift_args, uplift_state_fields, Curve, UpliftMeasure, UpliftSample};
-use crate::group_state::GroupsOf;
+use super::uplift_state::{coerce_uplift_args, uplift_accumulator, uplift_state_fields, AreaScore, Curve};
 
 #[user_doc(
     doc_section(label = "Evaluation Functions"),
@@ -75,7 +74,7 @@ impl AggregateUDFImpl for UpliftAucScore {
     }
 
     fn accumulator(&self, _args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
-        Ok(Box::new(GroupsOf::<UpliftSample>::new(("uplift_auc_score", UpliftMeasure::AreaScore(Curve::Uplift)))))
+        Ok(Box::new(uplift_accumulator(AreaScore { name: "uplift_auc_score", curve: Curve::Uplift })))
     }
 
     fn groups_accumulator_supported(&self, _args: AccumulatorArgs) -> bool {
@@ -83,7 +82,7 @@ impl AggregateUDFImpl for UpliftAucScore {
     }
 
     fn create_groups_accumulator(&self, _args: AccumulatorArgs) -> Result<Box<dyn GroupsAccumulator>> {
-        Ok(Box::new(GroupsOf::<UpliftSample>::new(("uplift_auc_score", UpliftMeasure::AreaScore(Curve::Uplift)))))
+        Ok(Box::new(uplift_accumulator(AreaScore { name: "uplift_auc_score", curve: Curve::Uplift })))
     }
 
     fn documentation(&self) -> Option<&Documentation> {

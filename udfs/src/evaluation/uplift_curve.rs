@@ -8,8 +8,9 @@ use datafusion::logical_expr::{
 };
 use datafusion_macros::user_doc;
 
-use super::uplift::{coerce_uplift_args, point_fields, uplift_state_fields, Curve, UpliftMeasure, UpliftSample};
-use crate::group_state::GroupsOf;
+use super::uplift_state::{
+    coerce_uplift_args, point_fields, uplift_accumulator, uplift_state_fields, Curve, CurvePoints,
+};
 
 #[user_doc(
     doc_section(label = "Evaluation Functions"),
@@ -81,7 +82,7 @@ impl AggregateUDFImpl for UpliftCurve {
     }
 
     fn accumulator(&self, _args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
-        Ok(Box::new(GroupsOf::<UpliftSample>::new(("uplift_curve", UpliftMeasure::Points(Curve::Uplift)))))
+        Ok(Box::new(uplift_accumulator(CurvePoints { name: "uplift_curve", curve: Curve::Uplift })))
     }
 
     fn groups_accumulator_supported(&self, _args: AccumulatorArgs) -> bool {
@@ -89,7 +90,7 @@ impl AggregateUDFImpl for UpliftCurve {
     }
 
     fn create_groups_accumulator(&self, _args: AccumulatorArgs) -> Result<Box<dyn GroupsAccumulator>> {
-        Ok(Box::new(GroupsOf::<UpliftSample>::new(("uplift_curve", UpliftMeasure::Points(Curve::Uplift)))))
+        Ok(Box::new(uplift_accumulator(CurvePoints { name: "uplift_curve", curve: Curve::Uplift })))
     }
 
     fn documentation(&self) -> Option<&Documentation> {

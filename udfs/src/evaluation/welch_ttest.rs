@@ -3,7 +3,6 @@
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, Float64Array, Int64Array, ListArray, StructArray};
-use arrow::buffer::OffsetBuffer;
 use arrow::datatypes::{DataType, Field, FieldRef, Fields, Float64Type};
 use datafusion::common::{plan_err, Result};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
@@ -14,8 +13,9 @@ use datafusion::logical_expr::{
 use datafusion_macros::user_doc;
 
 use super::confidence_level;
-use super::stats::{student_t_quantile, student_t_sf};
+use crate::common::fixed_offsets;
 use crate::group_state::{GroupState, GroupsOf};
+use crate::stats::distributions::{student_t_quantile, student_t_sf};
 
 #[user_doc(
     doc_section(label = "Evaluation Functions"),
@@ -192,11 +192,11 @@ impl GroupState for Moments {
         Ok(())
     }
 
-    fn state(_: &f64, groups: &[Self]) -> Result<Vec<ArrayRef>> {
+    fn state(_: &f64, groups: &mut [Self]) -> Result<Vec<ArrayRef>> {
         let values: Vec<f64> = groups.iter().flat_map(|g| g.0.iter().flat_map(|a| [a.n, a.mean, a.m2])).collect();
         Ok(vec![Arc::new(ListArray::new(
             Arc::new(Field::new_list_field(DataType::Float64, true)),
-            OffsetBuffer::from_lengths(std::iter::repeat_n(6, groups.len())),
+            fixed_offsets("welch_ttest", 6, groups.len())?,
             Arc::new(Float64Array::from(values)),
             None,
         ))])
@@ -216,7 +216,7 @@ impl GroupState for Moments {
         Ok(())
     }
 
-    fn evaluate(confidence: &f64, groups: &[Self]) -> Result<ArrayRef> {
+    fn evaluate(confidence: &f64, groups: &mut [Self]) -> Result<ArrayRef> {
         let mut counts: [Vec<i64>; 2] = [Vec::new(), Vec::new()];
         let mut columns: Vec<Vec<Option<f64>>> =
             (0..OUTPUT.len() - 2).map(|_| Vec::with_capacity(groups.len())).collect();

@@ -1,6 +1,9 @@
 //! `woe_table(value, label [, breaks [, right_closed]])`: weight of evidence per bin.
 
-use arrow::datatypes::{DataType, FieldRef};
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, Float64Array, Int64Array, ListArray, StringArray, StructArray};
+use arrow::datatypes::{DataType, Field, FieldRef, Fields};
 use datafusion::common::Result;
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::{
@@ -8,8 +11,8 @@ use datafusion::logical_expr::{
 };
 use datafusion_macros::user_doc;
 
-use super::woe_bins::{coerce_woe_args, woe_fields, woe_state_fields, WoeCounts, WoeParams};
-use crate::group_state::GroupsOf;
+use super::woe_state::{coerce_woe_args, woe, woe_accumulator, woe_state_fields, WoeBin, WoeMeasure};
+use crate::common::ListOffsets;
 
 #[user_doc(
     doc_section(label = "Evaluation Functions"),
@@ -84,7 +87,7 @@ impl AggregateUDFImpl for WoeTable {
     }
 
     fn accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
-        Ok(Box::new(GroupsOf::<WoeCounts>::new(WoeParams::from_args("woe_table", true, &args)?)))
+        Ok(Box::new(woe_accumulator(Table, &args)?))
     }
 
     fn groups_accumulator_supported(&self, _args: AccumulatorArgs) -> bool {
@@ -92,10 +95,69 @@ impl AggregateUDFImpl for WoeTable {
     }
 
     fn create_groups_accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn GroupsAccumulator>> {
-        Ok(Box::new(GroupsOf::<WoeCounts>::new(WoeParams::from_args("woe_table", true, &args)?)))
+        Ok(Box::new(woe_accumulator(Table, &args)?))
     }
 
     fn documentation(&self) -> Option<&Documentation> {
         self.doc()
+    }
+}
+
+fn woe_fields() -> Fields {
+    Fields::from(vec![
+        Field::new("bin", DataType::Utf8, true),
+        Field::new("lower", DataType::Float64, true),
+        Field::new("upper", DataType::Float64, true),
+        Field::new("good", DataType::Int64, true),
+        Field::new("bad", DataType::Int64, true),
+        Field::new("good_share", DataType::Float64, true),
+        Field::new("bad_share", DataType::Float64, true),
+        Field::new("woe", DataType::Float64, true),
+        Field::new("iv", DataType::Float64, true),
+    ])
+}
+
+/// The per-bin table.
+#[derive(Debug)]
+struct Table;
+
+impl WoeMeasure for Table {
+    fn name(&self) -> &'static str {
+        "woe_table"
+    }
+
+    fn evaluate(&self, binned: &[Vec<WoeBin>]) -> Result<ArrayRef> {
+        let mut offsets = ListOffsets::new("woe_table");
+        let (mut labels, mut lower, mut upper) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut good, mut bad) = (Vec::new(), Vec::new());
+        let mut measures: [Vec<f64>; 4] = Default::default();
+        for bins in binned {
+            let counts: Vec<[i64; 2]> = bins.iter().map(|b| b.3).collect();
+            for (bin, w) in bins.iter().zip(woe(&counts)) {
+                labels.push(bin.0.as_str());
+                lower.push(bin.1);
+                upper.push(bin.2);
+                good.push(bin.3[0]);
+                bad.push(bin.3[1]);
+                for (column, value) in measures.iter_mut().zip(w) {
+                    column.push(value);
+                }
+            }
+            offsets.push(labels.len())?;
+        }
+        let mut columns: Vec<ArrayRef> = vec![
+            Arc::new(StringArray::from(labels)),
+            Arc::new(Float64Array::from(lower)),
+            Arc::new(Float64Array::from(upper)),
+            Arc::new(Int64Array::from(good)),
+            Arc::new(Int64Array::from(bad)),
+        ];
+        columns.extend(measures.into_iter().map(|m| Arc::new(Float64Array::from(m)) as ArrayRef));
+        Ok(Arc::new(ListArray::new(
+            Arc::new(Field::new_list_field(DataType::Struct(woe_fields()), true)),
+            offsets.finish(),
+            Arc::new(StructArray::new(woe_fields(), columns, None)),
+            None,
+        )))
     }
 }

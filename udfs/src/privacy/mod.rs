@@ -17,3 +17,13 @@ pub use mask_id_number::{mask_id_number, MaskIdNumber};
 pub use mask_name::{mask_name, MaskName};
 pub use mask_phone::{mask_phone, MaskPhone};
 pub use pseudonym::Pseudonym;
+
+crate::macros::functions! {
+    scalar HashPii => hash_pii, hash_pii_udf;
+    scalar IsValidCnId => is_valid_cn_id, is_valid_cn_id_udf;
+    scalar IsValidCnMobile => is_valid_cn_mobile, is_valid_cn_mobile_udf;
+    scalar MaskEmail => mask_email, mask_email_udf;
+    scalar MaskIdNumber => mask_id_number, mask_id_number_udf;
+    scalar MaskName => mask_name, mask_name_udf;
+    scalar MaskPhone => mask_phone, mask_phone_udf;
+}

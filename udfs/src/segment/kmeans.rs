@@ -3,20 +3,20 @@
 use std::mem::size_of;
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Float64Array, Int64Array, ListArray, StructArray};
-use arrow::buffer::{NullBuffer, OffsetBuffer};
-use arrow::datatypes::{DataType, Field, FieldRef, Fields, Float64Type, Int64Type};
+use arrow::array::{Array, ArrayRef, AsArray, Float64Array, Int64Array, ListArray, StructArray};
+use arrow::buffer::NullBuffer;
+use arrow::datatypes::{DataType, Field, FieldRef, Fields, Int64Type};
 use datafusion::common::{exec_err, plan_err, Result, ScalarValue};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::utils::format_state_name;
 use datafusion::logical_expr::{
-    Accumulator, AggregateUDFImpl, Documentation, EmitTo, GroupsAccumulator, Signature, TypeSignature, Volatility,
+    Accumulator, AggregateUDFImpl, Documentation, GroupsAccumulator, Signature, TypeSignature, Volatility,
 };
-use datafusion::physical_expr::expressions::Literal;
 use datafusion_macros::user_doc;
 
-use super::kmeans_lloyd::{fit, Fit};
-use crate::group_state::GroupHeap;
+use crate::common::{literal_arg, FloatListRow, FloatLists, ListOffsets, LiteralArg};
+use crate::group_state::{GroupState, GroupsOf};
+use crate::stats::lloyd::{fit, Fit};
 
 #[user_doc(
     doc_section(label = "Segmentation Functions"),
@@ -26,7 +26,7 @@ use crate::group_state::GroupHeap;
 The fit follows scikit-learn's KMeans(algorithm='lloyd'): greedy k-means++ seeding (2 + ln k local trials), Lloyd iterations until the total squared centroid shift \
 is at most 1e-4 times the mean feature variance, labels stop changing, or 300 iterations; an empty cluster moves to the point farthest from its centroid; \
 the best of n_init runs (default 10) by inertia is kept. Deterministic for a seed (default 0): the points are sorted before fitting, so the result does not depend on row order or partitioning. \
-Rows whose features are NULL or hold a NULL are ignored; NaN or infinite coordinates, vectors of different lengths, k < 1, or k larger than the number of points are errors. \
+Rows whose features are NULL or hold a NULL or NaN are ignored (NaN is NULL in every Persona function); infinite coordinates, vectors of different lengths, k < 1, or k larger than the number of points are errors. \
 The features are used as given: standardise them first, e.g. z-scores as scikit-learn's StandardScaler with \
 `(x - avg(x) OVER ()) / stddev_pop(x) OVER ()`, or min-max with `(x - min(x) OVER ()) / (max(x) OVER () - min(x) OVER ())`. \
 The fit keeps the group's points in memory (8 bytes per coordinate). Assign rows to clusters with kmeans_assign.",
@@ -34,11 +34,11 @@ The fit keeps the group's points in memory (8 bytes per coordinate). Assign rows
     sql_example = r#"```sql
 > SELECT m['centroids'] AS centroids, m['iterations'] AS iterations, m['points'] AS points
   FROM (SELECT kmeans([x, y], 2) AS m FROM (VALUES (0.0, 0.0), (0.0, 1.0), (10.0, 0.0), (10.0, 1.0)) t(x, y));
-+------------------------------+------------+--------+
-| centroids                    | iterations | points |
-+------------------------------+------------+--------+
-| [[0.0, 0.5], [10.0, 0.5]]    | 2          | 4      |
-+------------------------------+------------+--------+
++---------------------------+------------+--------+
+| centroids                 | iterations | points |
++---------------------------+------------+--------+
+| [[0.0, 0.5], [10.0, 0.5]] | 2          | 4      |
++---------------------------+------------+--------+
 ```"#,
     argument(
         name = "features",
@@ -148,7 +148,7 @@ impl AggregateUDFImpl for KMeans {
     }
 
     fn accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
-        Ok(Box::new(KMeansAccumulator { params: Params::from_args(&args)?, group: Points::default() }))
+        Ok(Box::new(GroupsOf::<Points>::new(Params::from_args(&args)?)))
     }
 
     fn groups_accumulator_supported(&self, _args: AccumulatorArgs) -> bool {
@@ -156,11 +156,7 @@ impl AggregateUDFImpl for KMeans {
     }
 
     fn create_groups_accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn GroupsAccumulator>> {
-        Ok(Box::new(KMeansGroupsAccumulator {
-            params: Params::from_args(&args)?,
-            groups: Vec::new(),
-            heap: GroupHeap::default(),
-        }))
+        Ok(Box::new(GroupsOf::<Points>::new(Params::from_args(&args)?)))
     }
 
     fn documentation(&self) -> Option<&Documentation> {
@@ -178,12 +174,10 @@ struct Params {
 impl Params {
     fn from_args(args: &AccumulatorArgs) -> Result<Self> {
         let literal = |i: usize, name: &str, default: i64| -> Result<i64> {
-            match args.exprs.get(i) {
-                None => Ok(default),
-                Some(e) => match e.downcast_ref::<Literal>().map(Literal::value) {
-                    Some(ScalarValue::Int64(Some(v))) => Ok(*v),
-                    _ => plan_err!("kmeans: {name} must be a literal integer"),
-                },
+            match literal_arg(args.exprs, i) {
+                LiteralArg::Absent => Ok(default),
+                LiteralArg::Value(ScalarValue::Int64(Some(v))) => Ok(*v),
+                _ => plan_err!("kmeans: {name} must be a literal integer"),
             }
         };
         let k = literal(1, "k", 0)?;
@@ -232,67 +226,86 @@ impl Points {
     }
 }
 
-/// Feature vectors of a batch: `None` for ignored rows (NULL vector, NULL element, filtered).
-fn feature_rows(values: &ArrayRef, filter: Option<&BooleanArray>) -> Result<Vec<Option<Vec<f64>>>> {
-    let lists = values.as_list::<i32>();
-    let mut rows = Vec::with_capacity(lists.len());
-    for i in 0..lists.len() {
-        if lists.is_null(i) || filter.is_some_and(|f| !(f.is_valid(i) && f.value(i))) {
-            rows.push(None);
-            continue;
-        }
-        let row = lists.value(i);
-        let row = row.as_primitive::<Float64Type>();
-        if row.null_count() > 0 {
-            rows.push(None);
-            continue;
-        }
-        if let Some(bad) = row.values().iter().find(|x| !x.is_finite()) {
-            return exec_err!("kmeans: features must be finite numbers, got {bad}");
-        }
-        rows.push(Some(row.values().to_vec()));
-    }
-    Ok(rows)
-}
+impl GroupState for Points {
+    type Params = Params;
 
-fn state_arrays(groups: &[Points]) -> Vec<ArrayRef> {
-    let dims: Int64Array = groups.iter().map(|g| g.dim.map(|d| d as i64)).collect();
-    let mut offsets = vec![0i32];
-    let mut values = Vec::new();
-    for g in groups {
-        values.extend_from_slice(&g.values);
-        offsets.push(values.len() as i32);
+    /// Rows with a NULL vector or a NULL or NaN element are ignored (NaN is NULL in every Persona
+    /// function); an infinite coordinate is an error.
+    fn update(
+        _: &Params,
+        groups: &mut [Self],
+        values: &[ArrayRef],
+        group_of: impl Fn(usize) -> Option<usize>,
+    ) -> Result<()> {
+        let lists = FloatLists::new(values[0].as_list::<i32>());
+        for row in 0..values[0].len() {
+            let Some(g) = group_of(row) else { continue };
+            let FloatListRow::Values(point) = lists.row(row) else { continue };
+            if point.iter().any(|x| x.is_nan()) {
+                continue;
+            }
+            if let Some(bad) = point.iter().find(|x| x.is_infinite()) {
+                return exec_err!("kmeans: features must be finite numbers, got {bad}");
+            }
+            groups[g].push(point)?;
+        }
+        Ok(())
     }
-    let points = ListArray::new(
-        Arc::new(Field::new_list_field(DataType::Float64, true)),
-        OffsetBuffer::new(offsets.into()),
-        Arc::new(Float64Array::from(values)),
-        None,
-    );
-    vec![Arc::new(dims), Arc::new(points)]
-}
 
-fn merge_into(states: &[ArrayRef], mut target: impl FnMut(usize) -> usize, groups: &mut [Points]) -> Result<()> {
-    let dims = states[0].as_primitive::<Int64Type>();
-    let points = states[1].as_list::<i32>();
-    for row in 0..dims.len() {
-        if dims.is_null(row) {
-            continue;
+    fn state(_: &Params, groups: &mut [Self]) -> Result<Vec<ArrayRef>> {
+        let dims: Int64Array = groups.iter().map(|g| g.dim.map(|d| d as i64)).collect();
+        let mut offsets = ListOffsets::new("kmeans");
+        let mut values = Vec::new();
+        for g in groups.iter() {
+            values.extend_from_slice(&g.values);
+            offsets.push(values.len())?;
         }
-        let dim = dims.value(row) as usize;
-        let values = points.value(row);
-        let values = values.as_primitive::<Float64Type>();
-        let group = &mut groups[target(row)];
-        for point in values.values().chunks_exact(dim) {
-            group.push(point)?;
-        }
+        let points = ListArray::new(
+            Arc::new(Field::new_list_field(DataType::Float64, true)),
+            offsets.finish(),
+            Arc::new(Float64Array::from(values)),
+            None,
+        );
+        Ok(vec![Arc::new(dims), Arc::new(points)])
     }
-    Ok(())
+
+    fn merge(_: &Params, groups: &mut [Self], states: &[ArrayRef], group_of: impl Fn(usize) -> usize) -> Result<()> {
+        let dims = states[0].as_primitive::<Int64Type>();
+        let points = FloatLists::new(states[1].as_list::<i32>());
+        for row in 0..dims.len() {
+            if dims.is_null(row) {
+                continue;
+            }
+            let dim = match usize::try_from(dims.value(row)) {
+                Ok(dim) if dim > 0 => dim,
+                _ => return exec_err!("kmeans: malformed partial state: dimension {}", dims.value(row)),
+            };
+            let FloatListRow::Values(values) = points.row(row) else {
+                return exec_err!("kmeans: malformed partial state: the points of a group are NULL");
+            };
+            let group = &mut groups[group_of(row)];
+            for point in values.chunks_exact(dim) {
+                group.push(point)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Fits each group in place: the points are sorted (for a result independent of row order)
+    /// and iterated over without a copy.
+    fn evaluate(params: &Params, groups: &mut [Self]) -> Result<ArrayRef> {
+        evaluate_groups(*params, groups)
+    }
+
+    fn size(&self) -> usize {
+        self.values.capacity() * size_of::<f64>()
+    }
 }
 
 fn evaluate_groups(params: Params, groups: &mut [Points]) -> Result<ArrayRef> {
-    let mut centroid_offsets = vec![0i32];
-    let mut coordinate_offsets = vec![0i32];
+    let mut centroid_offsets = ListOffsets::new("kmeans");
+    let mut coordinate_offsets = ListOffsets::new("kmeans");
+    let mut centroids = 0usize;
     let mut coordinates = Vec::new();
     let (mut inertia, mut iterations, mut points, mut valid) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for group in groups.iter_mut() {
@@ -301,7 +314,8 @@ fn evaluate_groups(params: Params, groups: &mut [Points]) -> Result<ArrayRef> {
         if let (Some((model, n)), Some(dim)) = (fitted, group.dim) {
             for centroid in model.centroids.chunks_exact(dim) {
                 coordinates.extend_from_slice(centroid);
-                coordinate_offsets.push(coordinates.len() as i32);
+                coordinate_offsets.push(coordinates.len())?;
+                centroids += 1;
             }
             inertia.push(Some(model.inertia));
             iterations.push(Some(model.iterations as i64));
@@ -311,17 +325,17 @@ fn evaluate_groups(params: Params, groups: &mut [Points]) -> Result<ArrayRef> {
             iterations.push(None);
             points.push(None);
         }
-        centroid_offsets.push(coordinate_offsets.len() as i32 - 1);
+        centroid_offsets.push(centroids)?;
     }
     let inner = ListArray::new(
         Arc::new(Field::new_list_field(DataType::Float64, true)),
-        OffsetBuffer::new(coordinate_offsets.into()),
+        coordinate_offsets.finish(),
         Arc::new(Float64Array::from(coordinates)),
         None,
     );
     let centroids = ListArray::new(
         Arc::new(Field::new_list_field(DataType::new_list(DataType::Float64, true), true)),
-        OffsetBuffer::new(centroid_offsets.into()),
+        centroid_offsets.finish(),
         Arc::new(inner),
         Some(NullBuffer::from(valid.clone())),
     );
@@ -335,105 +349,4 @@ fn evaluate_groups(params: Params, groups: &mut [Points]) -> Result<ArrayRef> {
         ],
         Some(NullBuffer::from(valid)),
     )))
-}
-
-#[derive(Debug)]
-struct KMeansAccumulator {
-    params: Params,
-    group: Points,
-}
-
-impl Accumulator for KMeansAccumulator {
-    fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
-        for point in feature_rows(&values[0], None)?.into_iter().flatten() {
-            self.group.push(&point)?;
-        }
-        Ok(())
-    }
-
-    fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
-        merge_into(states, |_| 0, std::slice::from_mut(&mut self.group))
-    }
-
-    fn state(&mut self) -> Result<Vec<ScalarValue>> {
-        state_arrays(std::slice::from_ref(&self.group)).iter().map(|a| ScalarValue::try_from_array(a, 0)).collect()
-    }
-
-    fn evaluate(&mut self) -> Result<ScalarValue> {
-        ScalarValue::try_from_array(&evaluate_groups(self.params, std::slice::from_mut(&mut self.group))?, 0)
-    }
-
-    fn size(&self) -> usize {
-        size_of::<Self>() + self.group.values.capacity() * size_of::<f64>()
-    }
-}
-
-#[derive(Debug)]
-struct KMeansGroupsAccumulator {
-    params: Params,
-    groups: Vec<Points>,
-    heap: GroupHeap,
-}
-
-/// Heap bytes of a group's points.
-fn point_bytes(points: &Points) -> usize {
-    points.values.capacity() * size_of::<f64>()
-}
-
-impl GroupsAccumulator for KMeansGroupsAccumulator {
-    fn update_batch(
-        &mut self,
-        values: &[ArrayRef],
-        group_indices: &[usize],
-        opt_filter: Option<&BooleanArray>,
-        total_num_groups: usize,
-    ) -> Result<()> {
-        self.groups.resize_with(total_num_groups, Points::default);
-        for (point, &group) in feature_rows(&values[0], opt_filter)?.into_iter().zip(group_indices) {
-            if let Some(point) = point {
-                let points = &mut self.groups[group];
-                let before = point_bytes(points);
-                points.push(&point)?;
-                self.heap.resize(before, point_bytes(points));
-            }
-        }
-        Ok(())
-    }
-
-    fn merge_batch(&mut self, values: &[ArrayRef], group_indices: &[usize], total_num_groups: usize) -> Result<()> {
-        self.groups.resize_with(total_num_groups, Points::default);
-        self.heap.track(&mut self.groups, group_indices, point_bytes, |groups| {
-            merge_into(values, |row| group_indices[row], groups)
-        })
-    }
-
-    fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
-        let mut groups = emit_to.take_needed(&mut self.groups);
-        self.heap.release(groups.iter().map(point_bytes).sum());
-        evaluate_groups(self.params, &mut groups)
-    }
-
-    fn state(&mut self, emit_to: EmitTo) -> Result<Vec<ArrayRef>> {
-        let groups = emit_to.take_needed(&mut self.groups);
-        self.heap.release(groups.iter().map(point_bytes).sum());
-        Ok(state_arrays(&groups))
-    }
-
-    fn convert_to_state(&self, values: &[ArrayRef], opt_filter: Option<&BooleanArray>) -> Result<Vec<ArrayRef>> {
-        let groups = feature_rows(&values[0], opt_filter)?
-            .into_iter()
-            .map(|point| {
-                let mut group = Points::default();
-                if let Some(point) = point {
-                    group.push(&point)?;
-                }
-                Ok(group)
-            })
-            .collect::<Result<Vec<_>>>()?;
-        Ok(state_arrays(&groups))
-    }
-
-    fn size(&self) -> usize {
-        self.groups.capacity() * size_of::<Points>() + self.heap.bytes()
-    }
 }

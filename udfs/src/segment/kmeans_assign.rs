@@ -11,7 +11,7 @@ use datafusion::logical_expr::{
 use datafusion_macros::user_doc;
 
 use super::kmeans::{centroids_type, coerce_features};
-use super::kmeans_lloyd::nearest;
+use crate::stats::lloyd::nearest;
 
 #[user_doc(
     doc_section(label = "Segmentation Functions"),

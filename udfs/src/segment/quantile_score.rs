@@ -3,17 +3,18 @@
 use std::ops::Range;
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, Int64Array};
+use arrow::array::{Array, ArrayRef, AsArray, Int64Array};
 use arrow::compute::kernels::partition::partition;
-use arrow::datatypes::{DataType, Field, FieldRef};
+use arrow::datatypes::{ArrowPrimitiveType, DataType, Field, FieldRef, Float16Type, Float32Type, Float64Type};
 use datafusion::common::{exec_err, plan_err, Result, ScalarValue};
 use datafusion::logical_expr::expr::WindowFunction;
 use datafusion::logical_expr::function::{PartitionEvaluatorArgs, WindowFunctionSimplification, WindowUDFFieldArgs};
 use datafusion::logical_expr::{
     Documentation, Expr, PartitionEvaluator, Signature, TypeSignature, Volatility, WindowUDFImpl,
 };
-use datafusion::physical_expr::expressions::Literal;
 use datafusion_macros::user_doc;
+
+use crate::common::{literal_arg, LiteralArg};
 
 #[user_doc(
     doc_section(label = "Segmentation Functions"),
@@ -22,7 +23,7 @@ use datafusion_macros::user_doc;
 Definition: with rn the row's position (1..N) in ORDER BY order among the partition's N rows whose first ORDER BY key is not NULL, \
 score = the smallest k in 1..n with rn <= 1 + (N-1)*k/n (exact integer arithmetic: (rn-1)*n <= (N-1)*k), i.e. the qcut bins of the ranks, right-closed. \
 Rows whose ORDER BY keys are all equal (peers) share the score of the first peer, so leaving the tie key out gives a tie-aware score. \
-A NULL first ORDER BY key gives a NULL score and the row does not count in N. \
+A NULL or NaN first ORDER BY key gives a NULL score and the row does not count in N (NaN is NULL in every Persona function; pandas ranks NaN as NaN). \
 For recency, where the most recent customers should score n, use `n + 1 - quantile_score(n) OVER (ORDER BY recency_days, customer_id)` \
 (this equals qcut with reversed labels; ordering by recency DESC instead is not the same at exact bin edges). \
 Unlike SQL NTILE, which deals rows out so that bucket sizes differ by at most one and the first buckets get the extra rows, \
@@ -35,8 +36,8 @@ ORDER BY is required; the window frame is ignored. n must be a literal integer >
 | x    | q    |
 +------+------+
 | 10   | 1    |
-| 20   | 2    |
-| 20   | 2    |
+| 20   | 1    |
+| 20   | 1    |
 | 30   | 3    |
 | NULL | NULL |
 +------+------+
@@ -105,12 +106,12 @@ impl WindowUDFImpl for QuantileScore {
     }
 
     fn partition_evaluator(&self, args: PartitionEvaluatorArgs) -> Result<Box<dyn PartitionEvaluator>> {
-        let n = match args.input_exprs().first().and_then(|e| e.downcast_ref::<Literal>()) {
-            Some(literal) => match literal.value() {
-                ScalarValue::Int64(Some(n)) if *n >= 1 => *n,
-                other => return exec_err!("quantile_score(n) requires an integer n >= 1, got {other}"),
-            },
-            None => return exec_err!("quantile_score(n) requires n to be a literal integer"),
+        let n = match literal_arg(args.input_exprs(), 0) {
+            LiteralArg::Value(ScalarValue::Int64(Some(n))) if *n >= 1 => *n,
+            LiteralArg::Value(other) => return exec_err!("quantile_score(n) requires an integer n >= 1, got {other}"),
+            LiteralArg::Absent | LiteralArg::NotLiteral => {
+                return exec_err!("quantile_score(n) requires n to be a literal integer")
+            }
         };
         if args.input_exprs().len() > 1 {
             return Ok(Box::new(SortedKeysEvaluator { n }));
@@ -175,11 +176,12 @@ impl PartitionEvaluator for QuantileScoreEvaluator {
 fn partition_scores(n: i64, order_keys: &[ArrayRef]) -> Result<Vec<Option<i64>>> {
     let value = &order_keys[0];
     let rows = value.len();
-    let non_null = (rows - value.null_count()) as i64;
+    let missing = missing_keys(value);
+    let non_null = (rows - missing.as_ref().map_or(value.null_count(), |m| m.iter().filter(|&&m| m).count())) as i64;
     let mut scores = vec![None; rows];
     let mut nulls_before = 0usize;
     for peers in partition(order_keys)?.ranges() {
-        if value.is_null(peers.start) {
+        if missing.as_ref().map_or_else(|| value.is_null(peers.start), |m| m[peers.start]) {
             nulls_before += peers.len();
             continue;
         }
@@ -188,6 +190,21 @@ fn partition_scores(n: i64, order_keys: &[ArrayRef]) -> Result<Vec<Option<i64>>>
         scores[peers].fill(Some(score));
     }
     Ok(scores)
+}
+
+/// For a floating-point first key, which rows are NULL or NaN (both unscored, as pandas ranks
+/// NaN as NaN); `None` for other types, whose missing rows are the NULLs.
+fn missing_keys(value: &ArrayRef) -> Option<Vec<bool>> {
+    fn missing<T: ArrowPrimitiveType>(value: &ArrayRef, is_nan: impl Fn(T::Native) -> bool) -> Vec<bool> {
+        let values = value.as_primitive::<T>();
+        (0..values.len()).map(|i| values.is_null(i) || is_nan(values.value(i))).collect()
+    }
+    match value.data_type() {
+        DataType::Float64 => Some(missing::<Float64Type>(value, f64::is_nan)),
+        DataType::Float32 => Some(missing::<Float32Type>(value, f32::is_nan)),
+        DataType::Float16 => Some(missing::<Float16Type>(value, |v| v.is_nan())),
+        _ => None,
+    }
 }
 
 /// The smallest k in 1..=n with (rn - 1) * n <= (big_n - 1) * k.

@@ -1,14 +1,14 @@
 //! `rfm(ts, amount, as_of [, order_key])`: per-customer recency, frequency and monetary.
 
-use std::mem::size_of;
 use std::sync::Arc;
 
-use super::distinct_keys::DistinctKeys;
-use crate::group_state::GroupHeap;
+use super::distinct_keys_state::DistinctKeys;
+use crate::common::{literal_arg, ListOffsets, LiteralArg};
+use crate::group_state::{GroupState, GroupsOf};
 use arrow::array::{
-    Array, ArrayRef, AsArray, BooleanArray, Date32Array, Float64Array, Int64Array, ListArray, StructArray, UInt64Array,
+    Array, ArrayRef, AsArray, Date32Array, Float64Array, Int64Array, ListArray, StructArray, UInt64Array,
 };
-use arrow::buffer::{NullBuffer, OffsetBuffer};
+use arrow::buffer::NullBuffer;
 use arrow::datatypes::{
     ArrowPrimitiveType, DataType, Date32Type, Field, FieldRef, Fields, Float64Type, TimeUnit, TimestampMicrosecondType,
     TimestampMillisecondType, TimestampNanosecondType, TimestampSecondType, UInt64Type,
@@ -18,9 +18,8 @@ use datafusion::common::{exec_err, plan_err, Result, ScalarValue};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::utils::format_state_name;
 use datafusion::logical_expr::{
-    Accumulator, AggregateUDFImpl, Documentation, EmitTo, GroupsAccumulator, Signature, TypeSignature, Volatility,
+    Accumulator, AggregateUDFImpl, Documentation, GroupsAccumulator, Signature, TypeSignature, Volatility,
 };
-use datafusion::physical_expr::expressions::Literal;
 use datafusion_macros::user_doc;
 
 #[user_doc(
@@ -31,7 +30,7 @@ use datafusion_macros::user_doc;
 order keys are compared by a 64-bit hash, so two different keys collide with probability about 2^-64 per pair); \
 `monetary` = the sum of amount (total, not average; negative and zero amounts are added as they are: filter `amount > 0` for purchases only). \
 The date of ts is its calendar date (timestamps are truncated; a timestamp with a time zone is taken in UTC). \
-Rows with a NULL ts, amount or order key are ignored; a group without any other row gives NULL. A NaN or infinite amount is an error. \
+Rows with a NULL ts, amount or order key are ignored, and so are NaN amounts (NaN is NULL in every Persona function); a group without any other row gives NULL. An infinite amount is an error. \
 as_of must be a constant date. Scores follow with quantile_score, e.g. `6 - quantile_score(5) OVER (ORDER BY r.recency_days, customer_id)`.",
     syntax_example = "rfm(ts, amount, as_of [, order_key])",
     sql_example = r#"```sql
@@ -138,7 +137,7 @@ impl AggregateUDFImpl for Rfm {
     }
 
     fn accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
-        Ok(Box::new(RfmAccumulator { as_of: as_of(&args)?, by_day: args.exprs.len() < 4, state: RfmState::default() }))
+        Ok(Box::new(GroupsOf::<RfmState>::new(RfmParams::from_args(&args)?)))
     }
 
     fn groups_accumulator_supported(&self, _args: AccumulatorArgs) -> bool {
@@ -146,7 +145,7 @@ impl AggregateUDFImpl for Rfm {
     }
 
     fn create_groups_accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn GroupsAccumulator>> {
-        Ok(Box::new(RfmGroupsAccumulator::new(as_of(&args)?, args.exprs.len() < 4)))
+        Ok(Box::new(GroupsOf::<RfmState>::new(RfmParams::from_args(&args)?)))
     }
 
     fn documentation(&self) -> Option<&Documentation> {
@@ -154,11 +153,23 @@ impl AggregateUDFImpl for Rfm {
     }
 }
 
-fn as_of(args: &AccumulatorArgs) -> Result<i32> {
-    match args.exprs.get(2).and_then(|e| e.downcast_ref::<Literal>()).map(Literal::value) {
-        Some(ScalarValue::Date32(Some(day))) => Ok(*day),
-        Some(other) => plan_err!("rfm: as_of must be a non-NULL date, got {other}"),
-        None => plan_err!("rfm: as_of must be a constant date"),
+/// Constant arguments of `rfm`.
+#[derive(Debug, Clone, Copy)]
+struct RfmParams {
+    /// Days since 1970-01-01 recency is measured from.
+    as_of: i32,
+    /// No order key: frequency counts distinct days.
+    by_day: bool,
+}
+
+impl RfmParams {
+    fn from_args(args: &AccumulatorArgs) -> Result<Self> {
+        let as_of = match literal_arg(args.exprs, 2) {
+            LiteralArg::Value(ScalarValue::Date32(Some(day))) => *day,
+            LiteralArg::Value(other) => return plan_err!("rfm: as_of must be a non-NULL date, got {other}"),
+            LiteralArg::Absent | LiteralArg::NotLiteral => return plan_err!("rfm: as_of must be a constant date"),
+        };
+        Ok(Self { as_of, by_day: args.exprs.len() < 4 })
     }
 }
 
@@ -200,10 +211,6 @@ impl RfmState {
         }
         Ok(())
     }
-
-    fn size(&self) -> usize {
-        size_of::<Self>() + self.keys.heap_bytes()
-    }
 }
 
 /// Days since 1970-01-01 of the dates or timestamps in `ts` (timestamps in UTC, truncated
@@ -223,11 +230,12 @@ fn purchase_days(ts: &ArrayRef) -> Result<ArrayRef> {
     })
 }
 
-/// Calls `f(row, day, amount, order_key_hash)` for every row of a batch that counts: not
-/// filtered out, with a non-NULL ts, amount and order key. A NaN or infinite amount is an error.
+/// Calls `f(group, day, amount, order_key_hash)` for every row of a batch that counts: mapped
+/// to a group, with a non-NULL ts, amount and order key and an amount that is not NaN (NaN is
+/// NULL). An infinite amount is an error.
 fn for_each_row(
     values: &[ArrayRef],
-    filter: Option<&BooleanArray>,
+    group_of: impl Fn(usize) -> Option<usize>,
     mut f: impl FnMut(usize, i32, f64, Option<u64>),
 ) -> Result<()> {
     let days = purchase_days(&values[0])?;
@@ -243,18 +251,18 @@ fn for_each_row(
         None => Vec::new(),
     };
     for row in 0..days.len() {
-        let keep = filter.is_none_or(|f| f.is_valid(row) && f.value(row))
-            && days.is_valid(row)
-            && amounts.is_valid(row)
-            && order_keys.is_none_or(|k| k.is_valid(row));
-        if !keep {
+        let Some(group) = group_of(row) else { continue };
+        if !(days.is_valid(row) && amounts.is_valid(row) && order_keys.is_none_or(|k| k.is_valid(row))) {
             continue;
         }
         let amount = amounts.value(row);
-        if !amount.is_finite() {
+        if amount.is_nan() {
+            continue;
+        }
+        if amount.is_infinite() {
             return exec_err!("rfm: amount must be a finite number, got {amount}");
         }
-        f(row, days.value(row), amount, hashes.get(row).copied());
+        f(group, days.value(row), amount, hashes.get(row).copied());
     }
     Ok(())
 }
@@ -263,30 +271,27 @@ fn for_each_row(
 fn state_arrays(states: &mut [RfmState]) -> Result<Vec<ArrayRef>> {
     let last_day: Date32Array = states.iter().map(|s| s.last_day).collect();
     let monetary: Float64Array = states.iter().map(|s| Some(s.monetary)).collect();
-    let mut offsets = Vec::with_capacity(states.len() + 1);
-    offsets.push(0i32);
+    let mut offsets = ListOffsets::new("rfm");
     let mut keys = Vec::new();
     for state in states.iter_mut() {
         state.keys.append_keys(&mut keys);
-        let Ok(end) = i32::try_from(keys.len()) else {
-            return exec_err!("rfm: more than 2^31 distinct keys in one partial state batch");
-        };
-        offsets.push(end);
+        offsets.push(keys.len())?;
     }
     let keys = ListArray::new(
         Arc::new(Field::new_list_field(DataType::UInt64, true)),
-        OffsetBuffer::new(offsets.into()),
+        offsets.finish(),
         Arc::new(UInt64Array::from(keys)),
         None,
     );
     Ok(vec![Arc::new(last_day), Arc::new(monetary), Arc::new(keys)])
 }
 
-/// Merges state columns row by row into `target(row)`.
+/// Merges state columns row by row into `states[group_of(row)]`. A state whose key offsets
+/// do not fit its key values is an error, not an empty list.
 fn merge_states(
     values: &[ArrayRef],
     by_day: bool,
-    mut target: impl FnMut(usize) -> Option<usize>,
+    group_of: impl Fn(usize) -> usize,
     states: &mut [RfmState],
 ) -> Result<()> {
     let last_day = values[0].as_primitive::<Date32Type>();
@@ -294,10 +299,24 @@ fn merge_states(
     let keys = values[2].as_list::<i32>();
     let key_values = keys.values().as_primitive::<UInt64Type>().values();
     for (row, range) in keys.offsets().windows(2).enumerate() {
-        let Some(group) = target(row) else { continue };
-        let (start, end) =
-            (usize::try_from(range[0]).unwrap_or_default(), usize::try_from(range[1]).unwrap_or_default());
-        let row_keys = if keys.is_valid(row) { key_values.get(start..end).unwrap_or_default() } else { &[] };
+        let group = group_of(row);
+        let row_keys = if keys.is_valid(row) {
+            let slice = usize::try_from(range[0])
+                .ok()
+                .zip(usize::try_from(range[1]).ok())
+                .and_then(|(start, end)| key_values.get(start..end));
+            let Some(slice) = slice else {
+                return exec_err!(
+                    "rfm: malformed partial state: key offsets {}..{} outside {} key values",
+                    range[0],
+                    range[1],
+                    key_values.len()
+                );
+            };
+            slice
+        } else {
+            &[]
+        };
         let day = last_day.is_valid(row).then(|| last_day.value(row));
         let amount = if monetary.is_valid(row) { monetary.value(row) } else { 0.0 };
         states[group].merge(day, amount, row_keys, by_day)?;
@@ -319,107 +338,48 @@ fn evaluate_states(as_of: i32, states: &mut [RfmState]) -> ArrayRef {
     ))
 }
 
-#[derive(Debug)]
-struct RfmAccumulator {
-    as_of: i32,
-    /// No order key: frequency counts distinct days.
-    by_day: bool,
-    state: RfmState,
-}
+impl GroupState for RfmState {
+    type Params = RfmParams;
 
-impl Accumulator for RfmAccumulator {
-    fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
-        for_each_row(values, None, |_, day, amount, key| self.state.add(day, amount, key))
-    }
-
-    fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
-        merge_states(states, self.by_day, |_| Some(0), std::slice::from_mut(&mut self.state))
-    }
-
-    fn state(&mut self) -> Result<Vec<ScalarValue>> {
-        state_arrays(std::slice::from_mut(&mut self.state))?.iter().map(|a| ScalarValue::try_from_array(a, 0)).collect()
-    }
-
-    fn evaluate(&mut self) -> Result<ScalarValue> {
-        ScalarValue::try_from_array(&evaluate_states(self.as_of, std::slice::from_mut(&mut self.state)), 0)
-    }
-
-    fn size(&self) -> usize {
-        size_of::<Self>() + self.state.size() - size_of::<RfmState>()
-    }
-}
-
-#[derive(Debug)]
-struct RfmGroupsAccumulator {
-    as_of: i32,
-    by_day: bool,
-    states: Vec<RfmState>,
-    heap: GroupHeap,
-}
-
-impl RfmGroupsAccumulator {
-    fn new(as_of: i32, by_day: bool) -> Self {
-        Self { as_of, by_day, states: Vec::new(), heap: GroupHeap::default() }
-    }
-}
-
-/// Heap bytes of a state's keys.
-fn key_bytes(state: &RfmState) -> usize {
-    state.keys.heap_bytes()
-}
-
-impl GroupsAccumulator for RfmGroupsAccumulator {
-    fn update_batch(
-        &mut self,
+    fn update(
+        _: &RfmParams,
+        groups: &mut [Self],
         values: &[ArrayRef],
-        group_indices: &[usize],
-        opt_filter: Option<&BooleanArray>,
-        total_num_groups: usize,
+        group_of: impl Fn(usize) -> Option<usize>,
     ) -> Result<()> {
-        self.states.resize_with(total_num_groups, RfmState::default);
-        let (states, heap) = (&mut self.states, &mut self.heap);
-        for_each_row(values, opt_filter, |row, day, amount, key| {
-            let state = &mut states[group_indices[row]];
-            let before = key_bytes(state);
-            state.add(day, amount, key);
-            heap.resize(before, key_bytes(state));
-        })
+        for_each_row(values, group_of, |group, day, amount, key| groups[group].add(day, amount, key))
     }
 
-    fn merge_batch(&mut self, values: &[ArrayRef], group_indices: &[usize], total_num_groups: usize) -> Result<()> {
-        self.states.resize_with(total_num_groups, RfmState::default);
-        let by_day = self.by_day;
-        self.heap.track(&mut self.states, group_indices, key_bytes, |states| {
-            merge_states(values, by_day, |row| Some(group_indices[row]), states)
-        })
+    fn state(_: &RfmParams, groups: &mut [Self]) -> Result<Vec<ArrayRef>> {
+        state_arrays(groups)
     }
 
-    fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
-        let mut states = emit_to.take_needed(&mut self.states);
-        self.heap.release(states.iter().map(key_bytes).sum());
-        Ok(evaluate_states(self.as_of, &mut states))
+    fn merge(p: &RfmParams, groups: &mut [Self], states: &[ArrayRef], group_of: impl Fn(usize) -> usize) -> Result<()> {
+        merge_states(states, p.by_day, group_of, groups)
     }
 
-    fn state(&mut self, emit_to: EmitTo) -> Result<Vec<ArrayRef>> {
-        let mut states = emit_to.take_needed(&mut self.states);
-        self.heap.release(states.iter().map(key_bytes).sum());
-        state_arrays(&mut states)
-    }
-
-    fn convert_to_state(&self, values: &[ArrayRef], opt_filter: Option<&BooleanArray>) -> Result<Vec<ArrayRef>> {
-        let mut states = vec![RfmState::default(); values[0].len()];
-        for_each_row(values, opt_filter, |row, day, amount, key| states[row].add(day, amount, key))?;
-        state_arrays(&mut states)
+    fn evaluate(p: &RfmParams, groups: &mut [Self]) -> Result<ArrayRef> {
+        Ok(evaluate_states(p.as_of, groups))
     }
 
     fn size(&self) -> usize {
-        self.states.capacity() * size_of::<RfmState>() + self.heap.bytes()
+        self.keys.heap_bytes()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use arrow::array::BooleanArray;
+    use datafusion::logical_expr::EmitTo;
+
+    type RfmGroupsAccumulator = GroupsOf<RfmState>;
+
+    impl RfmGroupsAccumulator {
+        fn with(as_of: i32, by_day: bool) -> Self {
+            GroupsOf::new(RfmParams { as_of, by_day })
+        }
+    }
 
     fn input() -> Vec<ArrayRef> {
         vec![
@@ -431,13 +391,13 @@ mod tests {
     #[test]
     fn convert_to_state_then_merge_equals_update() -> Result<()> {
         let groups = [0, 1, 0, 0, 1];
-        let mut direct = RfmGroupsAccumulator::new(20, true);
-        direct.update_batch(&input(), &groups, None, 2)?;
-        let mut via_state = RfmGroupsAccumulator::new(20, true);
+        let mut direct = RfmGroupsAccumulator::with(20, true);
+        GroupsAccumulator::update_batch(&mut direct, &input(), &groups, None, 2)?;
+        let mut via_state = RfmGroupsAccumulator::with(20, true);
         let state = via_state.convert_to_state(&input(), None)?;
-        via_state.merge_batch(&state, &groups, 2)?;
-        let expected = direct.evaluate(EmitTo::All)?;
-        assert_eq!(via_state.evaluate(EmitTo::All)?.as_ref(), expected.as_ref());
+        GroupsAccumulator::merge_batch(&mut via_state, &state, &groups, 2)?;
+        let expected = GroupsAccumulator::evaluate(&mut direct, EmitTo::All)?;
+        assert_eq!(GroupsAccumulator::evaluate(&mut via_state, EmitTo::All)?.as_ref(), expected.as_ref());
         let expected = expected.as_struct();
         // group 0: days 10 and 12 (twice) -> recency 8, 2 distinct days, 1 + 8
         assert_eq!(expected.column(0).as_primitive::<arrow::datatypes::Int64Type>().value(0), 8);
@@ -448,10 +408,10 @@ mod tests {
 
     #[test]
     fn a_filtered_out_group_is_null() -> Result<()> {
-        let mut acc = RfmGroupsAccumulator::new(20, true);
+        let mut acc = RfmGroupsAccumulator::with(20, true);
         let filter = BooleanArray::from(vec![true, false, true, true, true]);
-        acc.update_batch(&input(), &[0, 1, 0, 0, 1], Some(&filter), 2)?;
-        let out = acc.evaluate(EmitTo::All)?;
+        GroupsAccumulator::update_batch(&mut acc, &input(), &[0, 1, 0, 0, 1], Some(&filter), 2)?;
+        let out = GroupsAccumulator::evaluate(&mut acc, EmitTo::All)?;
         assert!(out.is_valid(0) && out.is_null(1));
         Ok(())
     }

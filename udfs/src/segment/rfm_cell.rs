@@ -19,11 +19,11 @@ Each score must be 1..9 (an error otherwise); NULL in any score gives NULL.",
     syntax_example = "rfm_cell(r_score, f_score, m_score)",
     sql_example = r#"```sql
 > SELECT rfm_cell(5, 4, 5);
-+------------------------------------------+
-| rfm_cell(Int64(5),Int64(4),Int64(5))     |
-+------------------------------------------+
-| 545                                      |
-+------------------------------------------+
++--------------------------------------+
+| rfm_cell(Int64(5),Int64(4),Int64(5)) |
++--------------------------------------+
+| 545                                  |
++--------------------------------------+
 ```"#,
     argument(name = "r_score", description = "Recency score."),
     argument(name = "f_score", description = "Frequency score."),

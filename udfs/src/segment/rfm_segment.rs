@@ -22,11 +22,11 @@ For a custom map, join the scores to your own table, e.g. `JOIN (VALUES (5, 5, '
     syntax_example = "rfm_segment(r_score, f_score)",
     sql_example = r#"```sql
 > SELECT rfm_segment(5, 5), rfm_segment(1, 2), rfm_segment(4, 1);
-+----------------------------------+----------------------------------+----------------------------------+
-| rfm_segment(Int64(5),Int64(5))   | rfm_segment(Int64(1),Int64(2))   | rfm_segment(Int64(4),Int64(1))   |
-+----------------------------------+----------------------------------+----------------------------------+
-| Champions                        | Hibernating                      | Promising                        |
-+----------------------------------+----------------------------------+----------------------------------+
++--------------------------------+--------------------------------+--------------------------------+
+| rfm_segment(Int64(5),Int64(5)) | rfm_segment(Int64(1),Int64(2)) | rfm_segment(Int64(4),Int64(1)) |
++--------------------------------+--------------------------------+--------------------------------+
+| Champions                      | Hibernating                    | Promising                      |
++--------------------------------+--------------------------------+--------------------------------+
 ```"#,
     argument(name = "r_score", description = "Recency score 1..5 (5 = most recent)."),
     argument(name = "f_score", description = "Frequency score 1..5 (5 = most frequent).")

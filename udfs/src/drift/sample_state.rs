@@ -1,26 +1,27 @@
 //! The two-sided sample behind `psi`, `psi_bins` and `js_divergence`: argument checks, the
 //! per-group state (expected and actual values, categories, or counts on fixed cut points)
-//! and its bins.
+//! and its bins. Each function file implements [`SampleMeasure`] on the bins.
 
 use datafusion::common::HashMap;
+use std::fmt::Debug;
 use std::mem::size_of;
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, Float64Array, ListArray, StringArray, UInt64Array};
-use arrow::buffer::OffsetBuffer;
+use arrow::array::{Array, ArrayRef, AsArray, ListArray, StringArray, UInt64Array};
 use arrow::datatypes::{DataType, Field, FieldRef, Float64Type, UInt64Type};
 use datafusion::common::{exec_err, plan_err, Result, ScalarValue};
 use datafusion::logical_expr::function::AccumulatorArgs;
 use datafusion::logical_expr::utils::format_state_name;
-use datafusion::physical_expr::expressions::Literal;
+use datafusion::logical_expr::{Signature, TypeSignature, Volatility};
 
-use super::bins::{
-    bin_of, js_divergence, numeric_bins, psi, quantile_edges, with_missing, Bin, DEFAULT_BINS, DEFAULT_EPSILON,
-    MAX_BINS,
+use super::binning::{
+    bin_of, numeric_bins, quantile_edges, with_missing, Bin, DEFAULT_BINS, DEFAULT_EPSILON, MAX_BINS,
 };
-use super::psi_bins::bins_array;
-use crate::common::{fix_cut_points, float_list_array, for_each_float_list, FloatListRow, FloatLists};
-use crate::group_state::GroupState;
+use crate::common::{
+    fix_cut_points, float_list_array, for_each_float_list, literal_arg, FloatListRow, FloatLists, ListOffsets,
+    LiteralArg,
+};
+use crate::group_state::{GroupState, GroupsOf};
 
 /// How values are binned.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -33,20 +34,27 @@ pub(crate) enum Binning {
     Categories,
 }
 
-/// What a sample aggregate returns.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Measure {
-    Psi,
-    Bins,
-    JsDivergence,
+/// What one two-sided sample aggregate computes from its groups' bins (`psi`, `psi_bins`,
+/// `js_divergence`).
+pub(crate) trait SampleMeasure: Debug + Send + Sync + 'static {
+    /// The SQL function, for errors.
+    fn name(&self) -> &'static str;
+
+    /// One result row per group from its bins (the missing bin last); `epsilon` is the smoothing.
+    fn evaluate(&self, groups: &[Vec<Bin>], epsilon: f64) -> Result<ArrayRef>;
 }
 
 /// Constant arguments of a two-sided sample aggregate.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug)]
 pub(crate) struct SampleParams {
     pub binning: Binning,
     pub epsilon: f64,
-    pub measure: Measure,
+    pub measure: Box<dyn SampleMeasure>,
+}
+
+/// The accumulator of a two-sided sample aggregate.
+pub(crate) fn sample_accumulator(measure: impl SampleMeasure, args: &AccumulatorArgs) -> Result<GroupsOf<Sample>> {
+    Ok(GroupsOf::new(SampleParams::from_args(Box::new(measure), args)?))
 }
 
 /// Coerces `(value, is_actual [, bins [, epsilon]])`: numbers to Float64, strings and booleans
@@ -95,8 +103,12 @@ pub(crate) fn coerce_sample_args(name: &str, arg_types: &[DataType], max_args: u
 }
 
 impl SampleParams {
-    pub(crate) fn from_args(name: &str, measure: Measure, args: &AccumulatorArgs) -> Result<Self> {
-        let literal = |i: usize| args.exprs.get(i).and_then(|e| e.downcast_ref::<Literal>()).map(Literal::value);
+    fn from_args(measure: Box<dyn SampleMeasure>, args: &AccumulatorArgs) -> Result<Self> {
+        let name = measure.name();
+        let literal = |i: usize| match literal_arg(args.exprs, i) {
+            LiteralArg::Value(v) => Some(v),
+            LiteralArg::Absent | LiteralArg::NotLiteral => None,
+        };
         let binning = if args.expr_fields[0].data_type() == &DataType::Utf8 {
             if args.exprs.len() > 2 && !matches!(literal(2), Some(ScalarValue::Int64(None))) {
                 return plan_err!("{name}: categorical values take no bins argument (pass NULL)");
@@ -175,20 +187,24 @@ impl Sample {
     }
 
     /// Sets the group's cut points on first use, or checks they did not change.
-    fn use_edges(&mut self, edges: &[f64]) -> Result<()> {
-        if fix_cut_points(&mut self.edges, edges, "")? {
+    fn use_edges(&mut self, edges: &[f64], function: &str) -> Result<()> {
+        if fix_cut_points(&mut self.edges, edges, function)? {
             self.counts = vec![[0, 0]; edges.len() + 1];
         }
         Ok(())
     }
 
-    /// The bins of this group, the missing bin last.
-    fn bins(&self, binning: Binning) -> Vec<Bin> {
+    /// The bins of this group, the missing bin last. Quantile binning sorts the expected values
+    /// in place (no copy); the state keeps its meaning.
+    fn bins(&mut self, binning: Binning) -> Vec<Bin> {
         let bins = match binning {
             Binning::Quantiles(n_bins) => {
-                let mut expected: Vec<f64> = self.values[0].iter().copied().filter(|v| v.is_finite()).collect();
+                let expected = &mut self.values[0];
                 expected.sort_unstable_by(f64::total_cmp);
-                let edges = quantile_edges(&expected, n_bins);
+                // NaN never enters the state, so the finite values are one run between -inf and inf
+                let start = expected.partition_point(|v| *v == f64::NEG_INFINITY);
+                let end = expected.partition_point(|v| *v != f64::INFINITY);
+                let edges = quantile_edges(&expected[start..end], n_bins);
                 let mut counts = vec![[0u64, 0]; edges.len() + 1];
                 for (side, values) in self.values.iter().enumerate() {
                     for &v in values {
@@ -223,6 +239,7 @@ impl GroupState for Sample {
         values: &[ArrayRef],
         group_of: impl Fn(usize) -> Option<usize>,
     ) -> Result<()> {
+        let name = params.measure.name();
         let is_actual = values[1].as_boolean();
         let side_of = |row: usize| (!is_actual.is_null(row)).then(|| usize::from(is_actual.value(row)));
         if params.binning == Binning::Categories {
@@ -251,10 +268,10 @@ impl GroupState for Sample {
                 (Some(v), Some(edges)) => {
                     let row_edges = match edges.row(row) {
                         FloatListRow::Values(e) => e,
-                        FloatListRow::Null => return exec_err!("the cut points must not be NULL"),
-                        FloatListRow::HasNull => return exec_err!("the cut points must not contain NULL"),
+                        FloatListRow::Null => return exec_err!("{name}: the cut points must not be NULL"),
+                        FloatListRow::HasNull => return exec_err!("{name}: the cut points must not contain NULL"),
                     };
-                    group.use_edges(row_edges)?;
+                    group.use_edges(row_edges, name)?;
                     group.counts[bin_of(v, row_edges)][side] += 1;
                 }
             }
@@ -262,46 +279,48 @@ impl GroupState for Sample {
         Ok(())
     }
 
-    fn state(_params: &SampleParams, groups: &[Self]) -> Result<Vec<ArrayRef>> {
-        let counts = |of: &dyn Fn(&Self) -> Vec<u64>| -> ArrayRef {
-            let mut offsets = vec![0i32];
+    fn state(params: &SampleParams, groups: &mut [Self]) -> Result<Vec<ArrayRef>> {
+        let name = params.measure.name();
+        let groups: &[Self] = groups;
+        let counts = |of: &dyn Fn(&Self) -> Vec<u64>| -> Result<ArrayRef> {
+            let mut offsets = ListOffsets::new(name);
             let mut values = Vec::new();
             for g in groups {
                 values.extend(of(g));
-                offsets.push(values.len() as i32);
+                offsets.push(values.len())?;
             }
-            Arc::new(ListArray::new(
+            Ok(Arc::new(ListArray::new(
                 Arc::new(Field::new_list_field(DataType::UInt64, true)),
-                OffsetBuffer::new(offsets.into()),
+                offsets.finish(),
                 Arc::new(UInt64Array::from(values)),
                 None,
-            ))
+            )))
         };
-        let mut name_offsets = vec![0i32];
+        let mut name_offsets = ListOffsets::new(name);
         let mut names: Vec<&str> = Vec::new();
         for g in groups {
             names.extend(g.names.iter().map(String::as_str));
-            name_offsets.push(names.len() as i32);
+            name_offsets.push(names.len())?;
         }
         let categories: ArrayRef = Arc::new(ListArray::new(
             Arc::new(Field::new_list_field(DataType::Utf8, true)),
-            OffsetBuffer::new(name_offsets.into()),
+            name_offsets.finish(),
             Arc::new(StringArray::from(names)),
             None,
         ));
         Ok(vec![
-            float_list_array(groups.iter().map(|g| Some(g.values[0].as_slice()))),
-            float_list_array(groups.iter().map(|g| Some(g.values[1].as_slice()))),
+            float_list_array(name, groups.iter().map(|g| Some(g.values[0].as_slice())))?,
+            float_list_array(name, groups.iter().map(|g| Some(g.values[1].as_slice())))?,
             categories,
-            counts(&|g| g.counts.iter().map(|c| c[0]).collect()),
-            counts(&|g| g.counts.iter().map(|c| c[1]).collect()),
-            float_list_array(groups.iter().map(|g| g.edges.as_deref())),
-            counts(&|g| g.missing.to_vec()),
+            counts(&|g| g.counts.iter().map(|c| c[0]).collect())?,
+            counts(&|g| g.counts.iter().map(|c| c[1]).collect())?,
+            float_list_array(name, groups.iter().map(|g| g.edges.as_deref()))?,
+            counts(&|g| g.missing.to_vec())?,
         ])
     }
 
     fn merge(
-        _params: &SampleParams,
+        params: &SampleParams,
         groups: &mut [Self],
         states: &[ArrayRef],
         group_of: impl Fn(usize) -> usize,
@@ -322,7 +341,7 @@ impl GroupState for Sample {
             let (expected, actual) = (expected.as_primitive::<UInt64Type>(), actual.as_primitive::<UInt64Type>());
             if lists[5].is_valid(row) {
                 let edges = lists[5].value(row);
-                group.use_edges(edges.as_primitive::<Float64Type>().values())?;
+                group.use_edges(edges.as_primitive::<Float64Type>().values(), params.measure.name())?;
                 for (bin, counts) in group.counts.iter_mut().enumerate() {
                     counts[0] += expected.value(bin);
                     counts[1] += actual.value(bin);
@@ -338,13 +357,9 @@ impl GroupState for Sample {
         Ok(())
     }
 
-    fn evaluate(params: &SampleParams, groups: &[Self]) -> Result<ArrayRef> {
-        let bins: Vec<Vec<Bin>> = groups.iter().map(|g| g.bins(params.binning)).collect();
-        Ok(match params.measure {
-            Measure::Psi => Arc::new(bins.iter().map(|b| psi(b, params.epsilon)).collect::<Float64Array>()),
-            Measure::JsDivergence => Arc::new(bins.iter().map(|b| js_divergence(b)).collect::<Float64Array>()),
-            Measure::Bins => bins_array(&bins, params.epsilon),
-        })
+    fn evaluate(params: &SampleParams, groups: &mut [Self]) -> Result<ArrayRef> {
+        let bins: Vec<Vec<Bin>> = groups.iter_mut().map(|g| g.bins(params.binning)).collect();
+        params.measure.evaluate(&bins, params.epsilon)
     }
 
     fn size(&self) -> usize {
@@ -353,4 +368,20 @@ impl GroupState for Sample {
             + self.counts.capacity() * size_of::<[u64; 2]>()
             + self.edges.as_ref().map_or(0, |e| e.capacity() * size_of::<f64>())
     }
+}
+
+/// `(value, is_actual [, bins [, epsilon]])`: UserDefined coerces (see [`coerce_sample_args`]);
+/// the Exact variants document the usual argument types for SHOW FUNCTIONS.
+pub(crate) fn sample_signature() -> Signature {
+    let list = DataType::new_list(DataType::Float64, true);
+    Signature::one_of(
+        vec![
+            TypeSignature::UserDefined,
+            TypeSignature::Exact(vec![DataType::Float64, DataType::Boolean]),
+            TypeSignature::Exact(vec![DataType::Utf8, DataType::Boolean]),
+            TypeSignature::Exact(vec![DataType::Float64, DataType::Boolean, DataType::Int64]),
+            TypeSignature::Exact(vec![DataType::Float64, DataType::Boolean, list]),
+        ],
+        Volatility::Immutable,
+    )
 }

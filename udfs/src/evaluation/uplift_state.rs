@@ -1,19 +1,18 @@
 //! Scores with an outcome and a treatment flag, the state behind the uplift functions, and the
 //! Qini and uplift curves as scikit-uplift 0.5.1 defines them.
 
+use std::fmt::Debug;
 use std::mem::size_of;
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, Float64Array, ListArray, StructArray, UInt8Array};
-use arrow::buffer::OffsetBuffer;
 use arrow::datatypes::{DataType, Field, FieldRef, Fields, Float64Type, UInt8Type};
-use datafusion::common::{plan_err, Result, ScalarValue};
-use datafusion::logical_expr::function::AccumulatorArgs;
+use datafusion::common::{plan_err, Result};
 use datafusion::logical_expr::utils::format_state_name;
-use datafusion::physical_expr::expressions::Literal;
 
-use super::labels::{coerce_label, Labels};
-use crate::group_state::GroupState;
+use super::label_args::{coerce_label, Labels};
+use crate::common::ListOffsets;
+use crate::group_state::{GroupState, GroupsOf};
 
 /// Which curve.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,15 +21,74 @@ pub(crate) enum Curve {
     Uplift,
 }
 
-/// What an uplift aggregate returns.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) enum UpliftMeasure {
-    /// The normalised area under the curve.
-    AreaScore(Curve),
-    /// The curve's points.
-    Points(Curve),
-    /// Uplift among the top share k of rows: overall, or per arm (`by_group`).
-    AtK { k: f64, by_group: bool },
+/// What one uplift aggregate computes from its groups' rows.
+pub(crate) trait UpliftMeasure: Debug + Send + Sync + 'static {
+    /// The SQL function, for errors.
+    fn name(&self) -> &'static str;
+
+    /// One result row per group.
+    fn evaluate(&self, groups: &[UpliftSample]) -> Result<ArrayRef>;
+}
+
+/// The accumulator of an uplift aggregate.
+pub(crate) fn uplift_accumulator(measure: impl UpliftMeasure) -> GroupsOf<UpliftSample> {
+    GroupsOf::new(Box::new(measure) as Box<dyn UpliftMeasure>)
+}
+
+/// The normalised area under a curve (`qini_auc_score`, `uplift_auc_score`).
+#[derive(Debug)]
+pub(crate) struct AreaScore {
+    pub name: &'static str,
+    pub curve: Curve,
+}
+
+impl UpliftMeasure for AreaScore {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn evaluate(&self, groups: &[UpliftSample]) -> Result<ArrayRef> {
+        Ok(Arc::new(
+            groups
+                .iter()
+                .map(|g| g.has_both_arms().then(|| area_score(self.curve, g)).flatten())
+                .collect::<Float64Array>(),
+        ))
+    }
+}
+
+/// The points of a curve (`qini_curve`, `uplift_curve`).
+#[derive(Debug)]
+pub(crate) struct CurvePoints {
+    pub name: &'static str,
+    pub curve: Curve,
+}
+
+impl UpliftMeasure for CurvePoints {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn evaluate(&self, groups: &[UpliftSample]) -> Result<ArrayRef> {
+        let mut offsets = ListOffsets::new(self.name);
+        let (mut xs, mut ys) = (Vec::new(), Vec::new());
+        for g in groups {
+            if g.has_both_arms() {
+                for (x, y) in curve(self.curve, &g.scores, &g.flags) {
+                    xs.push(x);
+                    ys.push(y);
+                }
+            }
+            offsets.push(xs.len())?;
+        }
+        let columns: Vec<ArrayRef> = vec![Arc::new(Float64Array::from(xs)), Arc::new(Float64Array::from(ys))];
+        Ok(Arc::new(ListArray::new(
+            Arc::new(Field::new_list_field(DataType::Struct(point_fields()), true)),
+            offsets.finish(),
+            Arc::new(StructArray::new(point_fields(), columns, None)),
+            Some(groups.iter().map(UpliftSample::has_both_arms).collect::<Vec<_>>().into()),
+        )))
+    }
 }
 
 /// Coerces `(score, outcome, is_treatment [, k [, strategy]])`.
@@ -61,23 +119,6 @@ pub(crate) fn coerce_uplift_args(name: &str, arg_types: &[DataType], extra: usiz
     Ok(coerced)
 }
 
-/// k and the strategy of `uplift_at_k` from literal arguments 3 and 4.
-pub(crate) fn at_k(args: &AccumulatorArgs) -> Result<UpliftMeasure> {
-    let literal = |i: usize| args.exprs.get(i).and_then(|e| e.downcast_ref::<Literal>()).map(Literal::value);
-    let k = match literal(3) {
-        Some(ScalarValue::Float64(Some(k))) if *k > 0.0 && *k <= 1.0 => *k,
-        Some(other) => return plan_err!("uplift_at_k: k must be in (0, 1], got {other}"),
-        None => return plan_err!("uplift_at_k: k must be a literal"),
-    };
-    let by_group = match (args.exprs.len(), literal(4)) {
-        (4, _) => false,
-        (_, Some(ScalarValue::Utf8(Some(s)))) if s == "overall" => false,
-        (_, Some(ScalarValue::Utf8(Some(s)))) if s == "by_group" => true,
-        (_, other) => return plan_err!("uplift_at_k: strategy must be 'overall' or 'by_group', got {other:?}"),
-    };
-    Ok(UpliftMeasure::AtK { k, by_group })
-}
-
 pub(crate) fn uplift_state_fields(name: &str) -> Vec<FieldRef> {
     vec![
         Arc::new(Field::new(format_state_name(name, "scores"), DataType::new_list(DataType::Float64, true), true)),
@@ -90,26 +131,27 @@ pub(crate) fn point_fields() -> Fields {
 }
 
 /// A row's outcome (bit 0) and treatment (bit 1).
-const OUTCOME: u8 = 1;
-const TREATED: u8 = 2;
+pub(crate) const OUTCOME: u8 = 1;
+pub(crate) const TREATED: u8 = 2;
 
 /// Scores and flags of one group.
 #[derive(Debug, Default)]
 pub(crate) struct UpliftSample {
-    scores: Vec<f64>,
-    flags: Vec<u8>,
+    pub(crate) scores: Vec<f64>,
+    /// [`OUTCOME`] | [`TREATED`] bits of each row.
+    pub(crate) flags: Vec<u8>,
 }
 
 impl UpliftSample {
     /// Row indices by score descending (ties in any order: results only use tie-group ends,
     /// except `at_k`, which takes tie groups fractionally).
-    fn order(&self) -> Vec<usize> {
+    pub(crate) fn order(&self) -> Vec<usize> {
         let mut order: Vec<usize> = (0..self.scores.len()).collect();
         order.sort_unstable_by(|&a, &b| self.scores[b].total_cmp(&self.scores[a]));
         order
     }
 
-    fn has_both_arms(&self) -> bool {
+    pub(crate) fn has_both_arms(&self) -> bool {
         self.flags.iter().any(|f| f & TREATED != 0) && self.flags.iter().any(|f| f & TREATED == 0)
     }
 }
@@ -185,59 +227,8 @@ fn area_score(kind: Curve, sample: &UpliftSample) -> Option<f64> {
     (denominator != 0.0).then(|| (area(&actual) - base) / denominator)
 }
 
-/// Response rate among the first `take` rows of `order` restricted to `rows_of`, whole tie
-/// groups first and the straddling tie group counted in proportion.
-fn top_rate(sample: &UpliftSample, order: &[usize], take: f64, arm: Option<bool>) -> Option<(f64, f64)> {
-    // returns (treated rate, control rate) for `arm == None`, or (rate, rate) of the one arm
-    let in_arm = |row: usize| arm.is_none_or(|treated| (sample.flags[row] & TREATED != 0) == treated);
-    let rows: Vec<usize> = order.iter().copied().filter(|&r| in_arm(r)).collect();
-    let (mut counts, mut responders) = ([0.0f64; 2], [0.0f64; 2]);
-    let mut taken = 0.0;
-    let mut i = 0;
-    while i < rows.len() && taken < take {
-        let s = sample.scores[rows[i]];
-        let mut j = i;
-        let (mut c, mut r) = ([0.0f64; 2], [0.0f64; 2]);
-        while j < rows.len() && sample.scores[rows[j]] == s {
-            let f = sample.flags[rows[j]];
-            let side = usize::from(f & TREATED == 0);
-            c[side] += 1.0;
-            r[side] += f64::from(f & OUTCOME);
-            j += 1;
-        }
-        let size = (j - i) as f64;
-        let share = ((take - taken) / size).min(1.0);
-        for side in 0..2 {
-            counts[side] += share * c[side];
-            responders[side] += share * r[side];
-        }
-        taken += share * size;
-        i = j;
-    }
-    let rate = |side: usize| (counts[side] > 0.0).then(|| responders[side] / counts[side]);
-    match arm {
-        None => Some((rate(0)?, rate(1)?)),
-        Some(true) => rate(0).map(|r| (r, r)),
-        Some(false) => rate(1).map(|r| (r, r)),
-    }
-}
-
-fn uplift_at_k(sample: &UpliftSample, k: f64, by_group: bool) -> Option<f64> {
-    let order = sample.order();
-    if by_group {
-        let n_t = sample.flags.iter().filter(|&&f| f & TREATED != 0).count() as f64;
-        let n_c = sample.flags.len() as f64 - n_t;
-        let (rate_t, _) = top_rate(sample, &order, (n_t * k).trunc(), Some(true))?;
-        let (rate_c, _) = top_rate(sample, &order, (n_c * k).trunc(), Some(false))?;
-        Some(rate_t - rate_c)
-    } else {
-        let (rate_t, rate_c) = top_rate(sample, &order, (sample.scores.len() as f64 * k).trunc(), None)?;
-        Some(rate_t - rate_c)
-    }
-}
-
 impl GroupState for UpliftSample {
-    type Params = (&'static str, UpliftMeasure);
+    type Params = Box<dyn UpliftMeasure>;
 
     fn update(
         params: &Self::Params,
@@ -245,12 +236,13 @@ impl GroupState for UpliftSample {
         values: &[ArrayRef],
         group_of: impl Fn(usize) -> Option<usize>,
     ) -> Result<()> {
+        let name = params.name();
         let scores = values[0].as_primitive::<Float64Type>();
-        let outcome = Labels::new(params.0, &values[1])?;
-        let treated = Labels::new(params.0, &values[2])?;
+        let outcome = Labels::new(name, &values[1])?;
+        let treated = Labels::new(name, &values[2])?;
         for row in 0..scores.len() {
             let Some(g) = group_of(row) else { continue };
-            let (Some(y), Some(t)) = (outcome.get(params.0, row)?, treated.get(params.0, row)?) else { continue };
+            let (Some(y), Some(t)) = (outcome.get(name, row)?, treated.get(name, row)?) else { continue };
             if scores.is_valid(row) && !scores.value(row).is_nan() {
                 groups[g].scores.push(scores.value(row));
                 groups[g].flags.push(u8::from(y) | (u8::from(t) << 1));
@@ -259,15 +251,15 @@ impl GroupState for UpliftSample {
         Ok(())
     }
 
-    fn state(_: &Self::Params, groups: &[Self]) -> Result<Vec<ArrayRef>> {
-        let mut offsets = vec![0i32];
+    fn state(measure: &Self::Params, groups: &mut [Self]) -> Result<Vec<ArrayRef>> {
+        let mut offsets = ListOffsets::new(measure.name());
         let (mut scores, mut flags) = (Vec::new(), Vec::new());
         for g in groups {
             scores.extend_from_slice(&g.scores);
             flags.extend_from_slice(&g.flags);
-            offsets.push(scores.len() as i32);
+            offsets.push(scores.len())?;
         }
-        let offsets = OffsetBuffer::new(offsets.into());
+        let offsets = offsets.finish();
         Ok(vec![
             Arc::new(ListArray::new(
                 Arc::new(Field::new_list_field(DataType::Float64, true)),
@@ -299,41 +291,8 @@ impl GroupState for UpliftSample {
         Ok(())
     }
 
-    fn evaluate(params: &Self::Params, groups: &[Self]) -> Result<ArrayRef> {
-        Ok(match params.1 {
-            UpliftMeasure::AreaScore(kind) => Arc::new(
-                groups
-                    .iter()
-                    .map(|g| g.has_both_arms().then(|| area_score(kind, g)).flatten())
-                    .collect::<Float64Array>(),
-            ),
-            UpliftMeasure::AtK { k, by_group } => Arc::new(
-                groups
-                    .iter()
-                    .map(|g| g.has_both_arms().then(|| uplift_at_k(g, k, by_group)).flatten())
-                    .collect::<Float64Array>(),
-            ),
-            UpliftMeasure::Points(kind) => {
-                let mut offsets = vec![0i32];
-                let (mut xs, mut ys) = (Vec::new(), Vec::new());
-                for g in groups {
-                    if g.has_both_arms() {
-                        for (x, y) in curve(kind, &g.scores, &g.flags) {
-                            xs.push(x);
-                            ys.push(y);
-                        }
-                    }
-                    offsets.push(xs.len() as i32);
-                }
-                let columns: Vec<ArrayRef> = vec![Arc::new(Float64Array::from(xs)), Arc::new(Float64Array::from(ys))];
-                Arc::new(ListArray::new(
-                    Arc::new(Field::new_list_field(DataType::Struct(point_fields()), true)),
-                    OffsetBuffer::new(offsets.into()),
-                    Arc::new(StructArray::new(point_fields(), columns, None)),
-                    Some(groups.iter().map(UpliftSample::has_both_arms).collect::<Vec<_>>().into()),
-                ))
-            }
-        })
+    fn evaluate(measure: &Self::Params, groups: &mut [Self]) -> Result<ArrayRef> {
+        measure.evaluate(groups)
     }
 
     fn size(&self) -> usize {

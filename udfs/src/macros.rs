@@ -1,0 +1,95 @@
+//! Declaring a family's functions in one line each, in the manner of DataFusion's
+//! `make_udaf_expr_and_func!`: [`functions!`] gives every function a shared instance
+//! (`rfm_udaf()`), an expression builder for DataFrame users (`expr_fn::rfm(args)`) and puts it
+//! in the family's registration list (`functions()`).
+
+/// In a family's `mod.rs`, one line per function:
+///
+/// ```text
+/// functions! {
+///     scalar RfmCell => rfm_cell, rfm_cell_udf;
+///     aggregate Rfm => rfm, rfm_udaf;
+///     window QuantileScore => quantile_score, quantile_score_udwf;
+/// }
+/// ```
+///
+/// `Type => expr_fn, singleton`: the implementing struct (with a `new()` constructor), the name of
+/// its expression builder and of its shared-instance accessor.
+macro_rules! functions {
+    ($($kind:ident $udf:ident => $expr_fn:ident, $singleton:ident;)*) => {
+        $( $crate::macros::singleton!($kind $udf, $expr_fn, $singleton); )*
+
+        /// Expression builders for the DataFrame API: `expr_fn::name(args)` is the call `name(args…)`.
+        pub mod expr_fn {
+            $( $crate::macros::expr_fn!($expr_fn, $singleton); )*
+        }
+
+        /// Every function of this family, for registration.
+        #[must_use]
+        pub fn functions() -> $crate::Functions {
+            let mut functions = $crate::Functions::default();
+            $( $crate::macros::push!(functions, $kind $singleton); )*
+            functions
+        }
+    };
+}
+
+macro_rules! singleton {
+    (scalar $udf:ident, $expr_fn:ident, $singleton:ident) => {
+        #[doc = concat!("The shared `", stringify!($expr_fn), "` scalar function.")]
+        #[must_use]
+        pub fn $singleton() -> std::sync::Arc<datafusion::logical_expr::ScalarUDF> {
+            static INSTANCE: std::sync::LazyLock<std::sync::Arc<datafusion::logical_expr::ScalarUDF>> =
+                std::sync::LazyLock::new(|| {
+                    std::sync::Arc::new(datafusion::logical_expr::ScalarUDF::from(<$udf>::new()))
+                });
+            std::sync::Arc::clone(&INSTANCE)
+        }
+    };
+    (aggregate $udf:ident, $expr_fn:ident, $singleton:ident) => {
+        #[doc = concat!("The shared `", stringify!($expr_fn), "` aggregate function.")]
+        #[must_use]
+        pub fn $singleton() -> std::sync::Arc<datafusion::logical_expr::AggregateUDF> {
+            static INSTANCE: std::sync::LazyLock<std::sync::Arc<datafusion::logical_expr::AggregateUDF>> =
+                std::sync::LazyLock::new(|| {
+                    std::sync::Arc::new(datafusion::logical_expr::AggregateUDF::from(<$udf>::new()))
+                });
+            std::sync::Arc::clone(&INSTANCE)
+        }
+    };
+    (window $udf:ident, $expr_fn:ident, $singleton:ident) => {
+        #[doc = concat!("The shared `", stringify!($expr_fn), "` window function.")]
+        #[must_use]
+        pub fn $singleton() -> std::sync::Arc<datafusion::logical_expr::WindowUDF> {
+            static INSTANCE: std::sync::LazyLock<std::sync::Arc<datafusion::logical_expr::WindowUDF>> =
+                std::sync::LazyLock::new(|| {
+                    std::sync::Arc::new(datafusion::logical_expr::WindowUDF::from(<$udf>::new()))
+                });
+            std::sync::Arc::clone(&INSTANCE)
+        }
+    };
+}
+
+macro_rules! expr_fn {
+    ($expr_fn:ident, $singleton:ident) => {
+        #[doc = concat!("`", stringify!($expr_fn), "(args…)` as an expression; see the function's documentation.")]
+        #[must_use]
+        pub fn $expr_fn(args: Vec<datafusion::logical_expr::Expr>) -> datafusion::logical_expr::Expr {
+            super::$singleton().call(args)
+        }
+    };
+}
+
+macro_rules! push {
+    ($functions:ident, scalar $singleton:ident) => {
+        $functions.scalar.push($singleton())
+    };
+    ($functions:ident, aggregate $singleton:ident) => {
+        $functions.aggregate.push($singleton())
+    };
+    ($functions:ident, window $singleton:ident) => {
+        $functions.window.push($singleton())
+    };
+}
+
+pub(crate) use {expr_fn, functions, push, singleton};
