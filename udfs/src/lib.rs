@@ -59,10 +59,11 @@ impl Functions {
 #[must_use]
 pub fn all_functions() -> Functions {
     let mut all = Functions::default();
-    for family in [basket::functions(), drift::functions(), evaluation::functions(), privacy::functions()] {
+    for family in
+        [basket::functions(), drift::functions(), evaluation::functions(), privacy::functions(), segment::functions()]
+    {
         all.extend(family);
     }
-    all.extend(segment::functions());
     all
 }
 

@@ -16,7 +16,7 @@ pub(crate) struct Itemset {
 /// Every itemset of at most `max_len` items contained in at least `min_count` of the
 /// `transactions` (each a list of distinct item ids below `n_items`). Fails when more than
 /// `max_itemsets` itemsets would be produced.
-pub(crate) fn frequent_itemsets<T: AsRef<[u32]>>(
+pub(crate) fn fp_growth<T: AsRef<[u32]>>(
     transactions: &[T],
     n_items: usize,
     min_count: u64,
@@ -180,7 +180,7 @@ impl Miner<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::frequent_itemsets;
+    use super::fp_growth;
 
     /// All itemsets by brute force, for comparison.
     fn brute_force(transactions: &[Vec<u32>], n_items: u32, min_count: u64) -> Vec<(Vec<u32>, u64)> {
@@ -211,7 +211,7 @@ mod tests {
             vec![2, 0],
         ];
         for min_count in 1..=5 {
-            let mut ours: Vec<(Vec<u32>, u64)> = frequent_itemsets(&transactions, 5, min_count, usize::MAX, 1_000)
+            let mut ours: Vec<(Vec<u32>, u64)> = fp_growth(&transactions, 5, min_count, usize::MAX, 1_000)
                 .expect("itemsets")
                 .into_iter()
                 .map(|s| (s.items, s.count))
@@ -224,9 +224,9 @@ mod tests {
     #[test]
     fn max_len_and_the_output_cap() {
         let transactions = vec![vec![0, 1, 2], vec![0, 1, 2]];
-        let sets = frequent_itemsets(&transactions, 3, 1, 2, 100).expect("itemsets");
+        let sets = fp_growth(&transactions, 3, 1, 2, 100).expect("itemsets");
         assert_eq!(sets.len(), 6);
         assert!(sets.iter().all(|s| s.items.len() <= 2));
-        assert_eq!(frequent_itemsets(&transactions, 3, 1, usize::MAX, 5), Err(5));
+        assert_eq!(fp_growth(&transactions, 3, 1, usize::MAX, 5), Err(5));
     }
 }

@@ -18,7 +18,7 @@ use datafusion::logical_expr::{
 };
 use datafusion_macros::user_doc;
 
-use super::fpgrowth::frequent_itemsets;
+use super::fpgrowth::fp_growth;
 use crate::common::{literal_arg, ListOffsets, LiteralArg};
 use crate::group_state::{GroupState, GroupsOf};
 
@@ -256,8 +256,8 @@ impl Pairs {
         while (min_count as f64) / (n as f64) < params.min_support {
             min_count += 1;
         }
-        let itemsets = frequent_itemsets(&transactions, self.names.len(), min_count, params.max_len, MAX_ITEMSETS)
-            .or_else(|count| {
+        let itemsets =
+            fp_growth(&transactions, self.names.len(), min_count, params.max_len, MAX_ITEMSETS).or_else(|count| {
                 exec_err!("frequent_itemsets: more than {count} itemsets; raise min_support or set max_len")
             })?;
         let mut named: Vec<NamedItemset<'_>> = itemsets
