@@ -4,11 +4,13 @@
 use std::sync::Arc;
 
 use datafusion::common::Result;
+use datafusion::execution::cache::cache_manager::CacheManagerConfig;
 use datafusion::execution::memory_pool::GreedyMemoryPool;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
-use crate::lake::register_lake;
+use crate::lake::register_lake_with;
+use crate::store::StorageOptions;
 
 /// Joins whose build side has at most this many rows (and [`COLLECT_BUILD_SIDE_BYTES`]) build
 /// one shared hash table instead of hash-partitioning both sides (DataFusion's defaults are
@@ -20,6 +22,12 @@ use crate::lake::register_lake;
 pub const COLLECT_BUILD_SIDE_ROWS: usize = 16 << 20;
 /// Bytes of the build side under which a join collects it; see [`COLLECT_BUILD_SIDE_ROWS`].
 pub const COLLECT_BUILD_SIDE_BYTES: usize = 512 << 20;
+
+/// How long a table's file listing is reused (DataFusion's list-files cache; its default
+/// keeps a listing forever, so a long-running server would never see files added to the lake).
+/// Within this time a query plans without listing requests — on an object store one request
+/// per 1,000 objects and per partition folder.
+pub const LIST_FILES_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Builds a [`SessionContext`] for Persona.
 ///
@@ -38,6 +46,7 @@ pub const COLLECT_BUILD_SIDE_BYTES: usize = 512 << 20;
 #[derive(Debug, Clone, Default)]
 pub struct EngineBuilder {
     lake: Option<String>,
+    storage: StorageOptions,
     memory_limit: Option<usize>,
     target_partitions: Option<usize>,
 }
@@ -53,6 +62,21 @@ impl EngineBuilder {
     #[must_use]
     pub fn lake(mut self, location: impl Into<String>) -> Self {
         self.lake = Some(location.into());
+        self
+    }
+
+    /// An option for a remote lake's object store, e.g. `("aws.endpoint", "http://127.0.0.1:9000")`
+    /// (see [`crate::store`]; the standard environment variables apply without it).
+    #[must_use]
+    pub fn storage_option(mut self, key: &str, value: impl Into<String>) -> Self {
+        self.storage.set(key, value);
+        self
+    }
+
+    /// Every option for a remote lake's object store at once (replacing earlier ones).
+    #[must_use]
+    pub fn storage(mut self, options: StorageOptions) -> Self {
+        self.storage = options;
         self
     }
 
@@ -91,14 +115,15 @@ impl EngineBuilder {
             }
             config = config.with_target_partitions(partitions);
         }
-        let mut runtime = RuntimeEnvBuilder::new();
+        let caches = CacheManagerConfig::default().with_list_files_cache_ttl(Some(LIST_FILES_CACHE_TTL));
+        let mut runtime = RuntimeEnvBuilder::new().with_cache_manager(caches);
         if let Some(bytes) = self.memory_limit {
             runtime = runtime.with_memory_pool(Arc::new(GreedyMemoryPool::new(bytes)));
         }
         let ctx = SessionContext::new_with_config_rt(config, runtime.build_arc()?);
         persona_udfs::register_all(&ctx)?;
         if let Some(lake) = &self.lake {
-            register_lake(&ctx, lake).await?;
+            register_lake_with(&ctx, lake, &self.storage).await?;
         }
         Ok(ctx)
     }

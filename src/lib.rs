@@ -20,5 +20,6 @@ pub mod serve;
 #[cfg(feature = "cli")]
 pub mod shell;
 pub mod size;
+pub mod store;
 
-pub use engine::{EngineBuilder, COLLECT_BUILD_SIDE_BYTES, COLLECT_BUILD_SIDE_ROWS};
+pub use engine::{EngineBuilder, COLLECT_BUILD_SIDE_BYTES, COLLECT_BUILD_SIDE_ROWS, LIST_FILES_CACHE_TTL};

@@ -13,10 +13,11 @@ use datafusion_cli::object_storage::instrumented::InstrumentedObjectStoreRegistr
 use datafusion_cli::print_format::PrintFormat;
 use datafusion_cli::print_options::{MaxRows, PrintOptions};
 use persona::demo_lake::ensure_demo_lake;
-use persona::generate::{generate, GenerateOptions, MAX_CUSTOMERS, MAX_MONTHS};
+use persona::generate::{generate, publish_to_store, GenerateOptions, MAX_CUSTOMERS, MAX_MONTHS};
 use persona::serve::ServerConfig;
 use persona::shell::{banner, ShellContext};
 use persona::size::parse_size;
+use persona::store::{redact, StorageOptions};
 use persona::EngineBuilder;
 
 /// Customer-analytics SQL on Apache DataFusion. Without a subcommand, an interactive SQL
@@ -65,6 +66,9 @@ struct ServeArgs {
     /// Log lines as JSON instead of text.
     #[arg(long)]
     json_logs: bool,
+    /// An option of a remote lake's object store (repeatable; over the `[storage]` section).
+    #[arg(long = "storage", value_name = "KEY=VALUE")]
+    storage: Vec<String>,
 }
 
 #[derive(Args, Debug)]
@@ -79,6 +83,19 @@ struct EngineArgs {
     /// Partitions (threads) per query; default: the number of cores.
     #[arg(short = 'p', long, value_name = "N")]
     target_partitions: Option<usize>,
+    /// An option of a remote lake's object store (repeatable), e.g.
+    /// aws.endpoint=http://127.0.0.1:9000; the AWS_*/GOOGLE_*/AZURE_* variables apply without it.
+    #[arg(long = "storage", value_name = "KEY=VALUE")]
+    storage: Vec<String>,
+}
+
+/// `--storage KEY=VALUE` flags as options.
+fn storage_options(pairs: &[String]) -> Result<StorageOptions> {
+    let mut options = StorageOptions::new();
+    for pair in pairs {
+        options.set_pair(pair).map_err(|e| DataFusionError::Plan(format!("--storage: {}", e.message())))?;
+    }
+    Ok(options)
 }
 
 #[derive(Args, Debug)]
@@ -121,9 +138,10 @@ struct DemoArgs {
 
 #[derive(Args, Debug)]
 struct GenerateArgs {
-    /// Directory to create (written atomically).
-    #[arg(long)]
-    out: PathBuf,
+    /// Directory or object-store URL (s3://bucket/prefix, gs://, az://) to create; written
+    /// atomically (see the README on remote lakes).
+    #[arg(long, value_name = "DIR|URL")]
+    out: String,
     /// Number of customers.
     #[arg(long, default_value_t = 20_000)]
     customers: i64,
@@ -139,6 +157,9 @@ struct GenerateArgs {
     /// No progress bar or summary.
     #[arg(short = 'q', long)]
     quiet: bool,
+    /// An option of the output's object store (repeatable), as for the shell.
+    #[arg(long = "storage", value_name = "KEY=VALUE")]
+    storage: Vec<String>,
 }
 
 fn main() -> ExitCode {
@@ -153,7 +174,7 @@ fn main() -> ExitCode {
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("Error: {e}");
+            eprintln!("Error: {}", redact(&e.to_string()));
             ExitCode::FAILURE
         }
     }
@@ -162,7 +183,7 @@ fn main() -> ExitCode {
 async fn run(cli: Cli) -> Result<()> {
     match cli.command {
         None => shell(cli.shell).await,
-        Some(Command::Generate(args)) => run_generate(&args),
+        Some(Command::Generate(args)) => run_generate(&args).await,
         Some(Command::Demo(args)) => {
             let ctx = engine(&args.engine, args.print.quiet).await?;
             persona::demo::run(&ctx, &print_options(&args.print)).await
@@ -196,7 +217,11 @@ async fn serve(args: ServeArgs) -> Result<()> {
         Some(lake) => lake,
         None => ensure_demo_lake(true)?.display().to_string(),
     };
-    let mut builder = EngineBuilder::new().lake(lake);
+    let mut storage = config.storage.clone();
+    for pair in &args.storage {
+        storage.set_pair(pair).map_err(|e| DataFusionError::Plan(format!("--storage: {}", e.message())))?;
+    }
+    let mut builder = EngineBuilder::new().lake(lake).storage(storage);
     if let Some(bytes) = args.memory_limit.or(config.server.memory_limit) {
         builder = builder.memory_limit(bytes);
     }
@@ -230,7 +255,7 @@ async fn engine(args: &EngineArgs, quiet: bool) -> Result<SessionContext> {
         Some(lake) => lake.clone(),
         None => ensure_demo_lake(quiet)?.display().to_string(),
     };
-    let mut builder = EngineBuilder::new().lake(lake);
+    let mut builder = EngineBuilder::new().lake(lake).storage(storage_options(&args.storage)?);
     if let Some(bytes) = args.memory_limit {
         builder = builder.memory_limit(bytes);
     }
@@ -274,7 +299,7 @@ async fn shell(args: ShellArgs) -> Result<()> {
     exec_from_commands(&ctx, args.command, &options).await
 }
 
-fn run_generate(args: &GenerateArgs) -> Result<()> {
+async fn run_generate(args: &GenerateArgs) -> Result<()> {
     // the library's errors name its option fields; check the flags here to name them
     if !(1..=MAX_CUSTOMERS).contains(&args.customers) {
         return plan_err!("--customers must be between 1 and {MAX_CUSTOMERS}, got {}", args.customers);
@@ -282,25 +307,42 @@ fn run_generate(args: &GenerateArgs) -> Result<()> {
     if !(1..=MAX_MONTHS).contains(&args.months) {
         return plan_err!("--months must be between 1 and {MAX_MONTHS}, got {}", args.months);
     }
-    if args.out.file_name().is_none() {
-        return plan_err!("--out must name a directory, got {}", args.out.display());
-    }
-    if args.out.exists() && !args.force {
-        return plan_err!("{} already exists; pass --force to replace it", args.out.display());
+    let remote = args.out.contains("://") && !args.out.starts_with("file://");
+    let local_out = if remote {
+        // generated locally, then published to the store (see persona::generate::remote)
+        std::env::temp_dir().join(format!("persona-generate-{}", std::process::id())).join("lake")
+    } else {
+        PathBuf::from(args.out.strip_prefix("file://").unwrap_or(&args.out))
+    };
+    if !remote {
+        if local_out.file_name().is_none() {
+            return plan_err!("--out must name a directory, got {}", args.out);
+        }
+        if local_out.exists() && !args.force {
+            return plan_err!("{} already exists; pass --force to replace it", args.out);
+        }
     }
     let started = std::time::Instant::now();
     let summary = generate(&GenerateOptions {
-        out: args.out.clone(),
+        out: local_out.clone(),
         customers: args.customers,
         seed: args.seed,
         months: args.months,
-        force: args.force,
+        force: args.force || remote,
         progress: !args.quiet,
     })?;
+    if remote {
+        let published = publish_to_store(&local_out, &args.out, &storage_options(&args.storage)?, args.force).await;
+        if let Some(scratch) = local_out.parent() {
+            // best effort: the scratch directory is this process's own
+            let _ = std::fs::remove_dir_all(scratch);
+        }
+        published?;
+    }
     if !args.quiet {
         println!(
             "wrote {} in {:.1}s: {} customers, {} transactions, {} basket lines, {} campaign contacts, {} credit snapshots",
-            args.out.display(),
+            args.out,
             started.elapsed().as_secs_f64(),
             summary.customers,
             summary.transactions,

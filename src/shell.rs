@@ -19,12 +19,14 @@ use datafusion::execution::context::SessionState;
 use datafusion::execution::TaskContext;
 use datafusion::logical_expr::expr::ScalarFunction;
 use datafusion::logical_expr::{
-    ColumnarValue, Expr, LogicalPlan, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
+    ColumnarValue, DdlStatement, Expr, LogicalPlan, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
 };
 use datafusion::prelude::SessionContext;
 use datafusion_cli::cli_context::CliSessionContext;
 use datafusion_cli::print_format::PrintFormat;
 use object_store::ObjectStore;
+
+use crate::store;
 
 /// The line the interactive shell prints on start: versions and the number of tables in the
 /// default schema (the lake's tables).
@@ -128,8 +130,14 @@ impl CliSessionContext for ShellContext {
         CliSessionContext::register_table_options_extension_from_scheme(&self.ctx, scheme);
     }
 
-    async fn execute_logical_plan(&self, plan: LogicalPlan) -> Result<DataFrame, DataFusionError> {
-        let df = self.ctx.execute_logical_plan(plan).await?;
+    async fn execute_logical_plan(&self, mut plan: LogicalPlan) -> Result<DataFrame, DataFusionError> {
+        if let LogicalPlan::Ddl(DdlStatement::CreateExternalTable(create)) = &mut plan {
+            // `OPTIONS ('aws.secret_access_key' …)`: keep the credential out of the table's
+            // stored definition (SHOW CREATE TABLE, information_schema) and out of messages
+            store::remember_option_secrets(&create.options);
+            create.definition = create.definition.as_deref().map(store::redact);
+        }
+        let df = self.ctx.execute_logical_plan(plan).await.map_err(store::redact_error)?;
         if self.nested_as_json {
             nested_columns_as_json(df)
         } else {

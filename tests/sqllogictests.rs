@@ -7,10 +7,6 @@ mod common;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use datafusion_sqllogictest::{df_value_validator, value_normalizer, DataFusion};
-use indicatif::ProgressBar;
-use sqllogictest::strict_column_validator;
-
 fn main() -> ExitCode {
     let filter: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with('-'));
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/sql");
@@ -27,15 +23,7 @@ fn main() -> ExitCode {
         let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let result = runtime.block_on(async {
             let ctx = common::test_engine().await;
-            let mut runner = sqllogictest::Runner::new(|| {
-                let ctx = ctx.clone();
-                let name = name.clone();
-                async move { Ok(DataFusion::new(ctx, PathBuf::from(name), ProgressBar::hidden())) }
-            });
-            runner.with_column_validator(strict_column_validator);
-            runner.with_normalizer(value_normalizer);
-            runner.with_validator(df_value_validator);
-            runner.run_file_async(&file).await
+            common::run_slt(&ctx, &file).await
         });
         match result {
             Ok(()) => {

@@ -16,6 +16,7 @@ mod credit;
 mod customers;
 mod parquet_file;
 mod reference;
+pub mod remote;
 mod rng;
 mod transactions;
 pub mod truth;
@@ -29,6 +30,7 @@ use rayon::prelude::*;
 use calendar::Calendar;
 use customers::Customer;
 use parquet_file::write_parquet;
+pub use remote::publish_to_store;
 
 /// Bump when the generated data changes, so cached demo lakes are regenerated.
 pub const GENERATOR_VERSION: u32 = 1;

@@ -42,6 +42,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::size::parse_size;
+use crate::store::StorageOptions;
 
 /// The whole configuration file.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -61,6 +62,38 @@ pub struct ServerConfig {
     /// View name → SQL, created per role over the tables (masked) that role may read.
     #[serde(default)]
     pub views: BTreeMap<String, String>,
+    /// `[storage]`: options of a remote lake's object store, as nested tables or dotted keys
+    /// (`[storage.aws]` `endpoint = "http://127.0.0.1:9000"`, `allow_http = true`); see
+    /// [`crate::store`]. Credentials are better left to the environment variables.
+    #[serde(default, deserialize_with = "storage_section")]
+    pub storage: StorageOptions,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum StorageValue {
+    Text(String),
+    Flag(bool),
+    Number(i64),
+    Table(BTreeMap<String, StorageValue>),
+}
+
+fn storage_section<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<StorageOptions, D::Error> {
+    fn flatten(prefix: &str, table: BTreeMap<String, StorageValue>, options: &mut StorageOptions) {
+        for (key, value) in table {
+            let key = if prefix.is_empty() { key } else { format!("{prefix}.{key}") };
+            match value {
+                StorageValue::Text(text) => options.set(&key, text),
+                StorageValue::Flag(flag) => options.set(&key, flag.to_string()),
+                StorageValue::Number(number) => options.set(&key, number.to_string()),
+                StorageValue::Table(table) => flatten(&key, table, options),
+            }
+        }
+    }
+    let table = BTreeMap::<String, StorageValue>::deserialize(deserializer)?;
+    let mut options = StorageOptions::new();
+    flatten("", table, &mut options);
+    Ok(options)
 }
 
 /// `[server]`: listening address, shared memory pool, token lifetime, TLS, pseudonym key.
@@ -329,5 +362,18 @@ mod tests {
         assert!(ServerConfig::parse("[roles.r]\ntimeout_secs = 99999999999").is_err());
         assert!(ServerConfig::parse("[roles.r]\nmemory_limit = 0").is_err());
         assert!(ServerConfig::parse("[server]\ntoken_ttl_secs = 99999999999").is_err());
+    }
+
+    #[test]
+    fn storage_section_accepts_tables_and_dotted_keys() {
+        let text = "[storage]\n\"client.timeout\" = \"5s\"\n[storage.aws]\nendpoint = \"http://127.0.0.1:9000\"\nallow_http = true\n[storage.retry]\nmax_retries = 2";
+        let config = ServerConfig::parse(text).expect("valid");
+        let mut expected = StorageOptions::new();
+        expected.set("aws.endpoint", "http://127.0.0.1:9000");
+        expected.set("aws.allow_http", "true");
+        expected.set("client.timeout", "5s");
+        expected.set("retry.max_retries", "2");
+        assert_eq!(config.storage, expected);
+        assert!(ServerConfig::parse("[storage]\naws = [1, 2]").is_err());
     }
 }

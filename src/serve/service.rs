@@ -97,16 +97,20 @@ fn lock<T>(mutex: &Mutex<T>) -> Result<std::sync::MutexGuard<'_, T>, Status> {
 }
 
 /// Maps DataFusion errors to gRPC codes: bad SQL and plans → INVALID_ARGUMENT, memory →
-/// RESOURCE_EXHAUSTED, unsupported → UNIMPLEMENTED, the rest → INTERNAL.
+/// RESOURCE_EXHAUSTED, unsupported → UNIMPLEMENTED, a failed object-store request → UNAVAILABLE, the rest → INTERNAL.
+/// Messages go through [`crate::store::redact`].
 pub fn status(error: DataFusionError) -> Status {
+    // an object store's message may quote what it was configured with: never a credential
+    let message = crate::store::redact(&error.to_string());
     match error.find_root() {
-        DataFusionError::ResourcesExhausted(_) => Status::resource_exhausted(error.to_string()),
-        DataFusionError::NotImplemented(_) => Status::unimplemented(error.to_string()),
+        DataFusionError::ResourcesExhausted(_) => Status::resource_exhausted(message),
+        DataFusionError::NotImplemented(_) => Status::unimplemented(message),
         DataFusionError::SQL(..) | DataFusionError::Plan(_) | DataFusionError::SchemaError(..) => {
-            Status::invalid_argument(error.to_string())
+            Status::invalid_argument(message)
         }
-        DataFusionError::Execution(_) | DataFusionError::ArrowError(..) => Status::invalid_argument(error.to_string()),
-        _ => Status::internal(error.to_string()),
+        DataFusionError::Execution(_) | DataFusionError::ArrowError(..) => Status::invalid_argument(message),
+        DataFusionError::ObjectStore(_) => Status::unavailable(message),
+        _ => Status::internal(message),
     }
 }
 

@@ -2,8 +2,12 @@
 
 #![allow(dead_code)] // each test binary uses a different part
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
+
+use datafusion_sqllogictest::{df_value_validator, value_normalizer, DataFusion};
+use indicatif::ProgressBar;
+use sqllogictest::strict_column_validator;
 
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 use datafusion::prelude::SessionContext;
@@ -90,4 +94,21 @@ pub async fn scalar_f64(ctx: &SessionContext, sql: &str) -> f64 {
     let rows = rows(ctx, sql).await;
     assert_eq!(rows.len(), 1, "{sql} returned {} rows", rows.len());
     rows[0][0].parse().unwrap_or_else(|_| panic!("{sql} returned {:?}", rows[0][0]))
+}
+
+/// Runs one sqllogictest file (tests/sql/*.slt) against `ctx`.
+///
+/// # Errors
+/// The runner's report of the first record that failed.
+pub async fn run_slt(ctx: &SessionContext, file: &Path) -> Result<(), String> {
+    let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let mut runner = sqllogictest::Runner::new(|| {
+        let ctx = ctx.clone();
+        let name = name.clone();
+        async move { Ok(DataFusion::new(ctx, PathBuf::from(name), ProgressBar::hidden())) }
+    });
+    runner.with_column_validator(strict_column_validator);
+    runner.with_normalizer(value_normalizer);
+    runner.with_validator(df_value_validator);
+    runner.run_file_async(file).await.map_err(|e| e.to_string())
 }
