@@ -3,7 +3,8 @@
 //! target/tmp) as a separate process on loopback, with an access key and secret it checks.
 //! `persona generate --out s3://…`, the segmentation recipe on the S3 lake against the same
 //! recipe on the same lake generated locally, and the Flight SQL server over the S3 lake —
-//! which keeps serving other queries when the store goes away.
+//! which keeps serving other queries when the store goes away; and the same bucket read as a
+//! read-only `http://` lake through SeaweedFS's WebDAV gateway.
 
 use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, TcpListener};
@@ -52,6 +53,7 @@ fn free_port_pair() -> u16 {
 struct Weed {
     child: Child,
     s3_port: u16,
+    webdav_port: u16,
     _dir: tempfile::TempDir,
 }
 
@@ -66,11 +68,11 @@ impl Weed {
         std::fs::write(&config, identities).expect("s3 config");
         let data = dir.path().join("data");
         std::fs::create_dir_all(&data).expect("data dir");
-        let [s3, master, volume, filer, admin] = std::array::from_fn(|_| free_port_pair());
+        let [s3, master, volume, filer, admin, webdav] = std::array::from_fn(|_| free_port_pair());
         let child = Command::new(weed)
             .arg("mini")
             .arg(format!("-dir={}", data.display()))
-            .args(["-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-bucket=lake", "-webdav=false", "-admin.ui=false"])
+            .args(["-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-bucket=lake", "-admin.ui=false"])
             .args(["-s3.port.iceberg=0", "-s3.port.lance=0"])
             .arg(format!("-s3.config={}", config.display()))
             .arg(format!("-s3.port={s3}"))
@@ -78,11 +80,12 @@ impl Weed {
             .arg(format!("-volume.port={volume}"))
             .arg(format!("-filer.port={filer}"))
             .arg(format!("-admin.port={admin}"))
+            .arg(format!("-webdav.port={webdav}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("start weed mini");
-        let weed = Weed { child, s3_port: s3, _dir: dir };
+        let weed = Weed { child, s3_port: s3, webdav_port: webdav, _dir: dir };
         // up when the S3 port answers and the bucket exists: a signed listing of the (empty)
         // bucket succeeds
         let started = Instant::now();
@@ -155,6 +158,13 @@ fn generate_query_and_serve_an_s3_lake_on_seaweedfs() {
         "SELECT count(*) AS n FROM customers",
     ]);
     assert_eq!(String::from_utf8_lossy(&out.stdout), "n\n2000\n", "{}", text(&out));
+
+    // the same bucket over SeaweedFS's WebDAV gateway: a read-only http:// lake (listing by PROPFIND)
+    let http_lake = format!("http://127.0.0.1:{}/buckets/lake/demo", weed.webdav_port);
+    let out = weed.persona(&["--lake", &http_lake, "-q", "--format", "csv", "-c", "SELECT count(*) AS n FROM customers"]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "n\n2000\n", "{}", text(&out));
+    let out = weed.persona(&["generate", "--out", &http_lake, "--customers", "10", "-q"]);
+    assert!(!out.status.success() && text(&out).contains("is read-only"), "{}", text(&out));
 
     // the same lake, generated locally: the recipe prints the same results on both
     let local = tempfile::tempdir().expect("tempdir");
