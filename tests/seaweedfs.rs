@@ -161,7 +161,8 @@ fn generate_query_and_serve_an_s3_lake_on_seaweedfs() {
 
     // the same bucket over SeaweedFS's WebDAV gateway: a read-only http:// lake (listing by PROPFIND)
     let http_lake = format!("http://127.0.0.1:{}/buckets/lake/demo", weed.webdav_port);
-    let out = weed.persona(&["--lake", &http_lake, "-q", "--format", "csv", "-c", "SELECT count(*) AS n FROM customers"]);
+    let out =
+        weed.persona(&["--lake", &http_lake, "-q", "--format", "csv", "-c", "SELECT count(*) AS n FROM customers"]);
     assert_eq!(String::from_utf8_lossy(&out.stdout), "n\n2000\n", "{}", text(&out));
     let out = weed.persona(&["generate", "--out", &http_lake, "--customers", "10", "-q"]);
     assert!(!out.status.success() && text(&out).contains("is read-only"), "{}", text(&out));

@@ -403,9 +403,13 @@ mod tests {
         use arrow::array::{TimestampMicrosecondArray, TimestampSecondArray};
         let day = 86_400_i64;
         // in range: the fast path keeps NULLs and floors negative times to the earlier day
-        let ts: ArrayRef = Arc::new(TimestampSecondArray::from(vec![Some(0), Some(day - 1), None, Some(-1), Some(3 * day)]));
+        let ts: ArrayRef =
+            Arc::new(TimestampSecondArray::from(vec![Some(0), Some(day - 1), None, Some(-1), Some(3 * day)]));
         let days = purchase_days(&ts)?;
-        assert_eq!(days.as_primitive::<Date32Type>(), &Date32Array::from(vec![Some(0), Some(0), None, Some(-1), Some(3)]));
+        assert_eq!(
+            days.as_primitive::<Date32Type>(),
+            &Date32Array::from(vec![Some(0), Some(0), None, Some(-1), Some(3)])
+        );
         // a date beyond Date32 is NULL, the others are still converted
         let ts: ArrayRef = Arc::new(TimestampSecondArray::from(vec![Some(day), Some(i64::MAX), Some(i64::MIN)]));
         let days = purchase_days(&ts)?;
