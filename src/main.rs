@@ -307,6 +307,7 @@ async fn run_generate(args: &GenerateArgs) -> Result<()> {
     if !(1..=MAX_MONTHS).contains(&args.months) {
         return plan_err!("--months must be between 1 and {MAX_MONTHS}, got {}", args.months);
     }
+    let storage = storage_options(&args.storage)?;
     let remote = args.out.contains("://") && !args.out.starts_with("file://");
     let local_out = if remote {
         // generated locally, then published to the store (see persona::generate::remote)
@@ -323,22 +324,29 @@ async fn run_generate(args: &GenerateArgs) -> Result<()> {
         }
     }
     let started = std::time::Instant::now();
-    let summary = generate(&GenerateOptions {
+    let generated = generate(&GenerateOptions {
         out: local_out.clone(),
         customers: args.customers,
         seed: args.seed,
         months: args.months,
         force: args.force || remote,
         progress: !args.quiet,
-    })?;
-    if remote {
-        let published = publish_to_store(&local_out, &args.out, &storage_options(&args.storage)?, args.force).await;
+    });
+    let summary = if remote {
+        let published = match &generated {
+            Ok(_) => publish_to_store(&local_out, &args.out, &storage, args.force).await,
+            Err(_) => Ok(()),
+        };
         if let Some(scratch) = local_out.parent() {
-            // best effort: the scratch directory is this process's own
+            // best effort, whether or not generating and publishing worked: the scratch
+            // directory is this process's own
             let _ = std::fs::remove_dir_all(scratch);
         }
         published?;
-    }
+        generated?
+    } else {
+        generated?
+    };
     if !args.quiet {
         println!(
             "wrote {} in {:.1}s: {} customers, {} transactions, {} basket lines, {} campaign contacts, {} credit snapshots",
