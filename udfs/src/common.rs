@@ -244,3 +244,71 @@ pub(crate) fn fixed_offsets(
     }
     Ok(offsets.finish())
 }
+
+/// A DATE or TIMESTAMP type (what the purchase-date arguments accept).
+pub(crate) fn is_date_like(t: &DataType) -> bool {
+    matches!(t, DataType::Date32 | DataType::Date64 | DataType::Timestamp(_, _))
+}
+
+/// Days since 1970-01-01 of the dates or timestamps in `ts` (timestamps in UTC, truncated
+/// toward the earlier day; a timestamp whose date does not fit a Date32 is NULL, as a cast).
+pub(crate) fn purchase_days(ts: &ArrayRef) -> Result<ArrayRef> {
+    /// `PER_DAY` is a constant so the division compiles to a multiplication. When the batch's
+    /// extremes fit a Date32 (always, for real dates) the conversion keeps the input's null
+    /// buffer and runs without a branch per row; otherwise out-of-range values become NULL.
+    fn days<T: arrow::datatypes::ArrowPrimitiveType<Native = i64>, const PER_DAY: i64>(ts: &ArrayRef) -> ArrayRef {
+        let ts = ts.as_primitive::<T>();
+        let fits = |t: Option<i64>| t.is_none_or(|t| i32::try_from(t.div_euclid(PER_DAY)).is_ok());
+        let days: arrow::array::Date32Array = if fits(arrow::compute::min(ts)) && fits(arrow::compute::max(ts)) {
+            #[allow(clippy::cast_possible_truncation)] // checked above: min and max fit
+            ts.unary(|t| t.div_euclid(PER_DAY) as i32)
+        } else {
+            ts.unary_opt(|t| i32::try_from(t.div_euclid(PER_DAY)).ok())
+        };
+        Arc::new(days)
+    }
+    Ok(match ts.data_type() {
+        DataType::Date32 => Arc::clone(ts),
+        DataType::Timestamp(arrow::datatypes::TimeUnit::Second, _) => {
+            days::<arrow::datatypes::TimestampSecondType, 86_400>(ts)
+        }
+        DataType::Timestamp(arrow::datatypes::TimeUnit::Millisecond, _) => {
+            days::<arrow::datatypes::TimestampMillisecondType, 86_400_000>(ts)
+        }
+        DataType::Timestamp(arrow::datatypes::TimeUnit::Microsecond, _) => {
+            days::<arrow::datatypes::TimestampMicrosecondType, 86_400_000_000>(ts)
+        }
+        DataType::Timestamp(arrow::datatypes::TimeUnit::Nanosecond, _) => {
+            days::<arrow::datatypes::TimestampNanosecondType, 86_400_000_000_000>(ts)
+        }
+        _ => arrow::compute::cast(ts, &DataType::Date32)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::Date32Array;
+    use arrow::datatypes::Date32Type;
+
+    #[test]
+    fn purchase_days_floor_timestamps_and_null_dates_out_of_range() -> Result<()> {
+        use arrow::array::{TimestampMicrosecondArray, TimestampSecondArray};
+        let day = 86_400_i64;
+        // in range: the fast path keeps NULLs and floors negative times to the earlier day
+        let ts: ArrayRef =
+            Arc::new(TimestampSecondArray::from(vec![Some(0), Some(day - 1), None, Some(-1), Some(3 * day)]));
+        let days = purchase_days(&ts)?;
+        assert_eq!(
+            days.as_primitive::<Date32Type>(),
+            &Date32Array::from(vec![Some(0), Some(0), None, Some(-1), Some(3)])
+        );
+        // a date beyond Date32 is NULL, the others are still converted
+        let ts: ArrayRef = Arc::new(TimestampSecondArray::from(vec![Some(day), Some(i64::MAX), Some(i64::MIN)]));
+        let days = purchase_days(&ts)?;
+        assert_eq!(days.as_primitive::<Date32Type>(), &Date32Array::from(vec![Some(1), None, None]));
+        let ts: ArrayRef = Arc::new(TimestampMicrosecondArray::from(vec![Some(day * 1_000_000 * 2 + 5)]));
+        assert_eq!(purchase_days(&ts)?.as_primitive::<Date32Type>().value(0), 2);
+        Ok(())
+    }
+}

@@ -1,7 +1,7 @@
 //! Persona's SQL functions for Apache DataFusion.
 //!
 //! Every function lives in its own file, grouped by family folder (`segment`, `basket`, `drift`,
-//! `evaluation`, `privacy`), and carries `#[user_doc]` documentation so `SHOW FUNCTIONS` and
+//! `evaluation`, `lifetime`, `privacy`), and carries `#[user_doc]` documentation so `SHOW FUNCTIONS` and
 //! `information_schema.routines` list it. Each family declares its functions in one
 //! `functions!` block: a shared instance per function (`segment::rfm_udaf()`), an expression
 //! builder ([`expr_fn`]) and the family's registration list. [`register_all`] adds all of them
@@ -25,6 +25,7 @@ mod common;
 pub mod drift;
 pub mod evaluation;
 mod group_state;
+pub mod lifetime;
 pub mod privacy;
 pub mod segment;
 mod stats;
@@ -35,6 +36,7 @@ pub mod expr_fn {
     pub use crate::basket::expr_fn::*;
     pub use crate::drift::expr_fn::*;
     pub use crate::evaluation::expr_fn::*;
+    pub use crate::lifetime::expr_fn::*;
     pub use crate::privacy::expr_fn::*;
     pub use crate::segment::expr_fn::*;
 }
@@ -59,9 +61,14 @@ impl Functions {
 #[must_use]
 pub fn all_functions() -> Functions {
     let mut all = Functions::default();
-    for family in
-        [basket::functions(), drift::functions(), evaluation::functions(), privacy::functions(), segment::functions()]
-    {
+    for family in [
+        basket::functions(),
+        drift::functions(),
+        evaluation::functions(),
+        lifetime::functions(),
+        privacy::functions(),
+        segment::functions(),
+    ] {
         all.extend(family);
     }
     all

@@ -3,16 +3,13 @@
 use std::sync::Arc;
 
 use super::distinct_keys_state::DistinctKeys;
-use crate::common::{literal_arg, ListOffsets, LiteralArg};
+use crate::common::{is_date_like, literal_arg, purchase_days, ListOffsets, LiteralArg};
 use crate::group_state::{GroupState, GroupsOf};
 use arrow::array::{
     Array, ArrayRef, AsArray, Date32Array, Float64Array, Int64Array, ListArray, StructArray, UInt64Array,
 };
 use arrow::buffer::NullBuffer;
-use arrow::datatypes::{
-    ArrowPrimitiveType, DataType, Date32Type, Field, FieldRef, Fields, Float64Type, TimeUnit, TimestampMicrosecondType,
-    TimestampMillisecondType, TimestampNanosecondType, TimestampSecondType, UInt64Type,
-};
+use arrow::datatypes::{DataType, Date32Type, Field, FieldRef, Fields, Float64Type, UInt64Type};
 use datafusion::common::hash_utils::{create_hashes, QualityRandomState};
 use datafusion::common::{exec_err, plan_err, Result, ScalarValue};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
@@ -85,10 +82,6 @@ fn output_fields() -> Fields {
         Field::new("frequency", DataType::Int64, true),
         Field::new("monetary", DataType::Float64, true),
     ])
-}
-
-fn is_date_like(t: &DataType) -> bool {
-    matches!(t, DataType::Date32 | DataType::Date64 | DataType::Timestamp(_, _))
 }
 
 impl AggregateUDFImpl for Rfm {
@@ -211,33 +204,6 @@ impl RfmState {
         }
         Ok(())
     }
-}
-
-/// Days since 1970-01-01 of the dates or timestamps in `ts` (timestamps in UTC, truncated
-/// toward the earlier day; a timestamp whose date does not fit a Date32 is NULL, as a cast).
-fn purchase_days(ts: &ArrayRef) -> Result<ArrayRef> {
-    /// `PER_DAY` is a constant so the division compiles to a multiplication. When the batch's
-    /// extremes fit a Date32 (always, for real dates) the conversion keeps the input's null
-    /// buffer and runs without a branch per row; otherwise out-of-range values become NULL.
-    fn days<T: ArrowPrimitiveType<Native = i64>, const PER_DAY: i64>(ts: &ArrayRef) -> ArrayRef {
-        let ts = ts.as_primitive::<T>();
-        let fits = |t: Option<i64>| t.is_none_or(|t| i32::try_from(t.div_euclid(PER_DAY)).is_ok());
-        let days: Date32Array = if fits(arrow::compute::min(ts)) && fits(arrow::compute::max(ts)) {
-            #[allow(clippy::cast_possible_truncation)] // checked above: min and max fit
-            ts.unary(|t| t.div_euclid(PER_DAY) as i32)
-        } else {
-            ts.unary_opt(|t| i32::try_from(t.div_euclid(PER_DAY)).ok())
-        };
-        Arc::new(days)
-    }
-    Ok(match ts.data_type() {
-        DataType::Date32 => Arc::clone(ts),
-        DataType::Timestamp(TimeUnit::Second, _) => days::<TimestampSecondType, 86_400>(ts),
-        DataType::Timestamp(TimeUnit::Millisecond, _) => days::<TimestampMillisecondType, 86_400_000>(ts),
-        DataType::Timestamp(TimeUnit::Microsecond, _) => days::<TimestampMicrosecondType, 86_400_000_000>(ts),
-        DataType::Timestamp(TimeUnit::Nanosecond, _) => days::<TimestampNanosecondType, 86_400_000_000_000>(ts),
-        _ => arrow::compute::cast(ts, &DataType::Date32)?,
-    })
 }
 
 /// Calls `f(group, day, amount, order_key_hash)` for every row of a batch that counts: mapped
@@ -396,27 +362,6 @@ mod tests {
             Arc::new(Date32Array::from(vec![Some(10), Some(12), None, Some(12), Some(3)])),
             Arc::new(Float64Array::from(vec![Some(1.0), Some(2.0), Some(4.0), Some(8.0), None])),
         ]
-    }
-
-    #[test]
-    fn purchase_days_floor_timestamps_and_null_dates_out_of_range() -> Result<()> {
-        use arrow::array::{TimestampMicrosecondArray, TimestampSecondArray};
-        let day = 86_400_i64;
-        // in range: the fast path keeps NULLs and floors negative times to the earlier day
-        let ts: ArrayRef =
-            Arc::new(TimestampSecondArray::from(vec![Some(0), Some(day - 1), None, Some(-1), Some(3 * day)]));
-        let days = purchase_days(&ts)?;
-        assert_eq!(
-            days.as_primitive::<Date32Type>(),
-            &Date32Array::from(vec![Some(0), Some(0), None, Some(-1), Some(3)])
-        );
-        // a date beyond Date32 is NULL, the others are still converted
-        let ts: ArrayRef = Arc::new(TimestampSecondArray::from(vec![Some(day), Some(i64::MAX), Some(i64::MIN)]));
-        let days = purchase_days(&ts)?;
-        assert_eq!(days.as_primitive::<Date32Type>(), &Date32Array::from(vec![Some(1), None, None]));
-        let ts: ArrayRef = Arc::new(TimestampMicrosecondArray::from(vec![Some(day * 1_000_000 * 2 + 5)]));
-        assert_eq!(purchase_days(&ts)?.as_primitive::<Date32Type>().value(0), 2);
-        Ok(())
     }
 
     #[test]

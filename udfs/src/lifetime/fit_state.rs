@@ -1,0 +1,321 @@
+//! The state behind the model fits (`bgnbd_fit`, `pareto_nbd_fit`, `gamma_gamma_fit`): the
+//! distinct input rows of a group with how many customers share each, and the maximum-likelihood
+//! fit over them. Customers with the same (frequency, recency, T) contribute the same
+//! likelihood term, so the state is as large as the number of distinct rows, not of customers,
+//! and merges across partitions by adding counts. Each fit file implements [`Model`] (its
+//! likelihood and which rows it takes); this file knows none of them.
+
+use std::collections::HashMap;
+use std::fmt::Debug;
+use std::marker::PhantomData;
+use std::mem::size_of;
+use std::sync::Arc;
+
+use arrow::array::{
+    Array, ArrayRef, AsArray, BooleanArray, Float64Array, Int64Array, ListArray, StringArray, StructArray, UInt64Array,
+};
+use arrow::datatypes::{DataType, Field, FieldRef, Fields, Float64Type, UInt64Type};
+use datafusion::common::{exec_err, plan_err, Result, ScalarValue};
+use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
+use datafusion::logical_expr::utils::format_state_name;
+
+use crate::common::{literal_arg, ListOffsets, LiteralArg};
+use crate::group_state::{GroupState, GroupsOf};
+use crate::stats::optimize::minimize;
+
+/// A likelihood model fitted by maximum likelihood on log-parameters.
+pub(super) trait Model: Debug + Send + Sync + 'static {
+    /// The SQL function's name, for errors.
+    const NAME: &'static str;
+    /// The input columns, e.g. frequency, recency, T.
+    const COLUMNS: usize;
+    /// The parameter names, in the order of the output struct.
+    fn params() -> &'static [&'static str];
+    /// Whether a row (all values finite, not NULL) enters the fit: `Ok(false)` skips it,
+    /// an error names the bad value.
+    fn admit(row: &[f64]) -> Result<bool>;
+    /// Why the admitted rows cannot identify the model (before any fitting), if they cannot.
+    fn unidentified(rows: &[f64]) -> Option<&'static str>;
+    /// Σ weightᵢ · ln Lᵢ over the rows (`COLUMNS` values each); `None` where it cannot be
+    /// evaluated.
+    fn log_likelihood(params: &[f64], rows: &[f64], weights: &[f64]) -> Option<f64>;
+    /// What each parameter is multiplied by inside the penalty: lifetimes rescales time to
+    /// T / max T before fitting, so its penalty sees the time-scale parameters divided by max T.
+    fn penalty_scales(_rows: &[f64]) -> Vec<f64> {
+        vec![1.0; Self::params().len()]
+    }
+}
+
+/// The output struct of a fit: the parameters, then log_likelihood, n, iterations, converged,
+/// reason.
+pub(super) fn output_fields<M: Model>() -> Fields {
+    let mut fields: Vec<Field> = M::params().iter().map(|p| Field::new(*p, DataType::Float64, true)).collect();
+    fields.extend([
+        Field::new("log_likelihood", DataType::Float64, true),
+        Field::new("n", DataType::Int64, false),
+        Field::new("iterations", DataType::Int64, false),
+        Field::new("converged", DataType::Boolean, false),
+        Field::new("reason", DataType::Utf8, true),
+    ]);
+    Fields::from(fields)
+}
+
+/// Argument types: `COLUMNS` numbers and an optional penalizer, all as Float64.
+pub(super) fn coerce<M: Model>(arg_types: &[DataType], usage: &str) -> Result<Vec<DataType>> {
+    if !(M::COLUMNS..=M::COLUMNS + 1).contains(&arg_types.len()) {
+        return plan_err!(
+            "{} takes {} or {} arguments ({usage}), got {}",
+            M::NAME,
+            M::COLUMNS,
+            M::COLUMNS + 1,
+            arg_types.len()
+        );
+    }
+    if let Some(t) = arg_types.iter().find(|t| !t.is_numeric() && !t.is_null()) {
+        return plan_err!("{}: every argument must be numeric ({usage}), got {t}", M::NAME);
+    }
+    Ok(vec![DataType::Float64; arg_types.len()])
+}
+
+pub(super) fn state_fields(args: &StateFieldsArgs) -> Vec<FieldRef> {
+    vec![
+        Arc::new(Field::new(format_state_name(args.name, "rows"), DataType::new_list(DataType::Float64, true), true)),
+        Arc::new(Field::new(format_state_name(args.name, "counts"), DataType::new_list(DataType::UInt64, true), true)),
+    ]
+}
+
+pub(super) fn accumulator<M: Model>(args: &AccumulatorArgs) -> Result<GroupsOf<FitRows<M>>> {
+    let penalizer = match literal_arg(args.exprs, M::COLUMNS) {
+        LiteralArg::Absent => 0.0,
+        LiteralArg::Value(ScalarValue::Float64(Some(v))) if v.is_finite() && *v >= 0.0 => *v,
+        LiteralArg::Value(v) => {
+            return plan_err!("{}: the penalizer must be a finite number >= 0, got {v}", M::NAME);
+        }
+        LiteralArg::NotLiteral => return plan_err!("{}: the penalizer must be a constant", M::NAME),
+    };
+    Ok(GroupsOf::new(FitParams { penalizer, model: PhantomData }))
+}
+
+/// Constant arguments of a fit.
+#[derive(Debug)]
+pub(super) struct FitParams<M> {
+    /// lifetimes' `penalizer_coef`: the objective is −ln L / n + penalizer · Σ (θ · scale)².
+    penalizer: f64,
+    model: PhantomData<M>,
+}
+
+/// The distinct rows of one group and how many customers share each.
+#[derive(Debug)]
+pub(super) struct FitRows<M> {
+    counts: HashMap<[u64; 3], u64>,
+    model: PhantomData<M>,
+}
+
+impl<M> Default for FitRows<M> {
+    fn default() -> Self {
+        Self { counts: HashMap::new(), model: PhantomData }
+    }
+}
+
+/// The key of a row: the bits of its values (−0 as +0), unused columns 0.
+fn key(row: &[f64]) -> [u64; 3] {
+    let mut k = [0u64; 3];
+    for (slot, v) in k.iter_mut().zip(row) {
+        *slot = (v + 0.0).to_bits();
+    }
+    k
+}
+
+impl<M: Model> FitRows<M> {
+    /// The rows sorted (so the fit does not depend on arrival order) and their weights.
+    fn sorted(&self) -> (Vec<f64>, Vec<f64>) {
+        let mut entries: Vec<([f64; 3], u64)> = self.counts.iter().map(|(k, c)| (k.map(f64::from_bits), *c)).collect();
+        entries.sort_by(|a, b| {
+            a.0.iter().zip(&b.0).map(|(x, y)| x.total_cmp(y)).find(|o| o.is_ne()).unwrap_or(std::cmp::Ordering::Equal)
+        });
+        let mut rows = Vec::with_capacity(entries.len() * M::COLUMNS);
+        let mut weights = Vec::with_capacity(entries.len());
+        for (row, count) in entries {
+            rows.extend_from_slice(&row[..M::COLUMNS]);
+            #[allow(clippy::cast_precision_loss)] // counts of customers, far below 2^53
+            weights.push(count as f64);
+        }
+        (rows, weights)
+    }
+}
+
+/// One fitted model (or why there is none).
+struct Fit {
+    params: Option<Vec<f64>>,
+    log_likelihood: Option<f64>,
+    n: u64,
+    iterations: usize,
+    converged: bool,
+    reason: Option<&'static str>,
+}
+
+/// A log-parameter beyond this (θ outside e^±30) means the fit ran off to a boundary.
+const LOG_PARAM_LIMIT: f64 = 30.0;
+
+fn fit<M: Model>(penalizer: f64, state: &FitRows<M>) -> Fit {
+    let n: u64 = state.counts.values().sum();
+    let unfitted =
+        |reason| Fit { params: None, log_likelihood: None, n, iterations: 0, converged: false, reason: Some(reason) };
+    if n == 0 {
+        return unfitted("no customers");
+    }
+    let (rows, weights) = state.sorted();
+    if let Some(reason) = M::unidentified(&rows) {
+        return unfitted(reason);
+    }
+    #[allow(clippy::cast_precision_loss)]
+    let total = n as f64;
+    let scales = M::penalty_scales(&rows);
+    let objective = |log_params: &[f64]| {
+        if log_params.iter().any(|v| v.abs() > 2.0 * LOG_PARAM_LIMIT) {
+            return f64::INFINITY;
+        }
+        let params: Vec<f64> = log_params.iter().map(|v| v.exp()).collect();
+        match M::log_likelihood(&params, &rows, &weights) {
+            Some(ll) if ll.is_finite() => {
+                -ll / total + penalizer * params.iter().zip(&scales).map(|(p, s)| (p * s).powi(2)).sum::<f64>()
+            }
+            _ => f64::INFINITY,
+        }
+    };
+    let start = vec![0.0; M::params().len()];
+    let Some(min) = minimize(objective, &start) else {
+        return unfitted("the likelihood cannot be evaluated at the starting point (all parameters 1)");
+    };
+    if min.x.iter().any(|v| v.abs() > LOG_PARAM_LIMIT) {
+        return Fit {
+            iterations: min.iterations,
+            ..unfitted("a parameter ran off to 0 or infinity: the data do not identify the model")
+        };
+    }
+    let params: Vec<f64> = min.x.iter().map(|v| v.exp()).collect();
+    let log_likelihood = M::log_likelihood(&params, &rows, &weights).filter(|v| v.is_finite());
+    Fit {
+        params: Some(params),
+        log_likelihood,
+        n,
+        iterations: min.iterations,
+        converged: min.converged,
+        reason: (!min.converged).then_some("the optimizer stopped before the gradient vanished"),
+    }
+}
+
+impl<M: Model> GroupState for FitRows<M> {
+    type Params = FitParams<M>;
+
+    fn update(
+        _: &FitParams<M>,
+        groups: &mut [Self],
+        values: &[ArrayRef],
+        group_of: impl Fn(usize) -> Option<usize>,
+    ) -> Result<()> {
+        let columns: Vec<&Float64Array> =
+            values[..M::COLUMNS].iter().map(|v| v.as_primitive::<Float64Type>()).collect();
+        let mut row = [0.0; 3];
+        let rows = columns.first().map_or(0, |c| c.len());
+        'rows: for i in 0..rows {
+            let Some(group) = group_of(i) else { continue };
+            for (slot, column) in row.iter_mut().zip(&columns) {
+                // NULL and NaN (NaN is NULL) rows are skipped
+                if column.is_null(i) || column.value(i).is_nan() {
+                    continue 'rows;
+                }
+                *slot = column.value(i);
+                if slot.is_infinite() {
+                    return exec_err!("{}: inputs must be finite, got {}", M::NAME, *slot);
+                }
+            }
+            if M::admit(&row[..M::COLUMNS])? {
+                *groups[group].counts.entry(key(&row[..M::COLUMNS])).or_insert(0) += 1;
+            }
+        }
+        Ok(())
+    }
+
+    fn state(_: &FitParams<M>, groups: &mut [Self]) -> Result<Vec<ArrayRef>> {
+        let mut row_offsets = ListOffsets::new(M::NAME);
+        let mut count_offsets = ListOffsets::new(M::NAME);
+        let mut rows = Vec::new();
+        let mut counts = Vec::new();
+        for group in groups.iter() {
+            for (k, c) in &group.counts {
+                rows.extend(k[..M::COLUMNS].iter().map(|b| f64::from_bits(*b)));
+                counts.push(*c);
+            }
+            row_offsets.push(rows.len())?;
+            count_offsets.push(counts.len())?;
+        }
+        let rows = ListArray::new(
+            Arc::new(Field::new_list_field(DataType::Float64, true)),
+            row_offsets.finish(),
+            Arc::new(Float64Array::from(rows)),
+            None,
+        );
+        let counts = ListArray::new(
+            Arc::new(Field::new_list_field(DataType::UInt64, true)),
+            count_offsets.finish(),
+            Arc::new(UInt64Array::from(counts)),
+            None,
+        );
+        Ok(vec![Arc::new(rows), Arc::new(counts)])
+    }
+
+    fn merge(
+        _: &FitParams<M>,
+        groups: &mut [Self],
+        states: &[ArrayRef],
+        group_of: impl Fn(usize) -> usize,
+    ) -> Result<()> {
+        let rows = states[0].as_list::<i32>();
+        let counts = states[1].as_list::<i32>();
+        for i in 0..rows.len() {
+            if rows.is_null(i) || counts.is_null(i) {
+                continue;
+            }
+            let values = rows.value(i);
+            let values = values.as_primitive::<Float64Type>();
+            let weights = counts.value(i);
+            let weights = weights.as_primitive::<UInt64Type>();
+            if values.len() != weights.len() * M::COLUMNS || values.null_count() > 0 || weights.null_count() > 0 {
+                return exec_err!(
+                    "{}: malformed partial state: {} values for {} counts",
+                    M::NAME,
+                    values.len(),
+                    weights.len()
+                );
+            }
+            let group = &mut groups[group_of(i)];
+            for (row, count) in values.values().chunks_exact(M::COLUMNS).zip(weights.values()) {
+                *group.counts.entry(key(row)).or_insert(0) += count;
+            }
+        }
+        Ok(())
+    }
+
+    fn evaluate(p: &FitParams<M>, groups: &mut [Self]) -> Result<ArrayRef> {
+        let fits: Vec<Fit> = groups.iter().map(|g| fit(p.penalizer, g)).collect();
+        let fields = output_fields::<M>();
+        let mut columns: Vec<ArrayRef> = (0..M::params().len())
+            .map(|j| {
+                Arc::new(fits.iter().map(|f| f.params.as_ref().map(|p| p[j])).collect::<Float64Array>()) as ArrayRef
+            })
+            .collect();
+        columns.push(Arc::new(fits.iter().map(|f| f.log_likelihood).collect::<Float64Array>()));
+        columns.push(Arc::new(fits.iter().map(|f| i64::try_from(f.n).unwrap_or(i64::MAX)).collect::<Int64Array>()));
+        columns.push(Arc::new(
+            fits.iter().map(|f| i64::try_from(f.iterations).unwrap_or(i64::MAX)).collect::<Int64Array>(),
+        ));
+        columns.push(Arc::new(fits.iter().map(|f| Some(f.converged)).collect::<BooleanArray>()));
+        columns.push(Arc::new(fits.iter().map(|f| f.reason).collect::<StringArray>()));
+        Ok(Arc::new(StructArray::try_new(fields, columns, None)?))
+    }
+
+    fn size(&self) -> usize {
+        self.counts.capacity() * (size_of::<[u64; 3]>() + size_of::<u64>() + 1)
+    }
+}
