@@ -227,6 +227,25 @@ fn item_codes() -> Arg {
     })
 }
 
+/// Floats in [lo, lo + width) rounded to tenths (so customers repeat), NULL and NaN included.
+fn spans(lo: f64, width: f64) -> Arg {
+    column(move |rng, n| {
+        Arc::new(
+            (0..n)
+                .map(|_| {
+                    if rng.chance(NULLS) {
+                        None
+                    } else if rng.chance(NANS) {
+                        Some(f64::NAN)
+                    } else {
+                        Some(lo + (rng.unit() * width * 10.0).floor() / 10.0)
+                    }
+                })
+                .collect::<Float64Array>(),
+        )
+    })
+}
+
 /// Two-coordinate feature vectors around three centres; some NULL vectors and some holding a NULL.
 fn features() -> Arg {
     column(|rng, n| {
@@ -400,6 +419,27 @@ fn cases() -> Vec<Case> {
         case("response_lift", "boolean outcome, confidence", vec![flags(0.6), flags(0.4), f64_lit(0.9)]),
         case("welch_ttest", "floats", vec![flags(0.5), floats(true)]),
         case("welch_ttest", "ints, confidence", vec![flags(0.5), small_ints(), f64_lit(0.99)]),
+        // lifetime: recency in [0, 40) never exceeds T in [40, 50)
+        case("bgnbd_fit", "whole frequencies", vec![small_ints(), spans(0.0, 40.0), spans(40.0, 10.0)]),
+        case("bgnbd_fit", "penalizer", vec![small_ints(), spans(0.0, 40.0), spans(40.0, 10.0), f64_lit(0.01)]),
+        case("pareto_nbd_fit", "whole frequencies", vec![small_ints(), spans(0.0, 40.0), spans(40.0, 10.0)]),
+        case("gamma_gamma_fit", "amounts, refunds skipped", vec![small_ints(), amounts()]),
+        case("clv_summary", "timestamps", vec![timestamps(), amounts(), lit(ScalarValue::Date32(Some(DAY0 + 300)))]),
+        case(
+            "clv_summary",
+            "dates, weeks",
+            vec![
+                dates(),
+                small_ints(),
+                lit(ScalarValue::Date32(Some(DAY0 + 365))),
+                lit(ScalarValue::Utf8(Some("week".into()))),
+            ],
+        ),
+        case(
+            "clv_holdout",
+            "dates",
+            vec![dates(), lit(ScalarValue::Date32(Some(DAY0 + 150))), lit(ScalarValue::Date32(Some(DAY0 + 300)))],
+        ),
         // segment
         case("kmeans", "k 2", vec![features(), i64_lit(2)]),
         case("kmeans", "k 3, seed, n_init", vec![features(), i64_lit(3), i64_lit(7), i64_lit(2)]),

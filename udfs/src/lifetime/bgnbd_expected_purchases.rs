@@ -20,7 +20,7 @@ NULL or NaN in any argument gives NULL; a parameter <= 0, t < 0, a fractional or
 +----------+
 | e        |
 +----------+
-| 0.0      |
+| 1.226028 |
 +----------+
 ```"#,
         argument(name = "model", description = "Struct with fields r, alpha, a, b, e.g. the output of bgnbd_fit."),

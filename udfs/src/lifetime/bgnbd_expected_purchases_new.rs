@@ -19,7 +19,7 @@ NULL or NaN gives NULL; a parameter <= 0 or t < 0 is an error.",
 +----------+
 | e        |
 +----------+
-| 0.0      |
+| 1.446051 |
 +----------+
 ```"#,
         argument(name = "model", description = "Struct with fields r, alpha, a, b, e.g. the output of bgnbd_fit."),

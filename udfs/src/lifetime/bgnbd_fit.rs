@@ -17,25 +17,27 @@ use crate::stats::special::ln_gamma;
 #[user_doc(
     doc_section(label = "Customer Lifetime Functions"),
     description = "Fits the BG/NBD model (Fader, Hardie & Lee 2005, \"Counting Your Customers the Easy Way\") to the customers of a group \
-by maximum likelihood, as lifetimes' `BetaGeoFitter`: the objective is −ln L / n + penalizer · (r² + α² + a² + b²), minimised over the \
-logarithms of the parameters (BFGS from all parameters 1, central-difference gradients, stopped when every gradient component is below 1e-8). \
+by maximum likelihood, as lifetimes' `BetaGeoFitter`: the objective is −ln L / n + penalizer · (r² + (α / max T)² + a² + b²) \
+(lifetimes rescales time by the largest T before fitting, so its penalty sees α / max T), minimised over the logarithms of the parameters \
+(BFGS from r = a = b = 1 and α = max T, central-difference gradients, converged when every gradient component is below 1e-8, or below 1e-6 once no step lowers the objective). \
 Returns a struct `{r, alpha, a, b, log_likelihood, n, iterations, converged, reason}`: log_likelihood is the total ln L (without the penalty), \
 n the number of customers fitted. frequency (repeat purchases, a whole number >= 0), recency and T (0 <= recency <= T) are in one time unit, \
 usually from clv_summary. Rows with a NULL or NaN value are skipped; a negative or fractional frequency, recency outside [0, T] or an infinite value is an error. \
-A group without customers, or without any repeat purchase, gives NULL parameters with converged = false and the reason; so does a fit whose parameters run \
-off to 0 or infinity. The state holds each distinct (frequency, recency, T) once with its count, so its size is the number of distinct triples, not of customers.",
+A group without customers, or without any repeat purchase, gives NULL parameters with converged = false and the reason; so does a fit in which a parameter runs \
+off toward 0 or infinity (outside 1e-6 to 1e6 times its starting value): the data do not identify the model. A fit that stops for another reason keeps its parameters with converged = false. The state holds each distinct (frequency, recency, T) once with its count, so its size is the number of distinct triples, not of customers.",
     syntax_example = "bgnbd_fit(frequency, recency, T [, penalizer])",
     sql_example = r#"```sql
-> SELECT round(m.r, 3) AS r, round(m.alpha, 3) AS alpha, round(m.a, 3) AS a, round(m.b, 3) AS b, m.n, m.converged
+> SELECT round(m.r, 3) AS r, round(m.alpha, 3) AS alpha, round(m.a, 3) AS a, round(m.b, 3) AS b, m.n AS n, m.converged AS converged
   FROM (SELECT bgnbd_fit(x, t_x, t) AS m
-        FROM (VALUES (2, 30.43, 38.86), (1, 1.71, 38.86), (0, 0.0, 38.86), (0, 0.0, 38.86),
-                     (0, 0.0, 38.86), (7, 29.43, 38.86), (1, 5.0, 38.86), (0, 0.0, 38.86),
-                     (2, 35.71, 38.86), (0, 0.0, 38.86)) c(x, t_x, t));
-+-------+--------+-------+-------+----+-----------+
-| r     | alpha  | a     | b     | n  | converged |
-+-------+--------+-------+-------+----+-----------+
-| 0.0   | 0.0    | 0.0   | 0.0   | 10 | true      |
-+-------+--------+-------+-------+----+-----------+
+        FROM (VALUES (4, 38.7, 39), (1, 19.7, 39), (2, 26.2, 39), (4, 34.9, 39), (1, 8.4, 39), (2, 14.3, 39),
+                     (5, 37.4, 39), (4, 33.4, 39), (1, 3.6, 39), (0, 0.0, 39), (0, 0.0, 39), (2, 25.1, 39),
+                     (0, 0.0, 39), (0, 0.0, 39), (1, 0.4, 39), (11, 38.0, 39), (1, 24.5, 39), (2, 4.9, 39),
+                     (3, 2.1, 39), (6, 23.7, 39), (3, 17.5, 39), (1, 27.0, 39), (1, 33.5, 39), (0, 0.0, 39)) c(x, t_x, t));
++-------+-------+-------+-------+----+-----------+
+| r     | alpha | a     | b     | n  | converged |
++-------+-------+-------+-------+----+-----------+
+| 0.924 | 9.121 | 1.078 | 4.321 | 24 | true      |
++-------+-------+-------+-------+----+-----------+
 ```"#,
     argument(name = "frequency", description = "Repeat purchases of the customer (a whole number >= 0)."),
     argument(name = "recency", description = "Time from the first to the last purchase."),
@@ -88,6 +90,12 @@ impl Model for BgnbdModel {
     fn unidentified(rows: &[f64]) -> Option<&'static str> {
         (!rows.chunks_exact(3).any(|r| r[0] > 0.0))
             .then_some("no customer has a repeat purchase: the model is not identified")
+    }
+
+    fn param_scales(rows: &[f64]) -> Vec<f64> {
+        let max_t = rows.chunks_exact(3).fold(0.0_f64, |m, r| m.max(r[2]));
+        let max_t = if max_t > 0.0 { max_t } else { 1.0 };
+        vec![1.0, max_t, 1.0, 1.0]
     }
 
     fn penalty_scales(rows: &[f64]) -> Vec<f64> {

@@ -19,7 +19,7 @@ NULL or NaN in any argument gives NULL; a parameter <= 0, a fractional or negati
 +----------+
 | p        |
 +----------+
-| 0.0      |
+| 0.726579 |
 +----------+
 ```"#,
         argument(name = "model", description = "Struct with fields r, alpha, a, b, e.g. the output of bgnbd_fit."),

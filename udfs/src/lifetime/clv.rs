@@ -25,11 +25,11 @@ NULL or NaN in any argument gives NULL; invalid parameters or customers are erro
 > SELECT round(clv(named_struct('r', 0.243, 'alpha', 4.414, 'a', 0.793, 'b', 2.426),
                    named_struct('p', 6.25, 'q', 3.74, 'v', 15.44),
                    2, 30.43, 38.86, 22.35, 12, 0.01, 'week'), 6) AS clv;
-+----------+
-| clv      |
-+----------+
-| 0.0      |
-+----------+
++-----------+
+| clv       |
++-----------+
+| 36.289211 |
++-----------+
 ```"#,
     argument(name = "bgnbd_model", description = "Struct with fields r, alpha, a, b, e.g. the output of bgnbd_fit."),
     argument(

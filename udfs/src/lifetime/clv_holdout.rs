@@ -24,17 +24,18 @@ use crate::group_state::GroupsOf;
 `duration_holdout` = days from calibration_end to observation_end (divided by 7 with unit 'week'). \
 A customer without any purchase up to calibration_end gives NULL (lifetimes leaves such customers out), so joining it to \
 clv_summary(ts, amount, calibration_end) gives lifetimes' table. Purchases after observation_end are ignored. \
-The day of a timestamp is its calendar date in UTC; rows with a NULL ts are ignored. The state holds the customer's distinct purchase days.",
+The day of a timestamp is its calendar date in UTC and the whole day of calibration_end is calibration (lifetimes splits on the raw timestamp, \
+so there a purchase after midnight on calibration_end is a holdout purchase: pass dates to compare). Rows with a NULL ts are ignored. The state holds the customer's distinct purchase days.",
     syntax_example = "clv_holdout(ts, calibration_end, observation_end [, unit])",
     sql_example = r#"```sql
 > SELECT clv_holdout(d, DATE '1997-09-30', DATE '1998-06-30', 'week') AS h
   FROM (VALUES (DATE '1997-01-01'), (DATE '1997-11-18'), (DATE '1998-02-02'), (DATE '1998-02-02'),
                (DATE '1998-08-01')) t(d);
-+-----------------------------------------------------------------+
-| h                                                               |
-+-----------------------------------------------------------------+
-| {frequency_holdout: 2, duration_holdout: 39.0}                  |
-+-----------------------------------------------------------------+
++------------------------------------------------+
+| h                                              |
++------------------------------------------------+
+| {frequency_holdout: 2, duration_holdout: 39.0} |
++------------------------------------------------+
 ```"#,
     argument(name = "ts", description = "Purchase date or timestamp."),
     argument(name = "calibration_end", description = "Constant date ending the calibration period."),

@@ -25,19 +25,18 @@ use crate::group_state::GroupsOf;
 `T` = days from the first purchase day to observation_end; `monetary_value` = the mean of the per-day amounts over the repeat days \
 (every day but the first), 0 when frequency = 0. With unit 'week' recency and T are divided by 7 (lifetimes' freq_multiplier = 7). \
 Purchases on days after observation_end are ignored, so a calibration period is the same call with an earlier end. \
-The day of a timestamp is its calendar date in UTC (lifetimes given timestamps keeps only those up to midnight at the start of observation_end; \
-pass dates to compare). Rows with a NULL ts or amount, or a NaN amount, are ignored; a customer without any other row gives NULL; an infinite amount is an error. \
+The day of a timestamp is its calendar date in UTC (lifetimes floors timestamps to their day the same way). Rows with a NULL ts or amount, or a NaN amount, are ignored; a customer without any other row gives NULL; an infinite amount is an error. \
 The state holds one (day, amount) per purchase day of the customer.",
     syntax_example = "clv_summary(ts, amount, observation_end [, unit])",
     sql_example = r#"```sql
 > SELECT clv_summary(d, amount, DATE '1997-09-30', 'week') AS s
   FROM (VALUES (DATE '1997-01-01', 29.33), (DATE '1997-01-18', 29.73), (DATE '1997-08-02', 14.96),
                (DATE '1997-08-02', 5.0)) t(d, amount);
-+------------------------------------------------------------------------------------+
-| s                                                                                  |
-+------------------------------------------------------------------------------------+
++--------------------------------------------------------------------------------------------+
+| s                                                                                          |
++--------------------------------------------------------------------------------------------+
 | {frequency: 2, recency: 30.428571428571427, T: 38.857142857142854, monetary_value: 24.845} |
-+------------------------------------------------------------------------------------+
++--------------------------------------------------------------------------------------------+
 ```"#,
     argument(name = "ts", description = "Purchase date or timestamp."),
     argument(name = "amount", description = "Purchase amount (numeric)."),

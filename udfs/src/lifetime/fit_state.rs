@@ -39,6 +39,16 @@ pub(super) trait Model: Debug + Send + Sync + 'static {
     /// Σ weightᵢ · ln Lᵢ over the rows (`COLUMNS` values each); `None` where it cannot be
     /// evaluated.
     fn log_likelihood(params: &[f64], rows: &[f64], weights: &[f64]) -> Option<f64>;
+    /// The natural size of each parameter in the data's units (e.g. α of BG/NBD is a time, so
+    /// max T): the fit runs on θ / scale, which starts at 1 and is judged to have run off to
+    /// 0 or infinity outside [1e-6, 1e6].
+    fn param_scales(_rows: &[f64]) -> Vec<f64> {
+        vec![1.0; Self::params().len()]
+    }
+    /// lifetimes adds the penalty to the total −ln L (Pareto/NBD) rather than to the mean
+    /// (BG/NBD, Gamma-Gamma); the objective here is always the mean, so such a model's
+    /// penalty is divided by n.
+    const PENALTY_ON_TOTAL: bool = false;
     /// What each parameter is multiplied by inside the penalty: lifetimes rescales time to
     /// T / max T before fitting, so its penalty sees the time-scale parameters divided by max T.
     fn penalty_scales(_rows: &[f64]) -> Vec<f64> {
@@ -154,8 +164,9 @@ struct Fit {
     reason: Option<&'static str>,
 }
 
-/// A log-parameter beyond this (θ outside e^±30) means the fit ran off to a boundary.
-const LOG_PARAM_LIMIT: f64 = 30.0;
+/// A scaled log-parameter beyond this (θ / scale outside [1e-6, 1e6]) means the fit ran off
+/// to a boundary: the data do not identify the model.
+const LOG_PARAM_LIMIT: f64 = 13.815_510_557_964_274;
 
 fn fit<M: Model>(penalizer: f64, state: &FitRows<M>) -> Fit {
     let n: u64 = state.counts.values().sum();
@@ -171,11 +182,16 @@ fn fit<M: Model>(penalizer: f64, state: &FitRows<M>) -> Fit {
     #[allow(clippy::cast_precision_loss)]
     let total = n as f64;
     let scales = M::penalty_scales(&rows);
+    let penalizer = if M::PENALTY_ON_TOTAL { penalizer / total } else { penalizer };
+    let units = M::param_scales(&rows);
+    let to_params =
+        |log_params: &[f64]| -> Vec<f64> { log_params.iter().zip(&units).map(|(v, u)| v.exp() * u).collect() };
     let objective = |log_params: &[f64]| {
-        if log_params.iter().any(|v| v.abs() > 2.0 * LOG_PARAM_LIMIT) {
+        // a little room past the limit, so a fit that runs off stops there instead of crawling on
+        if log_params.iter().any(|v| v.abs() > LOG_PARAM_LIMIT + 1.0) {
             return f64::INFINITY;
         }
-        let params: Vec<f64> = log_params.iter().map(|v| v.exp()).collect();
+        let params = to_params(log_params);
         match M::log_likelihood(&params, &rows, &weights) {
             Some(ll) if ll.is_finite() => {
                 -ll / total + penalizer * params.iter().zip(&scales).map(|(p, s)| (p * s).powi(2)).sum::<f64>()
@@ -185,15 +201,15 @@ fn fit<M: Model>(penalizer: f64, state: &FitRows<M>) -> Fit {
     };
     let start = vec![0.0; M::params().len()];
     let Some(min) = minimize(objective, &start) else {
-        return unfitted("the likelihood cannot be evaluated at the starting point (all parameters 1)");
+        return unfitted("the likelihood cannot be evaluated at the starting point");
     };
     if min.x.iter().any(|v| v.abs() > LOG_PARAM_LIMIT) {
         return Fit {
             iterations: min.iterations,
-            ..unfitted("a parameter ran off to 0 or infinity: the data do not identify the model")
+            ..unfitted("a parameter ran off toward 0 or infinity: the data do not identify the model")
         };
     }
-    let params: Vec<f64> = min.x.iter().map(|v| v.exp()).collect();
+    let params = to_params(&min.x);
     let log_likelihood = M::log_likelihood(&params, &rows, &weights).filter(|v| v.is_finite());
     Fit {
         params: Some(params),

@@ -17,11 +17,11 @@ model is a struct with numeric fields p, q, v. NULL or NaN gives NULL; a paramet
         syntax_example = "gamma_gamma_expected_spend(model, frequency, monetary_value)",
         sql_example = r#"```sql
 > SELECT round(gamma_gamma_expected_spend(named_struct('p', 6.25, 'q', 3.74, 'v', 15.44), 2, 22.35), 6) AS spend;
-+----------+
-| spend    |
-+----------+
-| 0.0      |
-+----------+
++-----------+
+| spend     |
++-----------+
+| 24.663714 |
++-----------+
 ```"#,
         argument(name = "model", description = "Struct with fields p, q, v, e.g. the output of gamma_gamma_fit."),
         argument(name = "frequency", description = "Repeat purchases."),

@@ -19,21 +19,21 @@ use super::gamma_gamma;
 ln Lᵢ = ln Γ(p x + q) − ln Γ(p x) − ln Γ(q) + q ln v + (p x − 1) ln m + p x ln x − (p x + q) ln(x m + v) for x = frequency (repeat purchases) and \
 m = monetary_value (their mean value). Only customers with frequency > 0 and monetary_value > 0 are fitted (the others are skipped, as lifetimes' users filter them); \
 rows with a NULL or NaN value are skipped too; a negative frequency or an infinite value is an error. \
-The objective is −ln L / n + penalizer · (p² + q² + v²), minimised over the logarithms of the parameters (BFGS from all parameters 1, central-difference gradients, \
-stopped when every gradient component is below 1e-8). Returns a struct `{p, q, v, log_likelihood, n, iterations, converged, reason}` (n = customers fitted); \
-no customers, or parameters that run off to 0 or infinity, give NULL parameters with converged = false and the reason. The state holds each distinct \
+The objective is −ln L / n + penalizer · (p² + q² + v²), as lifetimes, minimised over the logarithms of the parameters \
+(BFGS from p = q = 1 and v = the mean monetary_value, central-difference gradients, the convergence rules of bgnbd_fit). \
+Returns a struct `{p, q, v, log_likelihood, n, iterations, converged, reason}` (n = customers fitted); \
+no customers, or a parameter that runs off toward 0 or infinity (outside 1e-6 to 1e6 times its starting value), give NULL parameters with converged = false and the reason. The state holds each distinct \
 (frequency, monetary_value) once with its count.",
     syntax_example = "gamma_gamma_fit(frequency, monetary_value [, penalizer])",
     sql_example = r#"```sql
-> SELECT round(m.p, 3) AS p, round(m.q, 3) AS q, round(m.v, 3) AS v, m.n, m.converged
-  FROM (SELECT gamma_gamma_fit(x, m) AS m
-        FROM (VALUES (2, 22.35), (1, 11.77), (0, 0.0), (7, 41.5), (1, 15.0), (2, 18.9),
-                     (3, 30.2), (1, 25.5), (4, 12.8), (2, 60.1)) c(x, m));
-+-------+--------+-------+---+-----------+
-| p     | q      | v     | n | converged |
-+-------+--------+-------+---+-----------+
-| 0.0   | 0.0    | 0.0   | 9 | true      |
-+-------+--------+-------+---+-----------+
+> SELECT round(m.p, 3) AS p, round(m.q, 3) AS q, round(m.v, 3) AS v, m.n AS n, m.converged AS converged
+  FROM (SELECT gamma_gamma_fit(1 + i % 4, 8.0 + (i * 37) % 23 + (i % 5) * (i % 7)) AS m
+        FROM generate_series(1, 60) g(i));
++-------+-------+--------+----+-----------+
+| p     | q     | v      | n  | converged |
++-------+-------+--------+----+-----------+
+| 9.173 | 7.101 | 16.753 | 60 | true      |
++-------+-------+--------+----+-----------+
 ```"#,
     argument(name = "frequency", description = "Repeat purchases of the customer."),
     argument(name = "monetary_value", description = "Mean value of the customer's repeat purchases."),
@@ -82,6 +82,13 @@ impl Model for GammaGammaModel {
             return exec_err!("{}: frequency must be >= 0, got {}", Self::NAME, row[0]);
         }
         Ok(row[0] > 0.0 && row[1] > 0.0)
+    }
+
+    fn param_scales(rows: &[f64]) -> Vec<f64> {
+        // v is an amount: its scale is the mean spend
+        let (sum, count) = rows.chunks_exact(2).fold((0.0, 0.0), |(s, c), r| (s + r[1], c + 1.0));
+        let mean = if count > 0.0 && sum > 0.0 { sum / count } else { 1.0 };
+        vec![1.0, 1.0, mean]
     }
 
     fn unidentified(_rows: &[f64]) -> Option<&'static str> {

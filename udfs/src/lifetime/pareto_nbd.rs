@@ -1,9 +1,9 @@
 //! The Pareto/NBD model of Schmittlein, Morrison & Colombo (1987): its log-likelihood per
 //! customer and its predictions, as lifetimes 0.11.3's `ParetoNBDFitter` (Fader & Hardie's
-//! formulation with ₂F₁, evaluated on the branch that keeps its argument in [0, 1)).
+//! formulation with ₂F₁(a, b; a + 1; z), evaluated on the branch that keeps z in [0, 1)).
 //! Parameters in the order r, α, s, β.
 
-use crate::stats::special::{ln_gamma, ln_hyp2f1, log_add_exp, log_sub_exp};
+use crate::stats::special::{ln_gamma, ln_hyp2f1_a_plus_1, log_add_exp, log_sub_exp};
 
 /// The parameter names, in order.
 pub(super) const PARAMS: &[&str] = &["r", "alpha", "s", "beta"];
@@ -16,8 +16,8 @@ fn log_a0(p: &[f64; 4], x: f64, t_x: f64, age: f64) -> Option<f64> {
     let rsf = r + s + x;
     let q1 = max_ab + age;
     let q2 = max_ab + t_x;
-    let p1 = ln_hyp2f1(rsf, t, rsf + 1.0, gap / q1)?;
-    let p2 = ln_hyp2f1(rsf, t, rsf + 1.0, gap / q2)?;
+    let p1 = ln_hyp2f1_a_plus_1(rsf, t, gap / q1)?;
+    let p2 = ln_hyp2f1_a_plus_1(rsf, t, gap / q2)?;
     // A₀ = ₂F₁(…; gap/q₂)/q₂^(r+s+x) − ₂F₁(…; gap/q₁)/q₁^(r+s+x), positive since q₂ <= q₁
     Some(log_sub_exp(p2 - rsf * q2.ln(), p1 - rsf * q1.ln()))
 }

@@ -18,7 +18,7 @@ NULL or NaN gives NULL; a parameter <= 0 or t < 0 is an error.",
 +----------+
 | e        |
 +----------+
-| 0.0      |
+| 1.459264 |
 +----------+
 ```"#,
         argument(name = "model", description = "Struct with fields r, alpha, s, beta, e.g. the output of pareto_nbd_fit."),

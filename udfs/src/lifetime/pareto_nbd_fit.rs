@@ -18,21 +18,24 @@ use super::pareto_nbd;
     description = "Fits the Pareto/NBD model (Schmittlein, Morrison & Colombo 1987) to the customers of a group by maximum likelihood, \
 as lifetimes' `ParetoNBDFitter`, with the likelihood of Fader & Hardie's note \"A Note on Deriving the Pareto/NBD Model and Related Expressions\" \
 (₂F₁ evaluated on the branch whose argument lies in [0, 1), with Euler's transformation when its series overflows). \
-The objective is −ln L / n + penalizer · (r² + α² + s² + β²), minimised over the logarithms of the parameters (BFGS from all parameters 1, central-difference gradients, \
-stopped when every gradient component is below 1e-8); lifetimes uses Nelder-Mead and may stop short of the maximum, so compare log-likelihoods. \
+The objective is −ln L + penalizer · (r² + (α / max T)² + s² + (β / max T)²) (lifetimes' ParetoNBDFitter penalises the total, not the mean, \
+after the time rescaling of bgnbd_fit), minimised over the logarithms \
+of the parameters (BFGS from r = s = 1 and α = β = max T, central-difference gradients, the convergence rules of bgnbd_fit); lifetimes uses Nelder-Mead \
+with tolerance 1e-4 and stops short of the maximum (by 5e-8 in ln L on CDNOW), so compare log-likelihoods. \
 Returns a struct `{r, alpha, s, beta, log_likelihood, n, iterations, converged, reason}`; inputs, skipped rows, errors, degenerate groups and the state as bgnbd_fit.",
     syntax_example = "pareto_nbd_fit(frequency, recency, T [, penalizer])",
     sql_example = r#"```sql
-> SELECT round(m.r, 3) AS r, round(m.alpha, 3) AS alpha, round(m.s, 3) AS s, round(m.beta, 3) AS beta, m.n, m.converged
+> SELECT round(m.r, 3) AS r, round(m.alpha, 3) AS alpha, round(m.s, 3) AS s, round(m.beta, 3) AS beta, m.n AS n, m.converged AS converged
   FROM (SELECT pareto_nbd_fit(x, t_x, t) AS m
-        FROM (VALUES (2, 30.43, 38.86), (1, 1.71, 38.86), (0, 0.0, 38.86), (0, 0.0, 38.86),
-                     (0, 0.0, 38.86), (7, 29.43, 38.86), (1, 5.0, 38.86), (0, 0.0, 38.86),
-                     (2, 35.71, 38.86), (0, 0.0, 38.86)) c(x, t_x, t));
-+-------+--------+-------+-------+----+-----------+
-| r     | alpha  | s     | beta  | n  | converged |
-+-------+--------+-------+-------+----+-----------+
-| 0.0   | 0.0    | 0.0   | 0.0   | 10 | true      |
-+-------+--------+-------+-------+----+-----------+
+        FROM (VALUES (4, 38.7, 39), (1, 19.7, 39), (2, 26.2, 39), (4, 34.9, 39), (1, 8.4, 39), (2, 14.3, 39),
+                     (5, 37.4, 39), (4, 33.4, 39), (1, 3.6, 39), (0, 0.0, 39), (0, 0.0, 39), (2, 25.1, 39),
+                     (0, 0.0, 39), (0, 0.0, 39), (1, 0.4, 39), (11, 38.0, 39), (1, 24.5, 39), (2, 4.9, 39),
+                     (3, 2.1, 39), (6, 23.7, 39), (3, 17.5, 39), (1, 27.0, 39), (1, 33.5, 39), (0, 0.0, 39)) c(x, t_x, t));
++-------+--------+-------+--------+----+-----------+
+| r     | alpha  | s     | beta   | n  | converged |
++-------+--------+-------+--------+----+-----------+
+| 2.285 | 27.223 | 0.456 | 16.904 | 24 | true      |
++-------+--------+-------+--------+----+-----------+
 ```"#,
     argument(name = "frequency", description = "Repeat purchases of the customer (a whole number >= 0)."),
     argument(name = "recency", description = "Time from the first to the last purchase."),
@@ -72,6 +75,7 @@ pub(super) struct ParetoNbdModel;
 impl Model for ParetoNbdModel {
     const NAME: &'static str = "pareto_nbd_fit";
     const COLUMNS: usize = 3;
+    const PENALTY_ON_TOTAL: bool = true;
 
     fn params() -> &'static [&'static str] {
         pareto_nbd::PARAMS
@@ -85,6 +89,12 @@ impl Model for ParetoNbdModel {
     fn unidentified(rows: &[f64]) -> Option<&'static str> {
         (!rows.chunks_exact(3).any(|r| r[0] > 0.0))
             .then_some("no customer has a repeat purchase: the model is not identified")
+    }
+
+    fn param_scales(rows: &[f64]) -> Vec<f64> {
+        let max_t = rows.chunks_exact(3).fold(0.0_f64, |m, r| m.max(r[2]));
+        let max_t = if max_t > 0.0 { max_t } else { 1.0 };
+        vec![1.0, max_t, 1.0, max_t]
     }
 
     fn penalty_scales(rows: &[f64]) -> Vec<f64> {

@@ -20,7 +20,7 @@ NULL or NaN in any argument gives NULL; a parameter <= 0, a fractional or negati
 +----------+
 | p        |
 +----------+
-| 0.0      |
+| 0.868411 |
 +----------+
 ```"#,
         argument(name = "model", description = "Struct with fields r, alpha, s, beta, e.g. the output of pareto_nbd_fit."),
