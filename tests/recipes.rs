@@ -191,3 +191,31 @@ async fn credit_model_report_ranks_risk() {
     let ivs = rows(&ctx, &steps[2].sql).await;
     assert_eq!(ivs[0][0], "credit_utilization", "{ivs:?}");
 }
+
+#[tokio::test]
+async fn customer_lifetime_fits_converge_and_predict_who_buys_again() {
+    let ctx = test_engine().await;
+    let steps = steps(recipe("customer_lifetime.sql"));
+    // one converged BG/NBD and Gamma-Gamma model per acquisition channel
+    let fits = rows(&ctx, &steps[0].sql).await;
+    assert!(fits.len() >= 4, "{fits:?}");
+    for row in &fits {
+        assert_eq!((row[6].as_str(), row[11].as_str()), ("true", "true"), "{row:?}");
+    }
+    // predicted holdout purchases rise with calibration frequency, as the actual ones do
+    let by_frequency = rows(&ctx, &steps[1].sql).await;
+    let predicted: Vec<f64> = by_frequency.iter().map(|r| r[3].parse().expect("predicted")).collect();
+    let actual: Vec<f64> = by_frequency.iter().map(|r| r[2].parse().expect("actual")).collect();
+    assert!(predicted.last() > predicted.first() && actual.last() > actual.first(), "{by_frequency:?}");
+    // P(alive) ranks who buys again in the holdout well
+    let quality = rows(&ctx, &steps[3].sql).await;
+    let auc: f64 = quality[0][2].parse().expect("auc");
+    assert!(auc > 0.75, "{quality:?}");
+    // the lifecycle stages cover every purchasing customer once
+    let stages = rows(&ctx, &steps[6].sql).await;
+    let names: std::collections::BTreeSet<&str> = stages.iter().map(|r| r[0].as_str()).collect();
+    assert!(names.is_subset(&["active", "at-risk", "lapsed", "new", "won-back"].into()), "{stages:?}");
+    let staged: i64 = stages.iter().map(|r| r[1].parse::<i64>().expect("count")).sum();
+    let purchasing = rows(&ctx, "SELECT count(DISTINCT customer_id) FROM transactions WHERE amount > 0").await;
+    assert_eq!(staged.to_string(), purchasing[0][0]);
+}

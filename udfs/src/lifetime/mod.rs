@@ -1,6 +1,6 @@
 //! Customer lifetime value and lifecycle: the summary of a customer's purchases, the BG/NBD,
 //! Pareto/NBD and Gamma-Gamma models fitted per group, their predictions (P(alive), expected
-//! purchases, expected spend, CLV) — all as lifetimes 0.11.3 computes them.
+//! purchases, expected spend, CLV) — all as lifetimes 0.11.3 computes them — and the lifecycle stage.
 
 mod bgnbd;
 mod bgnbd_expected_purchases;
@@ -14,6 +14,7 @@ mod fit_state;
 mod gamma_gamma;
 mod gamma_gamma_expected_spend;
 mod gamma_gamma_fit;
+mod lifecycle_stage;
 mod model_args;
 mod occasions_state;
 mod pareto_nbd;
@@ -31,6 +32,7 @@ pub use clv_holdout::ClvHoldout;
 pub use clv_summary::ClvSummary;
 pub use gamma_gamma_expected_spend::GammaGammaExpectedSpend;
 pub use gamma_gamma_fit::GammaGammaFit;
+pub use lifecycle_stage::LifecycleStage;
 pub use pareto_nbd_expected_purchases::ParetoNbdExpectedPurchases;
 pub use pareto_nbd_expected_purchases_new::ParetoNbdExpectedPurchasesNew;
 pub use pareto_nbd_fit::ParetoNbdFit;
@@ -42,6 +44,7 @@ crate::macros::functions! {
     scalar BgnbdPAlive => bgnbd_p_alive, bgnbd_p_alive_udf;
     scalar Clv => clv, clv_udf;
     scalar GammaGammaExpectedSpend => gamma_gamma_expected_spend, gamma_gamma_expected_spend_udf;
+    scalar LifecycleStage => lifecycle_stage, lifecycle_stage_udf;
     scalar ParetoNbdExpectedPurchases => pareto_nbd_expected_purchases, pareto_nbd_expected_purchases_udf;
     scalar ParetoNbdExpectedPurchasesNew => pareto_nbd_expected_purchases_new, pareto_nbd_expected_purchases_new_udf;
     scalar ParetoNbdPAlive => pareto_nbd_p_alive, pareto_nbd_p_alive_udf;
