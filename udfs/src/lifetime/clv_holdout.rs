@@ -101,8 +101,8 @@ impl OccasionMeasure for Holdout {
         let mut frequency = Vec::with_capacity(groups.len());
         let mut valid = Vec::with_capacity(groups.len());
         for group in groups.iter() {
-            let (days, _) = group.days();
-            let calibration = days.partition_point(|d| *d <= params.calibration_end);
+            let days = group.days();
+            let calibration = days.partition_point(|e| e.0 <= params.calibration_end);
             frequency.push(i64::try_from(days.len() - calibration).unwrap_or(i64::MAX));
             valid.push(calibration > 0);
         }

@@ -105,8 +105,8 @@ impl OccasionMeasure for Summary {
         let mut monetary = Vec::with_capacity(groups.len());
         let mut valid = Vec::with_capacity(groups.len());
         for group in groups.iter() {
-            let (days, amounts) = group.days();
-            let (Some(first), Some(last)) = (days.first(), days.last()) else {
+            let days = group.days();
+            let (Some(first), Some(last)) = (days.first().map(|e| e.0), days.last().map(|e| e.0)) else {
                 frequency.push(0);
                 recency.push(0.0);
                 age.push(0.0);
@@ -119,7 +119,7 @@ impl OccasionMeasure for Summary {
             recency.push(f64::from(last - first) / params.unit);
             age.push(f64::from(params.end - first) / params.unit);
             #[allow(clippy::cast_precision_loss)] // purchase days of one customer
-            monetary.push(if repeats == 0 { 0.0 } else { amounts[1..].iter().sum::<f64>() / repeats as f64 });
+            monetary.push(if repeats == 0 { 0.0 } else { days[1..].iter().map(|e| e.1).sum::<f64>() / repeats as f64 });
             valid.push(true);
         }
         Ok(Arc::new(StructArray::try_new(

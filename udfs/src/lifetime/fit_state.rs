@@ -21,7 +21,7 @@ use datafusion::logical_expr::utils::format_state_name;
 
 use crate::common::{literal_arg, ListOffsets, LiteralArg};
 use crate::group_state::{GroupState, GroupsOf};
-use crate::stats::optimize::minimize;
+use crate::stats::optimize::{minimize_with, numerical_gradient};
 
 /// A likelihood model fitted by maximum likelihood on log-parameters.
 pub(super) trait Model: Debug + Send + Sync + 'static {
@@ -39,6 +39,11 @@ pub(super) trait Model: Debug + Send + Sync + 'static {
     /// Σ weightᵢ · ln Lᵢ over the rows (`COLUMNS` values each); `None` where it cannot be
     /// evaluated.
     fn log_likelihood(params: &[f64], rows: &[f64], weights: &[f64]) -> Option<f64>;
+    /// Σ weightᵢ · ln Lᵢ and its gradient with respect to the parameters, when the model has
+    /// them analytically; `None` (the default) uses central differences of `log_likelihood`.
+    fn log_likelihood_gradient(_params: &[f64], _rows: &[f64], _weights: &[f64]) -> Option<(f64, Vec<f64>)> {
+        None
+    }
     /// The natural size of each parameter in the data's units (e.g. α of BG/NBD is a time, so
     /// max T): the fit runs on θ / scale, which starts at 1 and is judged to have run off to
     /// 0 or infinity outside [1e-6, 1e6].
@@ -200,7 +205,23 @@ fn fit<M: Model>(penalizer: f64, state: &FitRows<M>) -> Fit {
         }
     };
     let start = vec![0.0; M::params().len()];
-    let Some(min) = minimize(objective, &start) else {
+    // the gradient of the objective in log-parameters: θ · ∂/∂θ, from the model's analytic
+    // gradient when it has one
+    let gradient = |log_params: &[f64], value: f64| -> Option<Vec<f64>> {
+        let params = to_params(log_params);
+        match M::log_likelihood_gradient(&params, &rows, &weights) {
+            Some((_, g)) => Some(
+                params
+                    .iter()
+                    .zip(&g)
+                    .zip(&scales)
+                    .map(|((p, d), s)| -p * d / total + 2.0 * penalizer * (p * s).powi(2))
+                    .collect(),
+            ),
+            None => numerical_gradient(&objective, log_params, value),
+        }
+    };
+    let Some(min) = minimize_with(&objective, gradient, &start) else {
         return unfitted("the likelihood cannot be evaluated at the starting point");
     };
     if min.x.iter().any(|v| v.abs() > LOG_PARAM_LIMIT) {

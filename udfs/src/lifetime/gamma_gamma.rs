@@ -3,12 +3,15 @@
 //! customer's mean spend and the expected mean spend, as lifetimes 0.11.3's `GammaGammaFitter`.
 //! Parameters in the order p, q, v.
 
+#[cfg(test)]
 use crate::stats::special::ln_gamma;
 
 /// The parameter names, in order.
 pub(super) const PARAMS: &[&str] = &["p", "q", "v"];
 
-/// ln L of a customer with x > 0 repeat purchases of mean value m > 0.
+/// ln L of a customer with x > 0 repeat purchases of mean value m > 0 (the fit sums it with
+/// its Γ terms shared per frequency; this plain form checks that).
+#[cfg(test)]
 pub(super) fn log_likelihood(params: &[f64; 3], x: f64, m: f64) -> f64 {
     let [p, q, v] = *params;
     let px = p * x;

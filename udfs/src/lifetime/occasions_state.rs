@@ -30,12 +30,11 @@ pub(super) trait OccasionMeasure: Debug + Send + Sync + Sized + 'static {
     fn evaluate(params: &Self::Params, groups: &mut [Occasions<Self>]) -> Result<ArrayRef>;
 }
 
-/// A customer's purchase days and the amount of each; sorted by day with one entry per day
-/// after [`Occasions::compact`].
+/// A customer's purchase days and the amount of each, as (day, amount) pairs; sorted by day
+/// with one entry per day after [`Occasions::compact`].
 #[derive(Debug)]
 pub(super) struct Occasions<M> {
-    days: Vec<i32>,
-    amounts: Vec<f64>,
+    entries: Vec<(i32, f64)>,
     /// The first `compacted` entries are sorted and distinct.
     compacted: usize,
     measure: std::marker::PhantomData<M>,
@@ -43,49 +42,49 @@ pub(super) struct Occasions<M> {
 
 impl<M> Default for Occasions<M> {
     fn default() -> Self {
-        Self { days: Vec::new(), amounts: Vec::new(), compacted: 0, measure: std::marker::PhantomData }
+        Self { entries: Vec::new(), compacted: 0, measure: std::marker::PhantomData }
     }
 }
 
 impl<M> Occasions<M> {
     fn push(&mut self, day: i32, amount: f64) {
-        self.days.push(day);
-        self.amounts.push(amount);
-        if self.days.len() >= 2 * self.compacted.max(16) {
+        // consecutive purchases on one day (the common case) are summed in place
+        if self.entries.len() > self.compacted {
+            if let Some(last) = self.entries.last_mut().filter(|e| e.0 == day) {
+                last.1 += amount;
+                return;
+            }
+        }
+        self.entries.push((day, amount));
+        if self.entries.len() >= 2 * self.compacted.max(16) {
             self.compact();
         }
     }
 
-    /// Sorts by day and sums the amounts of each day.
+    /// Sorts by day (stable: the amounts of a day are added in arrival order) and sums the
+    /// amounts of each day, in place.
     pub(super) fn compact(&mut self) {
-        if self.compacted == self.days.len() {
+        if self.compacted == self.entries.len() {
             return;
         }
-        let mut order: Vec<usize> = (0..self.days.len()).collect();
-        // stable: the amounts of a day are added in arrival order
-        order.sort_by_key(|&i| self.days[i]);
-        let mut days: Vec<i32> = Vec::with_capacity(order.len());
-        let mut amounts: Vec<f64> = Vec::with_capacity(order.len());
-        for i in order {
-            if days.last() == Some(&self.days[i]) {
-                if let Some(last) = amounts.last_mut() {
-                    *last += self.amounts[i];
-                }
+        self.entries.sort_by_key(|e| e.0);
+        let mut kept = 0;
+        for i in 0..self.entries.len() {
+            let (day, amount) = self.entries[i];
+            if kept > 0 && self.entries[kept - 1].0 == day {
+                self.entries[kept - 1].1 += amount;
             } else {
-                days.push(self.days[i]);
-                amounts.push(self.amounts[i]);
+                self.entries[kept] = (day, amount);
+                kept += 1;
             }
         }
-        days.shrink_to_fit();
-        amounts.shrink_to_fit();
-        self.compacted = days.len();
-        self.days = days;
-        self.amounts = amounts;
+        self.entries.truncate(kept);
+        self.compacted = kept;
     }
 
-    /// The distinct purchase days (sorted) and the amount of each; call [`Occasions::compact`] first.
-    pub(super) fn days(&self) -> (&[i32], &[f64]) {
-        (&self.days, &self.amounts)
+    /// The distinct purchase days (sorted) with the amount of each; call [`Occasions::compact`] first.
+    pub(super) fn days(&self) -> &[(i32, f64)] {
+        &self.entries
     }
 }
 
@@ -162,8 +161,8 @@ impl<M: OccasionMeasure> GroupState for Occasions<M> {
         let mut amounts = Vec::new();
         for group in groups.iter_mut() {
             group.compact();
-            days.extend_from_slice(&group.days);
-            amounts.extend_from_slice(&group.amounts);
+            days.extend(group.entries.iter().map(|e| e.0));
+            amounts.extend(group.entries.iter().map(|e| e.1));
             offsets.push(days.len())?;
         }
         let offsets = offsets.finish();
@@ -210,6 +209,6 @@ impl<M: OccasionMeasure> GroupState for Occasions<M> {
     }
 
     fn size(&self) -> usize {
-        self.days.capacity() * size_of::<i32>() + self.amounts.capacity() * size_of::<f64>()
+        self.entries.capacity() * size_of::<(i32, f64)>()
     }
 }

@@ -21,6 +21,11 @@ const GRADIENT_TOLERANCE: f64 = 1e-8;
 /// component is below this (central differences of a mean log-likelihood carry ~1e-8 of noise).
 const STALL_TOLERANCE: f64 = 1e-6;
 
+/// The central-difference gradient of `f` at `x` (one-sided next to where `f` is undefined).
+pub(crate) fn numerical_gradient(f: &impl Fn(&[f64]) -> f64, x: &[f64], fx: f64) -> Option<Vec<f64>> {
+    gradient(f, x, fx)
+}
+
 fn gradient(f: &impl Fn(&[f64]) -> f64, x: &[f64], fx: f64) -> Option<Vec<f64>> {
     let mut point = x.to_vec();
     let mut g = vec![0.0; x.len()];
@@ -52,16 +57,27 @@ fn max_abs(v: &[f64]) -> f64 {
     v.iter().fold(0.0_f64, |m, x| m.max(x.abs()))
 }
 
-/// Minimises `f` from `x0`. `f` returns +∞ (or NaN) where it is undefined; such points are
-/// stepped back from. `None` when `f(x0)` itself is not finite.
+/// Minimises `f` from `x0` with central-difference gradients. `f` returns +∞ (or NaN) where it
+/// is undefined; such points are stepped back from. `None` when `f(x0)` itself is not finite.
+#[cfg(test)]
 pub(crate) fn minimize(f: impl Fn(&[f64]) -> f64, x0: &[f64]) -> Option<Minimum> {
+    minimize_with(&f, |x, fx| gradient(&f, x, fx), x0)
+}
+
+/// [`minimize`] with `grad(x, f(x))` giving the gradient (analytic where the caller has one,
+/// [`numerical_gradient`] otherwise).
+pub(crate) fn minimize_with(
+    f: impl Fn(&[f64]) -> f64,
+    grad: impl Fn(&[f64], f64) -> Option<Vec<f64>>,
+    x0: &[f64],
+) -> Option<Minimum> {
     let n = x0.len();
     let mut x = x0.to_vec();
     let mut fx = f(&x);
     if !fx.is_finite() {
         return None;
     }
-    let mut g = gradient(&f, &x, fx)?;
+    let mut g = grad(&x, fx)?;
     let identity = |n: usize| -> Vec<f64> { (0..n * n).map(|i| if i % (n + 1) == 0 { 1.0 } else { 0.0 }).collect() };
     // inverse Hessian approximation, row-major
     let mut h = identity(n);
@@ -103,7 +119,7 @@ pub(crate) fn minimize(f: impl Fn(&[f64]) -> f64, x0: &[f64]) -> Option<Minimum>
             fresh = true;
             continue;
         };
-        let Some(g_next) = gradient(&f, &next, f_next) else {
+        let Some(g_next) = grad(&next, f_next) else {
             return Some(Minimum { x, iterations: iteration, converged: false });
         };
         let s: Vec<f64> = next.iter().zip(&x).map(|(a, b)| a - b).collect();
