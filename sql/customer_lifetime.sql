@@ -90,6 +90,27 @@ SELECT count(*) AS customers, round(avg(CASE WHEN bought_again THEN 1.0 ELSE 0.0
        round(auc(p_alive, bought_again), 4) AS auc, round(ks_statistic(p_alive, bought_again), 4) AS ks
 FROM scored;
 
+-- P(alive) at the end of calibration against the generator's planted churners (planted_churn, see _truth.json):
+-- a customer whose churn month is October 2025 or earlier makes no purchase in the holdout
+WITH per_customer AS (
+    SELECT customer_id, clv_summary(txn_ts, amount, DATE '2025-09-30') AS s
+    FROM transactions
+    WHERE amount > 0
+    GROUP BY customer_id
+), model AS (
+    SELECT bgnbd_fit(s['frequency'], s['recency'], s['T']) AS bg FROM per_customer
+), scored AS (
+    SELECT bgnbd_p_alive(bg, s['frequency'], s['recency'], s['T']) AS p_alive,
+           coalesce(p.churn_month > DATE '2025-10-01', true) AS alive
+    FROM per_customer LEFT JOIN planted_churn p USING (customer_id), model
+    WHERE s IS NOT NULL
+)
+SELECT count(*) AS customers, count(*) FILTER (WHERE NOT alive) AS planted_churners,
+       round(avg(p_alive) FILTER (WHERE alive), 3) AS mean_p_alive_alive,
+       round(avg(p_alive) FILTER (WHERE NOT alive), 3) AS mean_p_alive_churned,
+       round(auc(p_alive, alive), 4) AS auc
+FROM scored;
+
 -- Top customers by 12-month CLV (1% monthly discount), models fitted on the whole year
 WITH per_customer AS (
     SELECT customer_id, clv_summary(txn_ts, amount, DATE '2025-12-31') AS s

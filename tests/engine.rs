@@ -23,7 +23,16 @@ async fn registers_every_folder_as_a_table_with_partitions() {
     let tables = register_lake(&ctx, &test_lake().display().to_string()).await.expect("lake");
     assert_eq!(
         tables,
-        ["baskets", "campaign_contacts", "campaigns", "credit_scores", "customers", "products", "transactions"]
+        [
+            "baskets",
+            "campaign_contacts",
+            "campaigns",
+            "credit_scores",
+            "customers",
+            "planted_churn",
+            "products",
+            "transactions"
+        ]
     );
     let schema = ctx.table("transactions").await.expect("table").schema().clone();
     assert!(schema.field_with_unqualified_name("month").is_ok(), "{schema}");

@@ -192,6 +192,9 @@ async fn credit_model_report_ranks_risk() {
     assert_eq!(ivs[0][0], "credit_utilization", "{ivs:?}");
 }
 
+/// The least AUC of P(alive) for the planted churners on the test lake (measured: see the recipe).
+const PLANTED_CHURN_AUC: f64 = 0.8;
+
 #[tokio::test]
 async fn customer_lifetime_fits_converge_and_predict_who_buys_again() {
     let ctx = test_engine().await;
@@ -211,8 +214,13 @@ async fn customer_lifetime_fits_converge_and_predict_who_buys_again() {
     let quality = rows(&ctx, &steps[3].sql).await;
     let auc: f64 = quality[0][2].parse().expect("auc");
     assert!(auc > 0.75, "{quality:?}");
+    // and separates the generator's planted churners from the others
+    let planted = rows(&ctx, &steps[4].sql).await;
+    let churners: i64 = planted[0][1].parse().expect("churners");
+    let auc: f64 = planted[0][4].parse().expect("auc");
+    assert!(churners > 0 && auc > PLANTED_CHURN_AUC, "{planted:?}");
     // the lifecycle stages cover every purchasing customer once
-    let stages = rows(&ctx, &steps[6].sql).await;
+    let stages = rows(&ctx, &steps[7].sql).await;
     let names: std::collections::BTreeSet<&str> = stages.iter().map(|r| r[0].as_str()).collect();
     assert!(names.is_subset(&["active", "at-risk", "lapsed", "new", "won-back"].into()), "{stages:?}");
     let staged: i64 = stages.iter().map(|r| r[1].parse::<i64>().expect("count")).sum();

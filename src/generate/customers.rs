@@ -67,7 +67,7 @@ impl Customer {
         let email = rng.chance(0.88).then(|| email(&mut rng, pinyin, birth_date.year()));
         let activity = (rng.lognormal(2.6, 1.0) * (monthly_income / 8_000.0).powf(0.15)).min(120.0);
         let spend_level = (monthly_income / 8_000.0).powf(0.35) * rng.lognormal(1.0, 0.25);
-        let churn_month = rng.chance(0.18).then(|| rng.below(calendar.months() as u64) as usize);
+        let churn_month = rng.chance(CHURN_SHARE).then(|| rng.below(calendar.months() as u64) as usize);
         let risk = rng.normal();
         Self {
             id,
@@ -181,6 +181,32 @@ pub fn schema() -> SchemaRef {
         Field::new("id_number", DataType::Utf8, false),
         Field::new("email", DataType::Utf8, true),
     ]))
+}
+
+/// The share of customers the generator makes churn: from a month drawn uniformly over the
+/// lake's months on, they make no purchase and no basket.
+pub const CHURN_SHARE: f64 = 0.18;
+
+/// The schema of `planted_churn`: the churned customers and the first month without purchases.
+pub fn churn_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("customer_id", DataType::Int64, false),
+        Field::new("churn_month", DataType::Date32, false),
+    ]))
+}
+
+/// The `planted_churn` rows of `customers`: the generator's answer key for churn models.
+pub fn churn_batch(customers: &[Customer], calendar: &Calendar) -> Result<RecordBatch> {
+    let mut id = Int64Builder::new();
+    let mut month = Date32Builder::new();
+    for c in customers {
+        if let Some(churn) = c.churn_month {
+            id.append_value(c.id);
+            month.append_value(date32(calendar.month_start(churn)));
+        }
+    }
+    let columns: Vec<ArrayRef> = vec![Arc::new(id.finish()), Arc::new(month.finish())];
+    Ok(RecordBatch::try_new(churn_schema(), columns)?)
 }
 
 pub fn batch(customers: &[Customer]) -> Result<RecordBatch> {

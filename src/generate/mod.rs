@@ -33,7 +33,7 @@ use parquet_file::write_parquet;
 pub use remote::publish_to_store;
 
 /// Bump when the generated data changes, so cached demo lakes are regenerated.
-pub const GENERATOR_VERSION: u32 = 1;
+pub const GENERATOR_VERSION: u32 = 2;
 
 /// Customers per chunk: the unit of parallelism and of the output files.
 pub const CHUNK_CUSTOMERS: i64 = 50_000;
@@ -170,6 +170,7 @@ fn write_chunk(
     let file = format!("part-{chunk:05}.parquet");
     let mut summary = Summary { customers: customers.len(), ..Summary::default() };
     write_parquet(&dir.join("customers").join(&file), &[customers::batch(&customers)?])?;
+    write_parquet(&dir.join("planted_churn").join(&file), &[customers::churn_batch(&customers, calendar)?])?;
     for (i, month) in txn_months.into_iter().enumerate() {
         let batch = month.finish()?;
         summary.transactions += batch.num_rows();

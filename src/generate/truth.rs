@@ -24,6 +24,7 @@ pub struct Truth {
     pub baskets: BasketTruth,
     pub campaigns: CampaignTruth,
     pub drift: DriftTruth,
+    pub churn: ChurnTruth,
 }
 
 #[derive(Debug, Serialize, Deserialize, PartialEq)]
@@ -84,6 +85,16 @@ pub struct DriftTruth {
     /// (feature, month) pairs at or after `from_month` are drifted: PSI against the
     /// baseline above 0.25 on 10 baseline-decile bins; every other pair is below 0.10.
     pub drifted: Vec<DriftedFeature>,
+}
+
+/// The planted churn that `sql/customer_lifetime.sql` checks P(alive) against.
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+pub struct ChurnTruth {
+    /// The share of customers who churn.
+    pub share: f64,
+    /// The table listing them with `churn_month`, the first month without purchases.
+    pub table: String,
+    pub note: String,
 }
 
 #[derive(Debug, Serialize, Deserialize, PartialEq)]
@@ -189,6 +200,13 @@ impl Truth {
                 .map(|s| (*s).to_string())
                 .collect(),
                 drifted,
+            },
+            churn: ChurnTruth {
+                share: super::customers::CHURN_SHARE,
+                table: "planted_churn".into(),
+                note: "a churned customer makes no purchase and no basket from the first day of churn_month on; the month is \
+                       drawn uniformly over the lake's months, so about half of the churners are still buying in the first half"
+                    .into(),
             },
         }
     }
