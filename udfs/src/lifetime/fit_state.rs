@@ -204,6 +204,7 @@ fn fit<M: Model>(penalizer: f64, state: &FitRows<M>) -> Fit {
             _ => f64::INFINITY,
         }
     };
+    let objective = &objective;
     let start = vec![0.0; M::params().len()];
     // the gradient of the objective in log-parameters: θ · ∂/∂θ, from the model's analytic
     // gradient when it has one
@@ -218,10 +219,10 @@ fn fit<M: Model>(penalizer: f64, state: &FitRows<M>) -> Fit {
                     .map(|((p, d), s)| -p * d / total + 2.0 * penalizer * (p * s).powi(2))
                     .collect(),
             ),
-            None => numerical_gradient(&objective, log_params, value),
+            None => numerical_gradient(objective, log_params, value),
         }
     };
-    let Some(min) = minimize_with(&objective, gradient, &start) else {
+    let Some(min) = minimize_with(objective, gradient, &start) else {
         return unfitted("the likelihood cannot be evaluated at the starting point");
     };
     if min.x.iter().any(|v| v.abs() > LOG_PARAM_LIMIT) {

@@ -112,7 +112,7 @@ impl ScalarUDFImpl for LifecycleStage {
             if date && !(is_date_like(t) || t.is_null()) {
                 return plan_err!("{NAME}: argument {} must be a date or timestamp, got {t}", i + 1);
             }
-            if !date && !(t.is_numeric() || t.is_null()) {
+            if !(date || t.is_numeric() || t.is_null()) {
                 return plan_err!("{NAME}: argument {} must be a number, got {t}", i + 1);
             }
             coerced.push(if date {
