@@ -3,12 +3,10 @@
 
 use arrow::datatypes::DataType;
 use datafusion::common::{exec_err, plan_err, Result, ScalarValue};
-use datafusion::logical_expr::{
-    ColumnarValue, Documentation, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
-};
+use datafusion::logical_expr::{ColumnarValue, Documentation, ScalarFunctionArgs, ScalarUDFImpl, Signature};
 use datafusion_macros::user_doc;
 
-use super::model_args::{check_customer, coerce, fixed, invoke};
+use super::model_args::{check_customer, coerce, fixed, invoke, signature};
 use super::{bgnbd, gamma_gamma};
 
 #[user_doc(
@@ -61,7 +59,7 @@ impl Default for Clv {
 impl Clv {
     #[must_use]
     pub fn new() -> Self {
-        Self { signature: Signature::user_defined(Volatility::Immutable) }
+        Self { signature: signature(&[bgnbd::PARAMS, gamma_gamma::PARAMS], 6, &[]) }
     }
 }
 

@@ -7,7 +7,7 @@ use arrow::array::{Array, ArrayRef, AsArray, StringBuilder};
 use arrow::datatypes::{DataType, Date32Type, Float64Type};
 use datafusion::common::{exec_err, plan_err, Result};
 use datafusion::logical_expr::{
-    ColumnarValue, Documentation, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
+    ColumnarValue, Documentation, ScalarFunctionArgs, ScalarUDFImpl, Signature, TypeSignature, Volatility,
 };
 use datafusion_macros::user_doc;
 
@@ -69,7 +69,22 @@ impl Default for LifecycleStage {
 impl LifecycleStage {
     #[must_use]
     pub fn new() -> Self {
-        Self { signature: Signature::user_defined(Volatility::Immutable) }
+        // UserDefined coerces; the Exact variant documents the argument types for SHOW FUNCTIONS
+        Self {
+            signature: Signature::one_of(
+                vec![
+                    TypeSignature::UserDefined,
+                    TypeSignature::Exact(vec![
+                        DataType::Date32,
+                        DataType::Date32,
+                        DataType::Float64,
+                        DataType::Float64,
+                        DataType::Date32,
+                    ]),
+                ],
+                Volatility::Immutable,
+            ),
+        }
     }
 }
 

@@ -37,6 +37,24 @@ fn check_params(name: &str, arg: &DataType, fields: &[&str]) -> Result<()> {
     Ok(())
 }
 
+/// The signature of a prediction: `UserDefined` coerces (any struct with the fields, any
+/// numbers); the `Exact` variant documents the argument types for `SHOW FUNCTIONS`.
+pub(super) fn signature(models: &[&[&str]], numbers: usize, extra: &[DataType]) -> datafusion::logical_expr::Signature {
+    use arrow::datatypes::{Field, Fields};
+    use datafusion::logical_expr::{Signature, TypeSignature, Volatility};
+    let mut exact: Vec<DataType> = models
+        .iter()
+        .map(|fields| {
+            DataType::Struct(Fields::from(
+                fields.iter().map(|f| Field::new(*f, DataType::Float64, true)).collect::<Vec<_>>(),
+            ))
+        })
+        .collect();
+    exact.extend(std::iter::repeat_n(DataType::Float64, numbers));
+    exact.extend_from_slice(extra);
+    Signature::one_of(vec![TypeSignature::UserDefined, TypeSignature::Exact(exact)], Volatility::Immutable)
+}
+
 /// Argument types: `models` structs (kept as they are), then `numbers` numbers as Float64, then
 /// the types of any trailing arguments up to `extra` (checked by the caller).
 pub(super) fn coerce(
@@ -184,11 +202,7 @@ macro_rules! prediction {
         impl $udf {
             #[must_use]
             pub fn new() -> Self {
-                Self {
-                    signature: datafusion::logical_expr::Signature::user_defined(
-                        datafusion::logical_expr::Volatility::Immutable,
-                    ),
-                }
+                Self { signature: super::model_args::signature(&[$($model),*], $numbers, &[]) }
             }
         }
 
