@@ -13,7 +13,8 @@ prediction! {
 under the BG/NBD model (Fader, Hardie & Lee 2005, eq. 10) as lifetimes' `BetaGeoFitter.conditional_expected_number_of_purchases_up_to_time`: \
 (a + b + x − 1)/(a − 1) · [1 − ((α + T)/(α + T + t))^(r + x) · ₂F₁(r + x, b + x; a + b + x − 1; t/(α + T + t))] / (1 + [x > 0] · a/(b + x − 1) · ((α + T)/(α + t_x))^(r + x)). \
 ₂F₁ is summed as its Gauss series, or after Euler's transformation when the series overflows (as lifetimes). \
-NULL or NaN in any argument gives NULL; a parameter <= 0, t < 0, a fractional or negative frequency or recency outside [0, T] is an error.",
+NULL or NaN in any argument gives NULL; a parameter <= 0, t < 0, a fractional or negative frequency, recency outside [0, T], \
+or a ₂F₁ that does not settle within 20,000 terms (t beyond roughly 700 × (α + T), or a + b + x − 1 <= 0) is an error.",
         syntax_example = "bgnbd_expected_purchases(model, t, frequency, recency, T)",
         sql_example = r#"```sql
 > SELECT round(bgnbd_expected_purchases(named_struct('r', 0.243, 'alpha', 4.414, 'a', 0.793, 'b', 2.426), 39, 2, 30.43, 38.86), 6) AS e;

@@ -12,7 +12,7 @@ prediction! {
         description = "The expected number of purchases in (0, t] of a customer who has just made a first purchase, under the BG/NBD model \
 (Fader, Hardie & Lee 2005, eq. 9) as lifetimes' `BetaGeoFitter.expected_number_of_purchases_up_to_time`: \
 (a + b − 1)/(a − 1) · [1 − (α/(α + t))^r · ₂F₁(r, b; a + b − 1; t/(α + t))]. \
-NULL or NaN gives NULL; a parameter <= 0 or t < 0 is an error.",
+NULL or NaN gives NULL; a parameter <= 0, t < 0, or a ₂F₁ that does not settle (t beyond roughly 700 α, or a + b <= 1) is an error.",
         syntax_example = "bgnbd_expected_purchases_new(model, t)",
         sql_example = r#"```sql
 > SELECT round(bgnbd_expected_purchases_new(named_struct('r', 0.243, 'alpha', 4.414, 'a', 0.793, 'b', 2.426), 52), 6) AS e;

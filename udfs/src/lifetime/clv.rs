@@ -17,7 +17,9 @@ use super::{bgnbd, gamma_gamma};
 S is gamma_gamma_expected_spend(gamma_gamma_model, frequency, monetary_value), d = monthly_discount_rate and f the length of a month in the \
 time unit of frequency, recency and T: unit 'day' (default, f = 30), 'week' (f = 4.345), 'month' (f = 1) or 'hour' (f = 720) — lifetimes' \
 factors for freq 'D', 'W', 'M', 'H'. months is a whole number from 0 to 1200; d > −1. \
-NULL or NaN in any argument gives NULL; invalid parameters or customers are errors as in the functions it combines.",
+NULL or NaN in frequency, recency, T, monetary_value, months, the rate or a model gives NULL; unit must be a constant string. \
+Invalid parameters or customers are errors as in the functions it combines, and so is a horizon at which ₂F₁ does not settle \
+within 20,000 terms (t beyond roughly 700 × (α + T)).",
     syntax_example = "clv(bgnbd_model, gamma_gamma_model, frequency, recency, T, monetary_value, months, monthly_discount_rate [, unit])",
     sql_example = r#"```sql
 > SELECT round(clv(named_struct('r', 0.243, 'alpha', 4.414, 'a', 0.793, 'b', 2.426),

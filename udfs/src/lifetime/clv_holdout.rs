@@ -97,7 +97,8 @@ impl OccasionMeasure for Holdout {
     }
 
     fn evaluate(params: &HoldoutParams, groups: &mut [Occasions<Self>]) -> Result<ArrayRef> {
-        let duration = f64::from(params.end - params.calibration_end) / params.unit;
+        #[allow(clippy::cast_precision_loss)]
+        let duration = (i64::from(params.end) - i64::from(params.calibration_end)) as f64 / params.unit;
         let mut frequency = Vec::with_capacity(groups.len());
         let mut valid = Vec::with_capacity(groups.len());
         for group in groups.iter() {
@@ -141,7 +142,7 @@ impl AggregateUDFImpl for ClvHoldout {
             );
         }
         if !is_date_like(&arg_types[0]) {
-            return plan_err!("clv_summary: ts must be a date or timestamp, got {}", arg_types[0]);
+            return plan_err!("clv_holdout: ts must be a date or timestamp, got {}", arg_types[0]);
         }
         for (i, what) in [(1, "calibration_end"), (2, "observation_end")] {
             if !is_date_like(&arg_types[i]) {

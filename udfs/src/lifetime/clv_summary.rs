@@ -116,8 +116,11 @@ impl OccasionMeasure for Summary {
             };
             let repeats = days.len() - 1;
             frequency.push(i64::try_from(repeats).unwrap_or(i64::MAX));
-            recency.push(f64::from(last - first) / params.unit);
-            age.push(f64::from(params.end - first) / params.unit);
+            // in i64: days far apart (timestamps in seconds reach past i32) must not wrap
+            #[allow(clippy::cast_precision_loss)]
+            recency.push((i64::from(last) - i64::from(first)) as f64 / params.unit);
+            #[allow(clippy::cast_precision_loss)]
+            age.push((i64::from(params.end) - i64::from(first)) as f64 / params.unit);
             #[allow(clippy::cast_precision_loss)] // purchase days of one customer
             monetary.push(if repeats == 0 { 0.0 } else { days[1..].iter().map(|e| e.1).sum::<f64>() / repeats as f64 });
             valid.push(true);

@@ -21,7 +21,7 @@ ln Lᵢ = ln Γ(p x + q) − ln Γ(p x) − ln Γ(q) + q ln v + (p x − 1) ln m
 m = monetary_value (their mean value). Only customers with frequency > 0 and monetary_value > 0 are fitted (the others are skipped, as lifetimes' users filter them); \
 rows with a NULL or NaN value are skipped too; a negative frequency or an infinite value is an error. \
 The objective is −ln L / n + penalizer · (p² + q² + v²), as lifetimes, minimised over the logarithms of the parameters \
-(BFGS from p = q = 1 and v = the mean monetary_value, analytic gradients, the convergence rules of bgnbd_fit). \
+(BFGS from p = q = 1 and v = the mean of the distinct monetary values, analytic gradients, the convergence rules of bgnbd_fit). \
 Returns a struct `{p, q, v, log_likelihood, n, iterations, converged, reason}` (n = customers fitted); \
 no customers, or a parameter that runs off toward 0 or infinity (outside 1e-6 to 1e6 times its starting value), give NULL parameters with converged = false and the reason. The state holds each distinct \
 (frequency, monetary_value) once with its count.",
@@ -66,7 +66,7 @@ impl GammaGammaFit {
     }
 }
 
-/// The BG/NBD likelihood over (frequency, recency, T) rows.
+/// The Gamma-Gamma likelihood over (frequency, recency, T) rows.
 #[derive(Debug)]
 pub(super) struct GammaGammaModel;
 

@@ -21,7 +21,7 @@ the first rule that holds gives the stage: 'new' if days(first_purchase) <= acti
 'active' if recent_purchases > 0 and prior_purchases > 0; 'won-back' if recent_purchases > 0 and prior_purchases = 0 (bought before, not in the prior period, again now); \
 'at-risk' if days(last_purchase) <= lapsed_days; otherwise 'lapsed'. Defaults: active_days 90, lapsed_days 180 (constants; lapsed_days >= active_days > 0). \
 Purchases on or after as_of should be filtered out first (as_of is usually the day after the data ends). Timestamps count by their UTC date. \
-NULL in any argument gives NULL; negative purchase counts are errors.",
+NULL (or NaN) in the dates or counts gives NULL; active_days and lapsed_days must be constant whole numbers; negative purchase counts are errors.",
     syntax_example = "lifecycle_stage(first_purchase, last_purchase, recent_purchases, prior_purchases, as_of [, active_days [, lapsed_days]])",
     sql_example = r#"```sql
 > SELECT c, lifecycle_stage(f, l, recent, prior, DATE '2026-01-01') AS stage

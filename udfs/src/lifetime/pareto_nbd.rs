@@ -46,12 +46,22 @@ pub(super) fn expected_purchases(p: &[f64; 4], t: f64, x: f64, t_x: f64, age: f6
         - (r + x) * (alpha + age).ln()
         - s * (beta + age).ln();
     let second = (r + x).ln() + (beta + age).ln() - (alpha + age).ln();
-    let third = ((1.0 - ((beta + age) / (beta + age + t)).powf(s - 1.0)) / (s - 1.0)).ln();
+    let third = one_minus_power_over(((beta + age) / (beta + age + t)).ln(), s - 1.0).ln();
     Some((first + second + third - likelihood).exp())
 }
 
 /// E[purchases in (0, t]] of a new customer.
 pub(super) fn expected_purchases_new(p: &[f64; 4], t: f64) -> f64 {
     let [r, alpha, s, beta] = *p;
-    r * beta / alpha / (s - 1.0) * (1.0 - (beta / (beta + t)).powf(s - 1.0))
+    r * beta / alpha * one_minus_power_over((beta / (beta + t)).ln(), s - 1.0)
+}
+
+/// (1 − q^k) / k for ln q = `ln_q` <= 0, without cancellation near k = 0 and with its limit
+/// −ln q at k = 0 (s = 1 in the Pareto/NBD expectations).
+fn one_minus_power_over(ln_q: f64, k: f64) -> f64 {
+    if k.abs() < 1e-12 {
+        -ln_q
+    } else {
+        -(k * ln_q).exp_m1() / k
+    }
 }

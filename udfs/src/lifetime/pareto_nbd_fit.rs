@@ -1,4 +1,4 @@
-//! `pareto_nbd_fit(frequency, recency, T [, penalizer])`: the BG/NBD model fitted per group.
+//! `pareto_nbd_fit(frequency, recency, T [, penalizer])`: the Pareto/NBD model fitted per group.
 
 use arrow::datatypes::DataType;
 use arrow::datatypes::FieldRef;
@@ -17,11 +17,11 @@ use super::pareto_nbd;
     doc_section(label = "Customer Lifetime Functions"),
     description = "Fits the Pareto/NBD model (Schmittlein, Morrison & Colombo 1987) to the customers of a group by maximum likelihood, \
 as lifetimes' `ParetoNBDFitter`, with the likelihood of Fader & Hardie's note \"A Note on Deriving the Pareto/NBD Model and Related Expressions\" \
-(₂F₁ evaluated on the branch whose argument lies in [0, 1), with Euler's transformation when its series overflows). \
+(₂F₁(a, b; a + 1; z) on the branch whose z lies in [0, 1): its Gauss series up to z = 0.99, above that Euler's integral by tanh-sinh quadrature). \
 The objective is −ln L + penalizer · (r² + (α / max T)² + s² + (β / max T)²) (lifetimes' ParetoNBDFitter penalises the total, not the mean, \
 after the time rescaling of bgnbd_fit), minimised over the logarithms \
 of the parameters (BFGS from r = s = 1 and α = β = max T, central-difference gradients, the convergence rules of bgnbd_fit); lifetimes uses Nelder-Mead \
-with tolerance 1e-4 and stops short of the maximum (by 5e-8 in ln L on CDNOW), so compare log-likelihoods. \
+with tolerance 1e-4 and stops short of the maximum (by 5e-8 in ln L on CDNOW), so compare log-likelihoods. Each likelihood pass evaluates ₂F₁ twice per distinct (frequency, recency, T): this fit costs far more than bgnbd_fit. \
 Returns a struct `{r, alpha, s, beta, log_likelihood, n, iterations, converged, reason}`; inputs, skipped rows, errors, degenerate groups and the state as bgnbd_fit.",
     syntax_example = "pareto_nbd_fit(frequency, recency, T [, penalizer])",
     sql_example = r#"```sql
@@ -68,7 +68,7 @@ impl ParetoNbdFit {
     }
 }
 
-/// The BG/NBD likelihood over (frequency, recency, T) rows.
+/// The Pareto/NBD likelihood over (frequency, recency, T) rows.
 #[derive(Debug)]
 pub(super) struct ParetoNbdModel;
 

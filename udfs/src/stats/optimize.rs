@@ -83,6 +83,10 @@ pub(crate) fn minimize_with(
     let mut h = identity(n);
     let mut fresh = true;
     for iteration in 0..MAX_ITERATIONS {
+        if g.iter().any(|v| !v.is_finite()) {
+            // a gradient that cannot be evaluated here: stop, not converged
+            return Some(Minimum { x, iterations: iteration, converged: false });
+        }
         if max_abs(&g) < GRADIENT_TOLERANCE {
             return Some(Minimum { x, iterations: iteration, converged: true });
         }

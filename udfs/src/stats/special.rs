@@ -9,6 +9,9 @@ pub(crate) fn ln_gamma(x: f64) -> f64 {
 /// ψ(x) = d ln Γ(x) / dx for x > 0: the recurrence ψ(x) = ψ(x + 1) − 1/x up to x >= 10, then
 /// the asymptotic series (error below 1e-15 there).
 pub(crate) fn digamma(mut x: f64) -> f64 {
+    if !(x > 0.0 && x.is_finite()) {
+        return f64::NAN;
+    }
     let mut shift = 0.0;
     while x < 10.0 {
         shift -= 1.0 / x;
@@ -86,8 +89,8 @@ pub(crate) fn ln_hyp2f1(a: f64, b: f64, c: f64, z: f64) -> Option<f64> {
 }
 
 /// ln ₂F₁(a, b; a + 1; z) for a > 0 and 0 ≤ z < 1 (the form the Pareto/NBD likelihood
-/// needs). Up to z = 0.99 the Gauss series (at most a few thousand multiply-adds). Above, where
-/// it needs tens of thousands of terms, Euler's integral ₂F₁(a, b; a + 1; z) =
+/// needs). Up to z = 0.99 the Gauss series (a few hundred terms for moderate a and b, at most
+/// 20,000). Above, where it needs tens of thousands of terms, Euler's integral ₂F₁(a, b; a + 1; z) =
 /// a ∫₀¹ u^(a−1) (1 − z u)^(−b) du, rewritten with y = ln(1 − z u) as
 /// (a / z^a) ∫ from ln(1 − z) to 0 of e^((1−b) y) (1 − e^y)^(a−1) dy, whose only difficulties
 /// sit at the two ends, by tanh-sinh quadrature (scaled by its largest exponent, so it does
@@ -100,7 +103,9 @@ pub(crate) fn ln_hyp2f1_a_plus_1(a: f64, b: f64, z: f64) -> Option<f64> {
         return ln_hyp2f1(a, b, a + 1.0, z);
     }
     let low = (-z).ln_1p(); // ln(1 − z) < 0
-    let peak = if b > 1.0 { (1.0 - b) * low } else { 0.0 };
+                            // an upper bound of the log-integrand, within |ln(1 − z)| of its maximum: (1 − b)·y peaks at
+                            // y = low when b > 1, (a − 1)·ln(1 − e^y) <= (a − 1)·ln z when a > 1 (large a: large frequency)
+    let peak = if b > 1.0 { (1.0 - b) * low } else { 0.0 } + if a > 1.0 { (a - 1.0) * z.ln() } else { 0.0 };
     // s in [0, 1] with w = 1 − s: y = low · w runs from low (s = 0) to 0 (s = 1)
     let integrand = |w: f64| {
         let y = low * w;
