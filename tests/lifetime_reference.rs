@@ -42,10 +42,6 @@ async fn engine() -> SessionContext {
 
 /// The fields of a one-row struct query, as numbers.
 async fn model(ctx: &SessionContext, sql: &str, fields: &[&str]) -> Vec<f64> {
-    model_fields(ctx, sql, fields).await
-}
-
-async fn model_fields(ctx: &SessionContext, sql: &str, fields: &[&str]) -> Vec<f64> {
     let select: Vec<String> = fields.iter().map(|f| format!("m['{f}']")).collect();
     let sql = format!("SELECT {} FROM ({sql}) AS fit(m)", select.join(", "));
     let out = rows(ctx, &sql).await;
@@ -261,21 +257,21 @@ async fn master_fits_and_clv_agree_with_lifetimes() {
     )
     .await
     .expect("view");
-    for (sql, model, params, rel) in [
+    for (sql, name, params, rel) in [
         ("SELECT bgnbd_fit(x, t_x, age) FROM summary", "bg_nbd", ["r", "alpha", "a", "b"].as_slice(), 1e-5),
         ("SELECT gamma_gamma_fit(x, m) FROM summary", "gamma_gamma", ["p", "q", "v"].as_slice(), 1e-5),
         ("SELECT pareto_nbd_fit(x, t_x, age) FROM summary", "pareto_nbd", ["r", "alpha", "s", "beta"].as_slice(), 1e-4),
     ] {
         let mut fields = params.to_vec();
         fields.push("log_likelihood");
-        let fit = model_fields(&ctx, sql, &fields).await;
+        let fit = model(&ctx, sql, &fields).await;
         for (i, p) in params.iter().enumerate() {
-            assert_close(p, fit[i], number(&reference, &format!("{model}/params/{p}")), 1e-3);
-            assert_close(p, fit[i], number(&reference, &format!("{model}/high_precision/params/{p}")), rel);
+            assert_close(p, fit[i], number(&reference, &format!("{name}/params/{p}")), 1e-3);
+            assert_close(p, fit[i], number(&reference, &format!("{name}/high_precision/params/{p}")), rel);
         }
         let ll = fit[params.len()];
-        assert!(ll >= number(&reference, &format!("{model}/total_ll")) - 1e-6, "{model}: ours {ll} below lifetimes'");
-        assert_close(model, ll, number(&reference, &format!("{model}/high_precision/total_ll")), 1e-12);
+        assert!(ll >= number(&reference, &format!("{name}/total_ll")) - 1e-6, "{name}: ours {ll} below lifetimes'");
+        assert_close(name, ll, number(&reference, &format!("{name}/high_precision/total_ll")), 1e-12);
     }
     let total = common::scalar_f64(
         &ctx,

@@ -1,32 +1,27 @@
 //! `bgnbd_fit(frequency, recency, T [, penalizer])`: the BG/NBD model fitted per group.
 
-use arrow::datatypes::DataType;
-use arrow::datatypes::FieldRef;
 use datafusion::common::Result;
-use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
-use datafusion::logical_expr::{
-    Accumulator, AggregateUDFImpl, Documentation, GroupsAccumulator, Signature, TypeSignature, Volatility,
-};
 use datafusion_macros::user_doc;
 
 use super::bgnbd;
-use super::fit_state::{self, Model};
+use super::fit_state::{self, fit_function, Model};
 use super::model_args::check_customer;
 use crate::stats::special::{digamma, ln_gamma, log_add_exp};
 
-#[user_doc(
-    doc_section(label = "Customer Lifetime Functions"),
-    description = "Fits the BG/NBD model (Fader, Hardie & Lee 2005, \"Counting Your Customers the Easy Way\") to the customers of a group \
-by maximum likelihood, as lifetimes' `BetaGeoFitter`: the objective is −ln L / n + penalizer · (r² + (α / max T)² + a² + b²) \
-(lifetimes rescales time by the largest T before fitting, so its penalty sees α / max T), minimised over the logarithms of the parameters \
-(BFGS from r = a = b = 1 and α = max T, analytic gradients, converged when every gradient component is below 1e-8, or below 1e-6 once no step lowers the objective). \
-Returns a struct `{r, alpha, a, b, log_likelihood, n, iterations, converged, reason}`: log_likelihood is the total ln L (without the penalty), \
-n the number of customers fitted. frequency (repeat purchases, a whole number >= 0), recency and T (0 <= recency <= T) are in one time unit, \
-usually from clv_summary. Rows with a NULL or NaN value are skipped; a negative or fractional frequency, recency outside [0, T] or an infinite value is an error. \
-A group without customers, or without any repeat purchase, gives NULL parameters with converged = false and the reason; so does a fit in which a parameter runs \
-off toward 0 or infinity (outside 1e-6 to 1e6 times its starting value): the data do not identify the model. A fit that stops for another reason keeps its parameters with converged = false. The state holds each distinct (frequency, recency, T) once with its count, so its size is the number of distinct triples, not of customers.",
-    syntax_example = "bgnbd_fit(frequency, recency, T [, penalizer])",
-    sql_example = r#"```sql
+fit_function! {
+    #[user_doc(
+        doc_section(label = "Customer Lifetime Functions"),
+        description = "Fits the BG/NBD model (Fader, Hardie & Lee 2005, \"Counting Your Customers the Easy Way\") to the customers of a group \
+    by maximum likelihood, as lifetimes' `BetaGeoFitter`: the objective is −ln L / n + penalizer · (r² + (α / max T)² + a² + b²) \
+    (lifetimes rescales time by the largest T before fitting, so its penalty sees α / max T), minimised over the logarithms of the parameters \
+    (BFGS from r = a = b = 1 and α = max T, analytic gradients, converged when every gradient component is below 1e-8, or below 1e-6 once no step lowers the objective). \
+    Returns a struct `{r, alpha, a, b, log_likelihood, n, iterations, converged, reason}`: log_likelihood is the total ln L (without the penalty), \
+    n the number of customers fitted. frequency (repeat purchases, a whole number >= 0), recency and T (0 <= recency <= T) are in one time unit, \
+    usually from clv_summary. Rows with a NULL or NaN value are skipped; a negative or fractional frequency, recency outside [0, T] or an infinite value is an error. \
+    A group without customers, or without any repeat purchase, gives NULL parameters with converged = false and the reason; so does a fit in which a parameter runs \
+    off toward 0 or infinity (outside 1e-6 to 1e6 times its starting value): the data do not identify the model. A fit that stops for another reason keeps its parameters with converged = false. The state holds each distinct (frequency, recency, T) once with its count, so its size is the number of distinct triples, not of customers.",
+        syntax_example = "bgnbd_fit(frequency, recency, T [, penalizer])",
+        sql_example = r#"```sql
 > SELECT round(m.r, 3) AS r, round(m.alpha, 3) AS alpha, round(m.a, 3) AS a, round(m.b, 3) AS b, m.n AS n, m.converged AS converged
   FROM (SELECT bgnbd_fit(x, t_x, t) AS m
         FROM (VALUES (4, 38.7, 39), (1, 19.7, 39), (2, 26.2, 39), (4, 34.9, 39), (1, 8.4, 39), (2, 14.3, 39),
@@ -39,35 +34,15 @@ off toward 0 or infinity (outside 1e-6 to 1e6 times its starting value): the dat
 | 0.924 | 9.121 | 1.078 | 4.321 | 24 | true      |
 +-------+-------+-------+-------+----+-----------+
 ```"#,
-    argument(name = "frequency", description = "Repeat purchases of the customer (a whole number >= 0)."),
-    argument(name = "recency", description = "Time from the first to the last purchase."),
-    argument(name = "T", description = "Time from the first purchase to the end of the observation period."),
-    argument(
-        name = "penalizer",
-        description = "Optional constant L2 penalty on the parameters (lifetimes' penalizer_coef), default 0."
-    )
-)]
-#[derive(Debug, PartialEq, Eq, Hash)]
-pub struct BgnbdFit {
-    signature: Signature,
-}
-
-impl Default for BgnbdFit {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl BgnbdFit {
-    #[must_use]
-    pub fn new() -> Self {
-        Self {
-            signature: Signature::one_of(
-                vec![TypeSignature::UserDefined, TypeSignature::Exact(vec![DataType::Float64; 3])],
-                Volatility::Immutable,
-            ),
-        }
-    }
+        argument(name = "frequency", description = "Repeat purchases of the customer (a whole number >= 0)."),
+        argument(name = "recency", description = "Time from the first to the last purchase."),
+        argument(name = "T", description = "Time from the first purchase to the end of the observation period."),
+        argument(
+            name = "penalizer",
+            description = "Optional constant L2 penalty on the parameters (lifetimes' penalizer_coef), default 0."
+        )
+    )]
+    BgnbdFit, BgnbdModel, "bgnbd_fit", usage: "frequency, recency, T [, penalizer]"
 }
 
 /// The BG/NBD likelihood over (frequency, recency, T) rows.
@@ -92,16 +67,11 @@ impl Model for BgnbdModel {
             .then_some("no customer has a repeat purchase: the model is not identified")
     }
 
-    fn param_scales(rows: &[f64]) -> Vec<f64> {
-        let max_t = rows.chunks_exact(3).fold(0.0_f64, |m, r| m.max(r[2]));
-        let max_t = if max_t > 0.0 { max_t } else { 1.0 };
-        vec![1.0, max_t, 1.0, 1.0]
-    }
+    const PENALTY_ON_SCALED: bool = true;
 
-    fn penalty_scales(rows: &[f64]) -> Vec<f64> {
-        let max_t = rows.chunks_exact(3).fold(0.0_f64, |m, r| m.max(r[2]));
-        let max_t = if max_t > 0.0 { max_t } else { 1.0 };
-        vec![1.0, 1.0 / max_t, 1.0, 1.0]
+    fn param_scales(rows: &[f64]) -> Vec<f64> {
+        let max_t = fit_state::time_scale(rows);
+        vec![1.0, max_t, 1.0, 1.0]
     }
 
     fn log_likelihood_gradient(params: &[f64], rows: &[f64], weights: &[f64]) -> Option<(f64, Vec<f64>)> {
@@ -158,44 +128,6 @@ impl Model for BgnbdModel {
             total += w * (gamma_terms + bgnbd::log_likelihood_tail(&p, x, t_x, age));
         }
         Some(total)
-    }
-}
-
-impl AggregateUDFImpl for BgnbdFit {
-    fn name(&self) -> &'static str {
-        "bgnbd_fit"
-    }
-
-    fn signature(&self) -> &Signature {
-        &self.signature
-    }
-
-    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
-        fit_state::coerce::<BgnbdModel>(arg_types, "frequency, recency, T [, penalizer]")
-    }
-
-    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
-        Ok(DataType::Struct(fit_state::output_fields::<BgnbdModel>()))
-    }
-
-    fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
-        Ok(fit_state::state_fields(&args))
-    }
-
-    fn accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
-        Ok(Box::new(fit_state::accumulator::<BgnbdModel>(&args)?))
-    }
-
-    fn groups_accumulator_supported(&self, _args: AccumulatorArgs) -> bool {
-        true
-    }
-
-    fn create_groups_accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn GroupsAccumulator>> {
-        Ok(Box::new(fit_state::accumulator::<BgnbdModel>(&args)?))
-    }
-
-    fn documentation(&self) -> Option<&Documentation> {
-        self.doc()
     }
 }
 

@@ -54,11 +54,9 @@ pub(super) trait Model: Debug + Send + Sync + 'static {
     /// (BG/NBD, Gamma-Gamma); the objective here is always the mean, so such a model's
     /// penalty is divided by n.
     const PENALTY_ON_TOTAL: bool = false;
-    /// What each parameter is multiplied by inside the penalty: lifetimes rescales time to
-    /// T / max T before fitting, so its penalty sees the time-scale parameters divided by max T.
-    fn penalty_scales(_rows: &[f64]) -> Vec<f64> {
-        vec![1.0; Self::params().len()]
-    }
+    /// lifetimes rescales time to T / max T before fitting (BG/NBD, Pareto/NBD), so its penalty
+    /// sees the parameters divided by their scale; Gamma-Gamma penalises the raw parameters.
+    const PENALTY_ON_SCALED: bool = false;
 }
 
 /// The output struct of a fit: the parameters, then log_likelihood, n, iterations, converged,
@@ -90,6 +88,17 @@ pub(super) fn coerce<M: Model>(arg_types: &[DataType], usage: &str) -> Result<Ve
         return plan_err!("{}: every argument must be numeric ({usage}), got {t}", M::NAME);
     }
     Ok(vec![DataType::Float64; arg_types.len()])
+}
+
+/// The largest T of (frequency, recency, T) rows (1 when there is none): the time scale of
+/// the BG/NBD and Pareto/NBD fits.
+pub(super) fn time_scale(rows: &[f64]) -> f64 {
+    let max_t = rows.chunks_exact(3).fold(0.0_f64, |m, r| m.max(r[2]));
+    if max_t > 0.0 {
+        max_t
+    } else {
+        1.0
+    }
 }
 
 pub(super) fn state_fields(args: &StateFieldsArgs) -> Vec<FieldRef> {
@@ -186,9 +195,11 @@ fn fit<M: Model>(penalizer: f64, state: &FitRows<M>) -> Fit {
     }
     #[allow(clippy::cast_precision_loss)]
     let total = n as f64;
-    let scales = M::penalty_scales(&rows);
     let penalizer = if M::PENALTY_ON_TOTAL { penalizer / total } else { penalizer };
     let units = M::param_scales(&rows);
+    // what each parameter is multiplied by inside the penalty
+    let scales: Vec<f64> =
+        if M::PENALTY_ON_SCALED { units.iter().map(|u| 1.0 / u).collect() } else { vec![1.0; units.len()] };
     let to_params =
         |log_params: &[f64]| -> Vec<f64> { log_params.iter().zip(&units).map(|(v, u)| v.exp() * u).collect() };
     let objective = |log_params: &[f64]| {
@@ -357,3 +368,91 @@ impl<M: Model> GroupState for FitRows<M> {
         self.counts.capacity() * (size_of::<[u64; 3]>() + size_of::<u64>() + 1)
     }
 }
+
+/// A fit: the SQL function's struct (its `#[user_doc]` passed in) and its `AggregateUDFImpl`,
+/// all delegating to this file with the function's [`Model`].
+macro_rules! fit_function {
+    ($(#[$attr:meta])* $udf:ident, $model:ty, $name:literal, usage: $usage:literal) => {
+        $(#[$attr])*
+        #[derive(Debug, PartialEq, Eq, Hash)]
+        pub struct $udf {
+            signature: datafusion::logical_expr::Signature,
+        }
+
+        impl Default for $udf {
+            fn default() -> Self {
+                Self::new()
+            }
+        }
+
+        impl $udf {
+            #[must_use]
+            pub fn new() -> Self {
+                use datafusion::logical_expr::{Signature, TypeSignature, Volatility};
+                // UserDefined coerces; the Exact variant documents the argument types for SHOW FUNCTIONS
+                let exact = vec![arrow::datatypes::DataType::Float64; <$model as super::fit_state::Model>::COLUMNS];
+                Self {
+                    signature: Signature::one_of(
+                        vec![TypeSignature::UserDefined, TypeSignature::Exact(exact)],
+                        Volatility::Immutable,
+                    ),
+                }
+            }
+        }
+
+        impl datafusion::logical_expr::AggregateUDFImpl for $udf {
+            fn name(&self) -> &'static str {
+                $name
+            }
+
+            fn signature(&self) -> &datafusion::logical_expr::Signature {
+                &self.signature
+            }
+
+            fn coerce_types(
+                &self,
+                arg_types: &[arrow::datatypes::DataType],
+            ) -> datafusion::common::Result<Vec<arrow::datatypes::DataType>> {
+                super::fit_state::coerce::<$model>(arg_types, $usage)
+            }
+
+            fn return_type(
+                &self,
+                _arg_types: &[arrow::datatypes::DataType],
+            ) -> datafusion::common::Result<arrow::datatypes::DataType> {
+                Ok(arrow::datatypes::DataType::Struct(super::fit_state::output_fields::<$model>()))
+            }
+
+            fn state_fields(
+                &self,
+                args: datafusion::logical_expr::function::StateFieldsArgs,
+            ) -> datafusion::common::Result<Vec<arrow::datatypes::FieldRef>> {
+                Ok(super::fit_state::state_fields(&args))
+            }
+
+            fn accumulator(
+                &self,
+                args: datafusion::logical_expr::function::AccumulatorArgs,
+            ) -> datafusion::common::Result<Box<dyn datafusion::logical_expr::Accumulator>> {
+                Ok(Box::new(super::fit_state::accumulator::<$model>(&args)?))
+            }
+
+            fn groups_accumulator_supported(&self, _args: datafusion::logical_expr::function::AccumulatorArgs) -> bool {
+                true
+            }
+
+            fn create_groups_accumulator(
+                &self,
+                args: datafusion::logical_expr::function::AccumulatorArgs,
+            ) -> datafusion::common::Result<Box<dyn datafusion::logical_expr::GroupsAccumulator>> {
+                Ok(Box::new(super::fit_state::accumulator::<$model>(&args)?))
+            }
+
+            fn documentation(&self) -> Option<&datafusion::logical_expr::Documentation> {
+                self.doc()
+            }
+        }
+    };
+}
+
+pub(super) use fit_function;

@@ -1,32 +1,27 @@
 //! `gamma_gamma_fit(frequency, monetary_value [, penalizer])`: the Gamma-Gamma spend model fitted per group.
 
-use arrow::datatypes::DataType;
-use arrow::datatypes::FieldRef;
 use datafusion::common::{exec_err, Result};
-use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
-use datafusion::logical_expr::{
-    Accumulator, AggregateUDFImpl, Documentation, GroupsAccumulator, Signature, TypeSignature, Volatility,
-};
 use datafusion_macros::user_doc;
 
-use super::fit_state::{self, Model};
+use super::fit_state::{fit_function, Model};
 use super::gamma_gamma;
 use crate::stats::special::{digamma, ln_gamma};
 
-#[user_doc(
-    doc_section(label = "Customer Lifetime Functions"),
-    description = "Fits the Gamma-Gamma model of mean transaction value (Fader, Hardie & Lee 2005; Fader & Hardie's note \
-\"The Gamma-Gamma Model of Monetary Value\") to the customers of a group by maximum likelihood, as lifetimes' `GammaGammaFitter`: \
-ln Lᵢ = ln Γ(p x + q) − ln Γ(p x) − ln Γ(q) + q ln v + (p x − 1) ln m + p x ln x − (p x + q) ln(x m + v) for x = frequency (repeat purchases) and \
-m = monetary_value (their mean value). Only customers with frequency > 0 and monetary_value > 0 are fitted (the others are skipped, as lifetimes' users filter them); \
-rows with a NULL or NaN value are skipped too; a negative frequency or an infinite value is an error. \
-The objective is −ln L / n + penalizer · (p² + q² + v²), as lifetimes, minimised over the logarithms of the parameters \
-(BFGS from p = q = 1 and v = the mean of the distinct monetary values, analytic gradients, the convergence rules of bgnbd_fit). \
-Returns a struct `{p, q, v, log_likelihood, n, iterations, converged, reason}` (n = customers fitted); \
-no customers, or a parameter that runs off toward 0 or infinity (outside 1e-6 to 1e6 times its starting value), give NULL parameters with converged = false and the reason. The state holds each distinct \
-(frequency, monetary_value) once with its count.",
-    syntax_example = "gamma_gamma_fit(frequency, monetary_value [, penalizer])",
-    sql_example = r#"```sql
+fit_function! {
+    #[user_doc(
+        doc_section(label = "Customer Lifetime Functions"),
+        description = "Fits the Gamma-Gamma model of mean transaction value (Fader, Hardie & Lee 2005; Fader & Hardie's note \
+    \"The Gamma-Gamma Model of Monetary Value\") to the customers of a group by maximum likelihood, as lifetimes' `GammaGammaFitter`: \
+    ln Lᵢ = ln Γ(p x + q) − ln Γ(p x) − ln Γ(q) + q ln v + (p x − 1) ln m + p x ln x − (p x + q) ln(x m + v) for x = frequency (repeat purchases) and \
+    m = monetary_value (their mean value). Only customers with frequency > 0 and monetary_value > 0 are fitted (the others are skipped, as lifetimes' users filter them); \
+    rows with a NULL or NaN value are skipped too; a negative frequency or an infinite value is an error. \
+    The objective is −ln L / n + penalizer · (p² + q² + v²), as lifetimes, minimised over the logarithms of the parameters \
+    (BFGS from p = q = 1 and v = the mean of the distinct monetary values, analytic gradients, the convergence rules of bgnbd_fit). \
+    Returns a struct `{p, q, v, log_likelihood, n, iterations, converged, reason}` (n = customers fitted); \
+    no customers, or a parameter that runs off toward 0 or infinity (outside 1e-6 to 1e6 times its starting value), give NULL parameters with converged = false and the reason. The state holds each distinct \
+    (frequency, monetary_value) once with its count.",
+        syntax_example = "gamma_gamma_fit(frequency, monetary_value [, penalizer])",
+        sql_example = r#"```sql
 > SELECT round(m.p, 3) AS p, round(m.q, 3) AS q, round(m.v, 3) AS v, m.n AS n, m.converged AS converged
   FROM (SELECT gamma_gamma_fit(1 + i % 4, 8.0 + (i * 37) % 23 + (i % 5) * (i % 7)) AS m
         FROM generate_series(1, 60) g(i));
@@ -36,34 +31,14 @@ no customers, or a parameter that runs off toward 0 or infinity (outside 1e-6 to
 | 9.173 | 7.101 | 16.753 | 60 | true      |
 +-------+-------+--------+----+-----------+
 ```"#,
-    argument(name = "frequency", description = "Repeat purchases of the customer."),
-    argument(name = "monetary_value", description = "Mean value of the customer's repeat purchases."),
-    argument(
-        name = "penalizer",
-        description = "Optional constant L2 penalty on the parameters (lifetimes' penalizer_coef), default 0."
-    )
-)]
-#[derive(Debug, PartialEq, Eq, Hash)]
-pub struct GammaGammaFit {
-    signature: Signature,
-}
-
-impl Default for GammaGammaFit {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl GammaGammaFit {
-    #[must_use]
-    pub fn new() -> Self {
-        Self {
-            signature: Signature::one_of(
-                vec![TypeSignature::UserDefined, TypeSignature::Exact(vec![DataType::Float64; 2])],
-                Volatility::Immutable,
-            ),
-        }
-    }
+        argument(name = "frequency", description = "Repeat purchases of the customer."),
+        argument(name = "monetary_value", description = "Mean value of the customer's repeat purchases."),
+        argument(
+            name = "penalizer",
+            description = "Optional constant L2 penalty on the parameters (lifetimes' penalizer_coef), default 0."
+        )
+    )]
+    GammaGammaFit, GammaGammaModel, "gamma_gamma_fit", usage: "frequency, monetary_value [, penalizer]"
 }
 
 /// The Gamma-Gamma likelihood over (frequency, recency, T) rows.
@@ -124,44 +99,6 @@ impl Model for GammaGammaModel {
             g[2] += w * (q / v - (px + q) / (x * m + v));
         }
         Some((total, g.to_vec()))
-    }
-}
-
-impl AggregateUDFImpl for GammaGammaFit {
-    fn name(&self) -> &'static str {
-        "gamma_gamma_fit"
-    }
-
-    fn signature(&self) -> &Signature {
-        &self.signature
-    }
-
-    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
-        fit_state::coerce::<GammaGammaModel>(arg_types, "frequency, monetary_value [, penalizer]")
-    }
-
-    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
-        Ok(DataType::Struct(fit_state::output_fields::<GammaGammaModel>()))
-    }
-
-    fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
-        Ok(fit_state::state_fields(&args))
-    }
-
-    fn accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
-        Ok(Box::new(fit_state::accumulator::<GammaGammaModel>(&args)?))
-    }
-
-    fn groups_accumulator_supported(&self, _args: AccumulatorArgs) -> bool {
-        true
-    }
-
-    fn create_groups_accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn GroupsAccumulator>> {
-        Ok(Box::new(fit_state::accumulator::<GammaGammaModel>(&args)?))
-    }
-
-    fn documentation(&self) -> Option<&Documentation> {
-        self.doc()
     }
 }
 

@@ -23,10 +23,6 @@ const STALL_TOLERANCE: f64 = 1e-6;
 
 /// The central-difference gradient of `f` at `x` (one-sided next to where `f` is undefined).
 pub(crate) fn numerical_gradient(f: &impl Fn(&[f64]) -> f64, x: &[f64], fx: f64) -> Option<Vec<f64>> {
-    gradient(f, x, fx)
-}
-
-fn gradient(f: &impl Fn(&[f64]) -> f64, x: &[f64], fx: f64) -> Option<Vec<f64>> {
     let mut point = x.to_vec();
     let mut g = vec![0.0; x.len()];
     for i in 0..x.len() {
@@ -61,7 +57,7 @@ fn max_abs(v: &[f64]) -> f64 {
 /// is undefined; such points are stepped back from. `None` when `f(x0)` itself is not finite.
 #[cfg(test)]
 pub(crate) fn minimize(f: impl Fn(&[f64]) -> f64, x0: &[f64]) -> Option<Minimum> {
-    minimize_with(&f, |x, fx| gradient(&f, x, fx), x0)
+    minimize_with(&f, |x, fx| numerical_gradient(&f, x, fx), x0)
 }
 
 /// [`minimize`] with `grad(x, f(x))` giving the gradient (analytic where the caller has one,
