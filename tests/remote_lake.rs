@@ -150,6 +150,33 @@ async fn a_server_that_dies_mid_query_is_a_clean_error() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn footers_are_read_once_when_a_table_is_first_named() {
+    let (server, root) = server_with_lake().await;
+    let before = server.requests();
+    let ctx = engine(&server, "s3://lake/demo").await;
+    let tables = ctx.catalog("datafusion").and_then(|c| c.schema("public")).expect("schema").table_names();
+    assert_eq!(tables.len(), TABLES.len() + 1, "{tables:?}");
+    assert_eq!(server.requests() - before, 1 + tables.len(), "registration: the root's listing and one per table");
+    let parquet = |table: &str| {
+        walk(&root.path().join("lake/demo").join(table))
+            .into_iter()
+            .filter(|p| p.extension().is_some_and(|e| e == "parquet"))
+            .count()
+    };
+    // count(*) is answered from the footers' statistics: one request per file of the named
+    // table (its listing is cached from registration), none for the other tables
+    let sql = "SELECT count(*) FROM transactions";
+    let before = server.requests();
+    let count = rows(&ctx, sql).await;
+    assert_eq!(server.requests() - before, parquet("transactions"));
+    assert_eq!(count, rows(&common::test_engine().await, sql).await);
+    // the second statement finds table, listing and footers in the session's caches
+    let before = server.requests();
+    rows(&ctx, sql).await;
+    assert_eq!(server.requests(), before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deleted_and_corrupt_objects_are_named_by_url() {
     let (server, root) = server_with_lake().await;
     let ctx = engine(&server, "s3://lake/demo").await;
@@ -163,8 +190,11 @@ async fn deleted_and_corrupt_objects_are_named_by_url() {
     assert!(error.contains("products/"), "{error}");
 
     std::fs::write(products.join("broken.parquet"), b"PAR1 not parquet PAR1").expect("write");
-    let error = build_error(EngineBuilder::new().lake("s3://lake/demo").storage(options(&server, SECRET_KEY))).await;
+    let fresh = engine(&server, "s3://lake/demo").await;
+    let error = fresh.sql(sql).await.expect_err("corrupt").to_string();
     assert!(error.contains("cannot read Parquet file s3://lake/demo/products/broken.parquet"), "{error}");
+    // the other tables still serve
+    assert_eq!(rows(&fresh, "SELECT count(*) FROM customers").await, [["3000"]]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

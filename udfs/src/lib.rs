@@ -1,7 +1,7 @@
 //! Persona's SQL functions for Apache DataFusion.
 //!
 //! Every function lives in its own file, grouped by family folder (`segment`, `basket`, `drift`,
-//! `evaluation`, `lifetime`, `privacy`), and carries `#[user_doc]` documentation so `SHOW FUNCTIONS` and
+//! `evaluation`, `lifetime`, `model`, `privacy`), and carries `#[user_doc]` documentation so `SHOW FUNCTIONS` and
 //! `information_schema.routines` list it. Each family declares its functions in one
 //! `functions!` block: a shared instance per function (`segment::rfm_udaf()`), an expression
 //! builder ([`expr_fn`]) and the family's registration list. [`register_all`] adds all of them
@@ -26,6 +26,7 @@ pub mod drift;
 pub mod evaluation;
 mod group_state;
 pub mod lifetime;
+pub mod model;
 pub mod privacy;
 pub mod segment;
 mod stats;
@@ -37,6 +38,7 @@ pub mod expr_fn {
     pub use crate::drift::expr_fn::*;
     pub use crate::evaluation::expr_fn::*;
     pub use crate::lifetime::expr_fn::*;
+    pub use crate::model::expr_fn::*;
     pub use crate::privacy::expr_fn::*;
     pub use crate::segment::expr_fn::*;
 }
@@ -66,6 +68,7 @@ pub fn all_functions() -> Functions {
         drift::functions(),
         evaluation::functions(),
         lifetime::functions(),
+        model::functions(),
         privacy::functions(),
         segment::functions(),
     ] {

@@ -440,6 +440,14 @@ fn cases() -> Vec<Case> {
             "dates",
             vec![dates(), lit(ScalarValue::Date32(Some(DAY0 + 150))), lit(ScalarValue::Date32(Some(DAY0 + 300)))],
         ),
+        // model
+        case("linear_regression", "floats with NaN", vec![floats(true), features()]),
+        case("logistic_regression", "0/1 labels", vec![zero_one(0.3), features()]),
+        case(
+            "logistic_regression",
+            "boolean labels, l2, max_iter",
+            vec![flags(0.4), features(), f64_lit(0.5), i64_lit(50)],
+        ),
         // segment
         case("kmeans", "k 2", vec![features(), i64_lit(2)]),
         case("kmeans", "k 3, seed, n_init", vec![features(), i64_lit(3), i64_lit(7), i64_lit(2)]),

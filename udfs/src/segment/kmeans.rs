@@ -14,7 +14,7 @@ use datafusion::logical_expr::{
 };
 use datafusion_macros::user_doc;
 
-use crate::common::{literal_arg, FloatListRow, FloatLists, ListOffsets, LiteralArg};
+use crate::common::{coerce_features, literal_arg, FloatListRow, FloatLists, ListOffsets, LiteralArg};
 use crate::group_state::{GroupState, GroupsOf};
 use crate::stats::lloyd::{fit, Fit};
 
@@ -92,18 +92,6 @@ fn output_fields() -> Fields {
         Field::new("iterations", DataType::Int64, true),
         Field::new("points", DataType::Int64, true),
     ])
-}
-
-/// Coerces a list of numbers to List(Float64).
-pub(crate) fn coerce_features(name: &str, t: &DataType) -> Result<DataType> {
-    match t {
-        DataType::List(f) | DataType::LargeList(f) | DataType::FixedSizeList(f, _)
-            if f.data_type().is_numeric() || f.data_type().is_null() =>
-        {
-            Ok(DataType::new_list(DataType::Float64, true))
-        }
-        other => plan_err!("{name}: features must be an array of numbers, got {other}"),
-    }
 }
 
 impl AggregateUDFImpl for KMeans {

@@ -10,7 +10,8 @@ use datafusion::logical_expr::{
 };
 use datafusion_macros::user_doc;
 
-use super::kmeans::{centroids_type, coerce_features};
+use super::kmeans::centroids_type;
+use crate::common::coerce_features;
 use crate::stats::lloyd::nearest;
 
 #[user_doc(

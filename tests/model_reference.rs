@@ -1,0 +1,186 @@
+//! Model functions against statsmodels and scikit-learn on German Credit and Bank Marketing
+//! (../shared/data; fixtures made by tests/fixtures/model/make_refs.py, see its SOURCE.md), and
+//! MADlib's documented `logregr` example.
+
+mod common;
+
+use datafusion::prelude::{ParquetReadOptions, SessionContext};
+use persona::EngineBuilder;
+use serde_json::Value;
+
+use common::rows;
+
+fn fixture(name: &str) -> String {
+    format!("{}/tests/fixtures/model/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+fn refs() -> Value {
+    serde_json::from_str(&std::fs::read_to_string(fixture("refs.json")).expect("refs.json")).expect("json")
+}
+
+fn numbers(v: &Value) -> Vec<f64> {
+    match v {
+        Value::Array(items) => items.iter().flat_map(numbers).collect(),
+        Value::Bool(b) => vec![f64::from(u8::from(*b))],
+        v => vec![v.as_f64().unwrap_or_else(|| panic!("not a number: {v}"))],
+    }
+}
+
+async fn engine() -> SessionContext {
+    let ctx = EngineBuilder::new().target_partitions(3).build().await.expect("engine");
+    for (table, file) in [("german", fixture("german_credit.parquet")), ("bank", fixture("bank.parquet"))] {
+        ctx.register_parquet(table, &file, ParquetReadOptions::default())
+            .await
+            .unwrap_or_else(|e| panic!("{file}: {e}"));
+    }
+    ctx
+}
+
+/// The fields of the one-row struct `fit`, lists flattened, as numbers (true = 1).
+async fn fields(ctx: &SessionContext, fit: &str, fields: &[(&str, usize)]) -> Vec<Vec<f64>> {
+    let mut select = Vec::new();
+    for (field, len) in fields {
+        if *len == 0 {
+            select.push(format!("m['{field}']"));
+        } else {
+            select.extend((1..=*len).map(|i| format!("m['{field}'][{i}]")));
+        }
+    }
+    let sql = format!("SELECT {} FROM ({fit}) AS fit(m)", select.join(", "));
+    let row: Vec<f64> = rows(ctx, &sql).await[0]
+        .iter()
+        .map(|v| match v.as_str() {
+            "true" => 1.0,
+            "false" => 0.0,
+            v => v.parse().unwrap_or_else(|_| panic!("{sql}: {v}")),
+        })
+        .collect();
+    let mut at = 0;
+    fields
+        .iter()
+        .map(|(_, len)| {
+            let take = (*len).max(1);
+            at += take;
+            row[at - take..at].to_vec()
+        })
+        .collect()
+}
+
+fn assert_close(what: &str, got: &[f64], expected: &[f64], rel: f64) {
+    assert_eq!(got.len(), expected.len(), "{what}");
+    for (g, e) in got.iter().zip(expected) {
+        assert!(
+            (g - e).abs() <= rel * e.abs(),
+            "{what}: got {got:?}, expected {expected:?} (relative tolerance {rel})"
+        );
+    }
+}
+
+const GERMAN: &str =
+    "[duration_in_month, credit_amount, age_in_years, installment_rate_in_percentage_of_disposable_income]";
+const LOGIT_FIELDS: [(&str, usize); 6] =
+    [("coefficients", 5), ("std_errors", 5), ("z", 5), ("p_values", 5), ("log_likelihood", 0), ("n", 0)];
+
+#[tokio::test]
+async fn logistic_regression_equals_statsmodels_logit() {
+    let ctx = engine().await;
+    let refs = refs();
+    let fit = format!("SELECT logistic_regression(creditability = 'bad', {GERMAN}) FROM german");
+    let got = fields(&ctx, &fit, &LOGIT_FIELDS).await;
+    for (i, (field, _)) in LOGIT_FIELDS.iter().enumerate() {
+        let expected = numbers(&refs["german_logit"][field]);
+        assert_close(&format!("german {field}"), &got[i], &expected, 1e-8);
+    }
+    assert_eq!(fields(&ctx, &fit, &[("converged", 0)]).await, [[1.0]]);
+    // 45,211 rows, three features, from a label string
+    let fit = "SELECT logistic_regression(y = 'yes', [age, duration, campaign]) FROM bank";
+    let got = fields(&ctx, fit, &LOGIT_FIELDS.map(|(f, n)| (f, n.min(4)))).await;
+    for (i, (field, _)) in LOGIT_FIELDS.iter().enumerate() {
+        assert_close(&format!("bank {field}"), &got[i], &numbers(&refs["bank_logit"][field]), 1e-8);
+    }
+}
+
+#[tokio::test]
+async fn logistic_regression_with_l2_equals_scikit_learn() {
+    let ctx = engine().await;
+    let refs = refs();
+    for l2 in ["0.1", "1.0", "10.0"] {
+        let fit = format!("SELECT logistic_regression(creditability = 'bad', {GERMAN}, {l2}) FROM german");
+        let got = fields(&ctx, &fit, &[("coefficients", 5)]).await;
+        assert_close(&format!("l2 = {l2}"), &got[0], &numbers(&refs["german_sklearn_l2"][l2]), 1e-6);
+    }
+}
+
+#[tokio::test]
+async fn the_madlib_patients_example() {
+    // MADlib's documentation: coef {-6.36346994178192, -1.02410605239327, 0.119044916668607},
+    // log_likelihood -9.41018298388876, printed to 15 digits but converged to its own tolerance:
+    // statsmodels (tolerance 1e-14) and Persona agree to 2e-15 and differ from MADlib by 1e-11
+    // relative, so MADlib is checked to 1e-9 and statsmodels to 1e-12
+    let ctx = engine().await;
+    let fit = "SELECT logistic_regression(second_attack, [treatment, trait_anxiety]) FROM (VALUES
+        (1, 1, 70), (1, 1, 80), (1, 1, 50), (1, 0, 60), (1, 0, 40), (1, 0, 65), (1, 0, 75), (1, 0, 80), (1, 0, 70),
+        (1, 0, 60), (0, 1, 65), (0, 1, 50), (0, 1, 45), (0, 1, 35), (0, 1, 40), (0, 1, 50), (0, 0, 55), (0, 0, 45),
+        (0, 0, 50), (0, 0, 60)) p(second_attack, treatment, trait_anxiety)";
+    let got = fields(&ctx, fit, &[("coefficients", 3), ("log_likelihood", 0)]).await;
+    assert_close("MADlib coefficients", &got[0], &[-6.36346994178192, -1.02410605239327, 0.119044916668607], 1e-9);
+    assert_close("MADlib log-likelihood", &got[1], &[-9.41018298388876], 1e-9);
+    let statsmodels = &refs()["madlib_patients"];
+    assert_close("statsmodels coefficients", &got[0], &numbers(&statsmodels["coefficients"]), 1e-12);
+    assert_close(
+        "statsmodels std errors",
+        &fields(&ctx, fit, &[("std_errors", 3)]).await[0],
+        &numbers(&statsmodels["std_errors"]),
+        1e-8,
+    );
+}
+
+#[tokio::test]
+async fn linear_regression_equals_statsmodels_ols() {
+    let ctx = engine().await;
+    let refs = &refs()["bank_ols"];
+    let fit = "SELECT linear_regression(balance, [age, duration, campaign]) FROM bank";
+    let spec = [
+        ("coefficients", 4),
+        ("std_errors", 4),
+        ("t", 4),
+        ("p_values", 4),
+        ("r_squared", 0),
+        ("adj_r_squared", 0),
+        ("n", 0),
+    ];
+    let got = fields(&ctx, fit, &spec).await;
+    for (i, (field, _)) in spec.iter().enumerate() {
+        // p-values down to 8e-97: the t tail's continued fraction is good to ~1e-12 relative
+        let rel = if *field == "p_values" { 1e-8 } else { 1e-9 };
+        assert_close(field, &got[i], &numbers(&refs[field]), rel);
+    }
+}
+
+#[tokio::test]
+async fn predictions_score_a_table_from_a_model_in_a_subquery() {
+    let ctx = engine().await;
+    // the score equations of a logistic fit with an intercept: mean probability = share of ones;
+    // of least squares: mean prediction = mean response, residuals orthogonal to each feature
+    let sql = format!(
+        "WITH model AS (SELECT logistic_regression(creditability = 'bad', {GERMAN}) AS m FROM german)
+         SELECT round(avg(logistic_predict((SELECT m FROM model), {GERMAN})), 12),
+                round(avg(CASE WHEN creditability = 'bad' THEN 1.0 ELSE 0.0 END), 12)
+         FROM german"
+    );
+    let out = rows(&ctx, &sql).await;
+    assert_eq!(out[0][0], out[0][1], "{out:?}");
+    let sql = "WITH model AS (SELECT linear_regression(balance, [age, duration, campaign]) AS m FROM bank),
+                    scored AS (SELECT *, balance - linear_predict((SELECT m FROM model), [age, duration, campaign]) AS r FROM bank)
+               SELECT abs(avg(r)) < 1e-6, abs(sum(r * age)) / sum(abs(r * age)) < 1e-9, abs(sum(r * duration)) / sum(abs(r * duration)) < 1e-9
+               FROM scored";
+    assert_eq!(rows(&ctx, sql).await, [["true", "true", "true"]]);
+    // per group, a model per segment scores that segment's rows
+    let sql = format!(
+        "WITH models AS (SELECT age_in_years >= 35 AS older, logistic_regression(creditability = 'bad', {GERMAN}) AS m
+                         FROM german GROUP BY 1)
+         SELECT g.older, abs(round(avg(logistic_predict(models.m, {GERMAN})) - avg(CASE WHEN creditability = 'bad' THEN 1.0 ELSE 0.0 END), 12))
+         FROM (SELECT *, age_in_years >= 35 AS older FROM german) g JOIN models USING (older) GROUP BY 1 ORDER BY 1"
+    );
+    assert_eq!(rows(&ctx, &sql).await, [["false", "0.0"], ["true", "0.0"]]);
+}

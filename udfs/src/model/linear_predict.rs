@@ -1,0 +1,73 @@
+//! `linear_predict(model, features)`: the prediction of a linear model.
+
+use arrow::datatypes::DataType;
+use datafusion::common::Result;
+use datafusion::logical_expr::{ColumnarValue, Documentation, ScalarFunctionArgs, ScalarUDFImpl, Signature};
+use datafusion_macros::user_doc;
+
+use super::predict_args;
+
+#[user_doc(
+    doc_section(label = "Model Functions"),
+    description = "The prediction η = b0 + b1·x1 + … + bp·xp of a linear model: the struct linear_regression returns \
+or any struct with a `coefficients` list (intercept first), e.g. `named_struct('coefficients', [184.9, 28.08, 0.247, -13.05])`. \
+A NULL model, feature list or coefficient, or a NULL or NaN feature, gives NULL; a feature list whose length is not the number of coefficients minus one is an error. \
+A model from a scalar subquery is read once, not per row.",
+    syntax_example = "linear_predict(model, features)",
+    sql_example = r#"```sql
+> SELECT linear_predict(named_struct('coefficients', [1.5, 2.0, -0.5]), [3, 4]) AS prediction;
++------------+
+| prediction |
++------------+
+| 5.5        |
++------------+
+```"#,
+    argument(
+        name = "model",
+        description = "A struct with a `coefficients` list, e.g. the result of linear_regression."
+    ),
+    argument(name = "features", description = "Array of numbers in the order the model was fitted with.")
+)]
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct LinearPredict {
+    signature: Signature,
+}
+
+impl Default for LinearPredict {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl LinearPredict {
+    #[must_use]
+    pub fn new() -> Self {
+        Self { signature: predict_args::signature() }
+    }
+}
+
+impl ScalarUDFImpl for LinearPredict {
+    fn name(&self) -> &'static str {
+        "linear_predict"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
+        predict_args::coerce(self.name(), arg_types)
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Float64)
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        predict_args::linear_predictor(self.name(), args, |eta| eta)
+    }
+
+    fn documentation(&self) -> Option<&Documentation> {
+        self.doc()
+    }
+}

@@ -1,0 +1,80 @@
+//! `logistic_predict(model, features)`: the probability of a logistic model.
+
+use arrow::datatypes::DataType;
+use datafusion::common::Result;
+use datafusion::logical_expr::{ColumnarValue, Documentation, ScalarFunctionArgs, ScalarUDFImpl, Signature};
+use datafusion_macros::user_doc;
+
+use super::predict_args;
+
+#[user_doc(
+    doc_section(label = "Model Functions"),
+    description = "The probability 1 / (1 + exp(−η)), η = b0 + b1·x1 + … + bp·xp, of a logistic model: the struct logistic_regression returns \
+or any struct with a `coefficients` list (intercept first), e.g. `named_struct('coefficients', [-6.36, -1.02, 0.119])`. \
+A NULL model, feature list or coefficient, or a NULL or NaN feature, gives NULL; a feature list whose length is not the number of coefficients minus one is an error. \
+A model from a scalar subquery is read once, not per row.",
+    syntax_example = "logistic_predict(model, features)",
+    sql_example = r#"```sql
+> SELECT round(logistic_predict(named_struct('coefficients', [-6.3635, -1.0241, 0.119]), [1, 70]), 4) AS p;
++--------+
+| p      |
++--------+
+| 0.7196 |
++--------+
+```"#,
+    argument(
+        name = "model",
+        description = "A struct with a `coefficients` list, e.g. the result of logistic_regression."
+    ),
+    argument(name = "features", description = "Array of numbers in the order the model was fitted with.")
+)]
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct LogisticPredict {
+    signature: Signature,
+}
+
+impl Default for LogisticPredict {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl LogisticPredict {
+    #[must_use]
+    pub fn new() -> Self {
+        Self { signature: predict_args::signature() }
+    }
+}
+
+impl ScalarUDFImpl for LogisticPredict {
+    fn name(&self) -> &'static str {
+        "logistic_predict"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
+        predict_args::coerce(self.name(), arg_types)
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Float64)
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        predict_args::linear_predictor(self.name(), args, |eta| {
+            if eta >= 0.0 {
+                1.0 / (1.0 + (-eta).exp())
+            } else {
+                let e = eta.exp();
+                e / (1.0 + e)
+            }
+        })
+    }
+
+    fn documentation(&self) -> Option<&Documentation> {
+        self.doc()
+    }
+}

@@ -1,0 +1,431 @@
+//! `logistic_regression(label, features [, l2 [, max_iter]])`: a logistic regression fitted per
+//! group by Newton's method.
+
+use std::mem::size_of;
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, AsArray, Int64Array};
+use arrow::datatypes::{DataType, Field, FieldRef, Int64Type};
+use datafusion::common::{exec_err, plan_err, Result};
+use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
+use datafusion::logical_expr::utils::format_state_name;
+use datafusion::logical_expr::{
+    Accumulator, AggregateUDFImpl, Documentation, GroupsAccumulator, Signature, TypeSignature, Volatility,
+};
+use datafusion_macros::user_doc;
+
+use super::regression_args::{self, check_dim, first_value, literal_f64, Column};
+use crate::common::{float_list_array, for_each_float_list, FloatListRow, FloatLists};
+use crate::group_state::{GroupState, GroupsOf};
+use crate::stats::distributions::normal_sf;
+use crate::stats::linalg::Cholesky;
+
+const NAME: &str = "logistic_regression";
+const USAGE: &str = "label, features [, l2 [, max_iter]]";
+
+#[user_doc(
+    doc_section(label = "Model Functions"),
+    description = "Fits a logistic regression P(label = 1 | x) = 1 / (1 + exp(−(b0 + b1·x1 + … + bp·xp))) to the rows of a group by maximum likelihood, \
+as statsmodels' Logit with an added constant: Newton's method from b = 0 (halving a step that lowers the objective), converged when the Newton decrement \
+gᵀH⁻¹g falls below 1e-12. With l2 > 0 the objective is ln L − l2/2 · (b1² + … + bp²) (the intercept is not penalised), the fit of scikit-learn's \
+LogisticRegression(C = 1 / l2). Returns a struct `{coefficients, std_errors, z, p_values, log_likelihood, n, iterations, converged, reason}`: the lists hold the \
+intercept first, then one value per feature; std_errors are the square roots of the diagonal of the inverse observed information (X'WX)⁻¹, z = b / std_error \
+and p_values two-sided normal tails (none of the three for l2 > 0: NULL); log_likelihood is the unpenalised ln L, n the rows fitted. \
+label is a boolean or a number 0 or 1 (another value is an error); rows with a NULL or NaN label, a NULL feature list or a NULL or NaN feature are skipped; \
+an infinite feature or feature lists of different lengths are errors. A group whose maximum likelihood does not exist gives NULL coefficients, converged = false \
+and the reason: no rows, every label the same, fewer rows than coefficients, a feature that is constant or a linear combination of the others (named by its position), \
+or (without l2) features that separate the labels perfectly (every fitted probability within 1e-8 of its label; quasi-complete separation shows, as in statsmodels, as very large coefficients and standard errors). A fit that reaches max_iter keeps its last coefficients with converged = false. \
+The state holds the group's rows (8 bytes per feature and label, counted in the memory pool).",
+    syntax_example = "logistic_regression(label, features [, l2 [, max_iter]])",
+    sql_example = r#"```sql
+> SELECT round(m.coefficients[1], 4) AS b0, round(m.coefficients[2], 4) AS b_treatment,
+         round(m.coefficients[3], 4) AS b_anxiety, round(m.log_likelihood, 4) AS log_likelihood, m.converged AS converged
+  FROM (SELECT logistic_regression(second_attack, [treatment, trait_anxiety]) AS m
+        FROM (VALUES (1, 1, 70), (1, 1, 80), (1, 1, 50), (1, 0, 60), (1, 0, 40), (1, 0, 65), (1, 0, 75),
+                     (1, 0, 80), (1, 0, 70), (1, 0, 60), (0, 1, 65), (0, 1, 50), (0, 1, 45), (0, 1, 35),
+                     (0, 1, 40), (0, 1, 50), (0, 0, 55), (0, 0, 45), (0, 0, 50), (0, 0, 60)) p(second_attack, treatment, trait_anxiety));
++---------+-------------+-----------+----------------+-----------+
+| b0      | b_treatment | b_anxiety | log_likelihood | converged |
++---------+-------------+-----------+----------------+-----------+
+| -6.3635 | -1.0241     | 0.119     | -9.4102        | true      |
++---------+-------------+-----------+----------------+-----------+
+```"#,
+    argument(name = "label", description = "The outcome: a boolean, or a number 0 or 1."),
+    argument(
+        name = "features",
+        description = "Array of numbers, the same length on every row, e.g. [age, income, utilisation]."
+    ),
+    argument(
+        name = "l2",
+        description = "Optional constant L2 penalty on the feature coefficients (scikit-learn's 1 / C), default 0."
+    ),
+    argument(
+        name = "max_iter",
+        description = "Optional constant maximum of Newton iterations, 1 to 10000, default 100."
+    )
+)]
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct LogisticRegression {
+    signature: Signature,
+}
+
+impl Default for LogisticRegression {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl LogisticRegression {
+    #[must_use]
+    pub fn new() -> Self {
+        let features = DataType::new_list(DataType::Float64, true);
+        Self {
+            signature: Signature::one_of(
+                vec![
+                    TypeSignature::UserDefined,
+                    TypeSignature::Exact(vec![DataType::Boolean, features.clone()]),
+                    TypeSignature::Exact(vec![DataType::Boolean, features.clone(), DataType::Float64]),
+                    TypeSignature::Exact(vec![DataType::Boolean, features, DataType::Float64, DataType::Int64]),
+                ],
+                Volatility::Immutable,
+            ),
+        }
+    }
+}
+
+fn result_columns(fits: &[Fit]) -> Vec<(&'static str, Column)> {
+    let lists = |f: fn(&Fit) -> Option<Vec<f64>>| Column::Lists(fits.iter().map(f).collect());
+    vec![
+        ("coefficients", lists(|f| f.coefficients.clone())),
+        ("std_errors", lists(|f| f.std_errors.clone())),
+        ("z", lists(|f| ratios(f.coefficients.as_ref(), f.std_errors.as_ref()))),
+        ("p_values", lists(|f| ratios(f.coefficients.as_ref(), f.std_errors.as_ref()).map(two_sided))),
+        ("log_likelihood", Column::Floats(fits.iter().map(|f| f.log_likelihood).collect())),
+        ("n", Column::Ints(fits.iter().map(|f| Some(f.n as i64)).collect())),
+        ("iterations", Column::Ints(fits.iter().map(|f| Some(f.iterations as i64)).collect())),
+        ("converged", Column::Bools(fits.iter().map(|f| Some(f.converged)).collect())),
+        ("reason", Column::Texts(fits.iter().map(|f| f.reason.clone()).collect())),
+    ]
+}
+
+fn ratios(coefficients: Option<&Vec<f64>>, std_errors: Option<&Vec<f64>>) -> Option<Vec<f64>> {
+    Some(coefficients?.iter().zip(std_errors?).map(|(b, s)| b / s).collect())
+}
+
+fn two_sided(z: Vec<f64>) -> Vec<f64> {
+    z.into_iter().map(|z| 2.0 * normal_sf(z.abs())).collect()
+}
+
+impl AggregateUDFImpl for LogisticRegression {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
+        regression_args::coerce(NAME, USAGE, arg_types, &[DataType::Float64, DataType::Float64])
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Struct(regression_args::fields(&result_columns(&[]))))
+    }
+
+    fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
+        Ok(vec![
+            Arc::new(Field::new(format_state_name(args.name, "dim"), DataType::Int64, true)),
+            Arc::new(Field::new(
+                format_state_name(args.name, "rows"),
+                DataType::new_list(DataType::Float64, true),
+                true,
+            )),
+        ])
+    }
+
+    fn accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
+        Ok(Box::new(GroupsOf::<Rows>::new(Params::from_args(&args)?)))
+    }
+
+    fn groups_accumulator_supported(&self, _args: AccumulatorArgs) -> bool {
+        true
+    }
+
+    fn create_groups_accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn GroupsAccumulator>> {
+        Ok(Box::new(GroupsOf::<Rows>::new(Params::from_args(&args)?)))
+    }
+
+    fn documentation(&self) -> Option<&Documentation> {
+        self.doc()
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Params {
+    l2: f64,
+    max_iter: usize,
+}
+
+impl Params {
+    fn from_args(args: &AccumulatorArgs) -> Result<Self> {
+        let l2 = literal_f64(NAME, args, 2, "l2", 0.0)?;
+        if l2 < 0.0 {
+            return plan_err!("{NAME}: l2 must be >= 0, got {l2}");
+        }
+        let max_iter = literal_f64(NAME, args, 3, "max_iter", 100.0)?;
+        if !(1.0..=10_000.0).contains(&max_iter) || max_iter.fract() != 0.0 {
+            return plan_err!("{NAME}: max_iter must be a whole number from 1 to 10000, got {max_iter}");
+        }
+        Ok(Self { l2, max_iter: max_iter as usize })
+    }
+}
+
+/// The rows of one group, row-major: the features, then the label (0 or 1).
+#[derive(Debug, Default)]
+struct Rows {
+    dim: Option<usize>,
+    values: Vec<f64>,
+}
+
+impl GroupState for Rows {
+    type Params = Params;
+
+    fn update(
+        _: &Params,
+        groups: &mut [Self],
+        values: &[ArrayRef],
+        group_of: impl Fn(usize) -> Option<usize>,
+    ) -> Result<()> {
+        let lists = FloatLists::new(values[1].as_list::<i32>());
+        for row in 0..values[0].len() {
+            let Some(g) = group_of(row) else { continue };
+            let Some(label) = first_value(&values[0], row) else { continue };
+            let FloatListRow::Values(features) = lists.row(row) else { continue };
+            if features.iter().any(|x| x.is_nan()) {
+                continue;
+            }
+            if label != 0.0 && label != 1.0 {
+                return exec_err!("{NAME}: the label must be 0 or 1 (or a boolean), got {label}");
+            }
+            let group = &mut groups[g];
+            check_dim(NAME, &mut group.dim, features)?;
+            group.values.extend_from_slice(features);
+            group.values.push(label);
+        }
+        Ok(())
+    }
+
+    fn state(_: &Params, groups: &mut [Self]) -> Result<Vec<ArrayRef>> {
+        let dims: Int64Array = groups.iter().map(|g| g.dim.map(|d| d as i64)).collect();
+        let rows = float_list_array(NAME, groups.iter().map(|g| g.dim.map(|_| g.values.as_slice())))?;
+        Ok(vec![Arc::new(dims), rows])
+    }
+
+    fn merge(_: &Params, groups: &mut [Self], states: &[ArrayRef], group_of: impl Fn(usize) -> usize) -> Result<()> {
+        let dims = states[0].as_primitive::<Int64Type>();
+        let mut failure = None;
+        for_each_float_list(&states[1..], |row, _, values| {
+            if failure.is_some() || dims.is_null(row) {
+                return;
+            }
+            let group = &mut groups[group_of(row)];
+            let dim = dims.value(row) as usize;
+            match group.dim {
+                Some(d) if d != dim => failure = Some((d, dim)),
+                _ => {
+                    group.dim = Some(dim);
+                    group.values.extend_from_slice(values);
+                }
+            }
+        });
+        match failure {
+            Some((a, b)) => exec_err!("{NAME}: feature vectors must all have the same length, got {a} and {b}"),
+            None => Ok(()),
+        }
+    }
+
+    fn evaluate(params: &Params, groups: &mut [Self]) -> Result<ArrayRef> {
+        let fits: Vec<Fit> = groups.iter().map(|g| fit(&g.values, g.dim.unwrap_or(0), *params)).collect();
+        regression_args::struct_array(NAME, result_columns(&fits))
+    }
+
+    fn size(&self) -> usize {
+        self.values.capacity() * size_of::<f64>()
+    }
+}
+
+/// A fitted (or unfittable) model.
+#[derive(Debug, Default)]
+struct Fit {
+    coefficients: Option<Vec<f64>>,
+    std_errors: Option<Vec<f64>>,
+    log_likelihood: Option<f64>,
+    n: usize,
+    iterations: usize,
+    converged: bool,
+    reason: Option<String>,
+}
+
+impl Fit {
+    fn unidentified(n: usize, iterations: usize, reason: String) -> Self {
+        Self { n, iterations, reason: Some(reason), ..Self::default() }
+    }
+}
+
+/// A fit whose every residual |y − p| is below this has separated the labels (statsmodels'
+/// perfect-prediction test is the same comparison with its `allclose` tolerance).
+const SEPARATED: f64 = 1e-8;
+
+/// ln L, its gradient and the observed information X'WX at `beta` over row-major rows of `dim`
+/// features and a label; the flag says whether every row is fitted to within [`SEPARATED`]
+/// (the features separate the labels).
+fn pass(rows: &[f64], dim: usize, beta: &[f64]) -> (f64, Vec<f64>, Vec<f64>, bool) {
+    let q = dim + 1;
+    let mut gradient = vec![0.0; q];
+    let mut information = vec![0.0; q * q];
+    let mut x = vec![1.0; q];
+    let (mut log_likelihood, mut largest_residual) = (0.0, 0.0_f64);
+    for row in rows.chunks_exact(q) {
+        x[1..].copy_from_slice(&row[..dim]);
+        let y = row[dim];
+        let eta: f64 = beta.iter().zip(&x).map(|(b, x)| b * x).sum();
+        // ln σ(η) = −softplus(−η), ln(1 − σ(η)) = −softplus(η)
+        let softplus = eta.max(0.0) + (-eta.abs()).exp().ln_1p();
+        log_likelihood += y * eta - softplus;
+        let p = 1.0 / (1.0 + (-eta).exp());
+        let (residual, weight) = (y - p, p * (1.0 - p));
+        largest_residual = largest_residual.max(residual.abs());
+        for i in 0..q {
+            gradient[i] += residual * x[i];
+            let wx = weight * x[i];
+            for j in i..q {
+                information[i * q + j] += wx * x[j];
+            }
+        }
+    }
+    for i in 0..q {
+        for j in 0..i {
+            information[i * q + j] = information[j * q + i];
+        }
+    }
+    (log_likelihood, gradient, information, largest_residual < SEPARATED)
+}
+
+/// The penalised objective's value, gradient and Hessian (negated) at `beta`.
+fn penalised(rows: &[f64], dim: usize, beta: &[f64], l2: f64) -> (f64, Vec<f64>, Vec<f64>, bool) {
+    let (mut value, mut gradient, mut information, separated) = pass(rows, dim, beta);
+    let q = dim + 1;
+    for j in 1..q {
+        value -= 0.5 * l2 * beta[j] * beta[j];
+        gradient[j] -= l2 * beta[j];
+        information[j * q + j] += l2;
+    }
+    (value, gradient, information, separated)
+}
+
+fn collinear(column: usize) -> String {
+    format!("feature {column} is constant or a linear combination of the other features (and the intercept)")
+}
+
+fn fit(rows: &[f64], dim: usize, params: Params) -> Fit {
+    let q = dim + 1;
+    let n = if dim == 0 { 0 } else { rows.len() / q };
+    if n == 0 {
+        return Fit::unidentified(0, 0, "no rows".to_string());
+    }
+    let ones = rows.chunks_exact(q).filter(|r| r[dim] == 1.0).count();
+    if ones == 0 || ones == n {
+        let label = if ones == 0 { 0 } else { 1 };
+        return Fit::unidentified(n, 0, format!("every label is {label}: the intercept has no finite estimate"));
+    }
+    if params.l2 == 0.0 && n < q {
+        return Fit::unidentified(n, 0, format!("fewer rows ({n}) than coefficients ({q})"));
+    }
+    let mut beta = vec![0.0; q];
+    let mut current = penalised(rows, dim, &beta, params.l2);
+    let mut iterations = 0;
+    let mut converged = false;
+    while iterations < params.max_iter {
+        let (value, gradient, information, separated) = &current;
+        if *separated && params.l2 == 0.0 {
+            return Fit::unidentified(
+                n,
+                iterations,
+                "the features separate the labels perfectly: the coefficients have no finite estimate".to_string(),
+            );
+        }
+        let cholesky = match Cholesky::factor(information, q) {
+            Ok(c) => c,
+            Err(column) => return Fit::unidentified(n, iterations, collinear(column)),
+        };
+        let step = cholesky.solve(gradient);
+        let decrement: f64 = step.iter().zip(gradient).map(|(s, g)| s * g).sum();
+        iterations += 1;
+        // a Newton step that lowers the objective is halved until it does not
+        let mut scale = 1.0;
+        let next = loop {
+            let candidate: Vec<f64> = beta.iter().zip(&step).map(|(b, s)| b + scale * s).collect();
+            let evaluated = penalised(rows, dim, &candidate, params.l2);
+            if evaluated.0 >= *value - 1e-12 * value.abs() || scale < 1e-10 {
+                break (candidate, evaluated);
+            }
+            scale *= 0.5;
+        };
+        (beta, current) = next;
+        if !decrement.is_finite() || !current.0.is_finite() {
+            return Fit::unidentified(n, iterations, "the likelihood is not finite at the estimate".to_string());
+        }
+        if decrement < 1e-12 {
+            converged = true;
+            break;
+        }
+    }
+    let (_, _, information, separated) = &current;
+    if *separated && params.l2 == 0.0 {
+        return Fit::unidentified(
+            n,
+            iterations,
+            "the features separate the labels perfectly: the coefficients have no finite estimate".to_string(),
+        );
+    }
+    let log_likelihood = pass(rows, dim, &beta).0;
+    let std_errors = if params.l2 == 0.0 {
+        match Cholesky::factor(information, q) {
+            Ok(c) => {
+                let inverse = c.inverse();
+                Some((0..q).map(|j| inverse[j * q + j].sqrt()).collect())
+            }
+            Err(column) => return Fit::unidentified(n, iterations, collinear(column)),
+        }
+    } else {
+        None
+    };
+    let reason = (!converged).then(|| format!("no convergence in {} iterations", params.max_iter));
+    Fit { coefficients: Some(beta), std_errors, log_likelihood: Some(log_likelihood), n, iterations, converged, reason }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{fit, Params};
+
+    fn rows(data: &[(f64, f64)]) -> Vec<f64> {
+        data.iter().flat_map(|&(x, y)| [x, y]).collect()
+    }
+
+    #[test]
+    fn separation_constant_columns_and_one_class_are_named() {
+        let params = Params { l2: 0.0, max_iter: 100 };
+        let separated = fit(&rows(&[(1.0, 0.0), (2.0, 0.0), (3.0, 1.0), (4.0, 1.0)]), 1, params);
+        assert!(separated.coefficients.is_none() && !separated.converged);
+        assert!(separated.reason.as_deref().is_some_and(|r| r.contains("separate")), "{separated:?}");
+        let constant = fit(&rows(&[(1.0, 0.0), (1.0, 1.0), (1.0, 1.0), (1.0, 0.0)]), 1, params);
+        assert_eq!(constant.reason.as_deref(), Some(super::collinear(1).as_str()));
+        let one_class = fit(&rows(&[(1.0, 1.0), (2.0, 1.0)]), 1, params);
+        assert!(one_class.reason.as_deref().is_some_and(|r| r.contains("every label is 1")));
+        // a penalty makes a separated problem finite
+        let penalised =
+            fit(&rows(&[(1.0, 0.0), (2.0, 0.0), (3.0, 1.0), (4.0, 1.0)]), 1, Params { l2: 1.0, max_iter: 100 });
+        assert!(penalised.converged && penalised.std_errors.is_none(), "{penalised:?}");
+    }
+}
