@@ -227,3 +227,16 @@ async fn customer_lifetime_fits_converge_and_predict_who_buys_again() {
     let purchasing = rows(&ctx, "SELECT count(DISTINCT customer_id) FROM transactions WHERE amount > 0").await;
     assert_eq!(staged.to_string(), purchasing[0][0]);
 }
+
+#[tokio::test]
+async fn the_propensity_model_ranks_the_holdout_better_than_chance() {
+    let ctx = test_engine().await;
+    let steps = steps(recipe("campaign_evaluation.sql"));
+    let propensity = steps.iter().find(|s| s.title.starts_with("Propensity to convert")).expect("propensity step");
+    let gains = rows(&ctx, &propensity.sql).await;
+    assert_eq!(gains.len(), 5, "{gains:?}");
+    let number = |row: usize, column: usize| -> f64 { gains[row][column].parse().expect("number") };
+    assert!(number(0, 6) > 0.55, "holdout AUC {}", gains[0][6]);
+    assert!(number(0, 4) > number(4, 4), "the top quintile converts more than the bottom one: {gains:?}");
+    assert!((number(4, 5) - 1.0).abs() < 1e-9);
+}
