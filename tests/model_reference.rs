@@ -184,3 +184,45 @@ async fn predictions_score_a_table_from_a_model_in_a_subquery() {
     );
     assert_eq!(rows(&ctx, &sql).await, [["false", "0.0"], ["true", "0.0"]]);
 }
+
+/// woebin_reference.csv (scorecardpy 0.1.9.7's `woebin` on German Credit): per (method,
+/// variable) the break list (the `breaks` column without `inf`) and the total IV.
+fn woebin_reference() -> Vec<(String, String, Vec<f64>, f64)> {
+    let text = std::fs::read_to_string(fixture("woebin_reference.csv")).expect("woebin_reference.csv");
+    let mut out: Vec<(String, String, Vec<f64>, f64)> = Vec::new();
+    for line in text.lines().skip(1) {
+        // method,variable,"[lo,hi)",breaks,count,count_distr,good,bad,badprob,woe,bin_iv,total_iv
+        let (head, rest) = line.split_once(",\"").expect("quoted bin");
+        let (method, variable) = head.split_once(',').expect("method,variable");
+        let fields: Vec<&str> = rest.split_once("\",").expect("bin").1.split(',').collect();
+        let total_iv: f64 = fields[8].parse().expect("total_iv");
+        if out.last().is_none_or(|(m, v, _, _)| m != method || v != variable) {
+            out.push((method.to_string(), variable.to_string(), Vec::new(), total_iv));
+        }
+        if fields[0] != "inf" && fields[0] != "missing" {
+            out.last_mut().expect("row").2.push(fields[0].parse().expect("break"));
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn auto_bins_equals_scorecardpy_woebin_on_every_numeric_column() {
+    let ctx = engine().await;
+    let reference = woebin_reference();
+    assert_eq!(reference.len(), 14);
+    for (method, variable, expected, total_iv) in reference {
+        let sql = format!("SELECT auto_bins({variable}, creditability = 'bad', '{method}') FROM german");
+        let got = rows(&ctx, &sql).await[0][0].clone();
+        let expected_text = format!("[{}]", expected.iter().map(|b| format!("{b:?}")).collect::<Vec<_>>().join(", "));
+        assert_eq!(got, expected_text, "{method} {variable}");
+        let sql = format!(
+            "SELECT information_value({variable}, creditability = 'bad', (SELECT auto_bins({variable}, creditability = 'bad', '{method}') FROM german)) FROM german"
+        );
+        let iv: f64 = rows(&ctx, &sql).await[0][0].parse().expect("iv");
+        assert!(
+            (iv - total_iv).abs() <= 1e-12 * total_iv.max(1e-300),
+            "{method} {variable}: IV {iv} vs scorecardpy {total_iv}"
+        );
+    }
+}

