@@ -16,6 +16,7 @@ mod uplift_auc_score;
 mod uplift_curve;
 mod uplift_state;
 mod welch_ttest;
+mod woe;
 mod woe_state;
 mod woe_table;
 
@@ -36,9 +37,11 @@ pub use uplift_at_k::UpliftAtK;
 pub use uplift_auc_score::UpliftAucScore;
 pub use uplift_curve::UpliftCurve;
 pub use welch_ttest::WelchTtest;
+pub use woe::Woe;
 pub use woe_table::WoeTable;
 
 crate::macros::functions! {
+    scalar Woe => woe, woe_udf;
     aggregate Auc => auc, auc_udaf;
     aggregate GainsTable => gains_table, gains_table_udaf;
     aggregate Gini => gini, gini_udaf;

@@ -103,7 +103,7 @@ impl AggregateUDFImpl for WoeTable {
     }
 }
 
-fn woe_fields() -> Fields {
+pub(super) fn woe_fields() -> Fields {
     Fields::from(vec![
         Field::new("bin", DataType::Utf8, true),
         Field::new("lower", DataType::Float64, true),
