@@ -17,6 +17,7 @@ pub const RECIPES: &[(&str, &str)] = &[
     ("campaign_evaluation.sql", include_str!("../sql/campaign_evaluation.sql")),
     ("credit_model_report.sql", include_str!("../sql/credit_model_report.sql")),
     ("customer_lifetime.sql", include_str!("../sql/customer_lifetime.sql")),
+    ("credit_scorecard.sql", include_str!("../sql/credit_scorecard.sql")),
 ];
 
 /// One statement of a recipe with the comment lines written above it.

@@ -240,3 +240,24 @@ async fn the_propensity_model_ranks_the_holdout_better_than_chance() {
     assert!(number(0, 4) > number(4, 4), "the top quintile converts more than the bottom one: {gains:?}");
     assert!((number(4, 5) - 1.0).abs() < 1e-9);
 }
+
+#[tokio::test]
+async fn the_scorecard_ranks_test_months_and_flags_the_planted_drift() {
+    let ctx = test_engine().await;
+    let steps = steps(recipe("credit_scorecard.sql"));
+    let ranking = rows(&ctx, &steps[0].sql).await;
+    assert_eq!(ranking.len(), 5);
+    assert_eq!(ranking[0][0], "credit_utilization", "the planted strongest feature leads: {ranking:?}");
+    let card = rows(&ctx, &steps[1].sql).await;
+    let base: Vec<_> = card.iter().filter(|r| r[0] == "base").collect();
+    assert_eq!(base.len(), 1);
+    // riskier bins (positive WoE) cost points
+    for row in card.iter().filter(|r| r[0] != "base") {
+        let (woe, points): (f64, f64) = (row[3].parse().expect("woe"), row[4].parse().expect("points"));
+        assert!(woe * points <= 0.0 || points == 0.0 || woe.abs() < 1e-3, "{row:?}");
+    }
+    let quality = rows(&ctx, &steps[2].sql).await;
+    let number = |i: usize| -> f64 { quality[0][i].parse().expect("number") };
+    assert!(number(1) > 0.65, "test AUC {}", quality[0][1]);
+    assert!(number(5) > 0.1, "the utilisation drift from month 8 moves the score: PSI {}", quality[0][5]);
+}

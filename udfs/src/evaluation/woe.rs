@@ -118,13 +118,30 @@ impl ScalarUDFImpl for Woe {
             }
         };
         let mut out = Float64Builder::with_capacity(rows);
+        // a table column from a join repeats a few tables over many rows: each distinct table
+        // of the batch is parsed once (up to 64 kept, compared by value)
+        let mut seen: Vec<(ArrayRef, Bins)> = Vec::new();
         for i in 0..rows {
-            let per_row;
             let bins = match (&constant, &tables) {
                 (Some(bins), _) => bins,
                 (None, Some(tables)) => {
-                    per_row = Bins::of(tables, i)?;
-                    &per_row
+                    let list = tables.as_list::<i32>();
+                    if list.is_null(i) {
+                        out.append_null();
+                        continue;
+                    }
+                    let entry = list.value(i);
+                    let at = match seen.iter().position(|(table, _)| table.as_ref() == entry.as_ref()) {
+                        Some(at) => at,
+                        None => {
+                            if seen.len() == 64 {
+                                seen.remove(0);
+                            }
+                            seen.push((Arc::clone(&entry), Bins::of(tables, i)?));
+                            seen.len() - 1
+                        }
+                    };
+                    &seen[at].1
                 }
                 (None, None) => return exec_err!("{NAME}: no table"),
             };
