@@ -92,4 +92,83 @@ macro_rules! push {
     };
 }
 
-pub(crate) use {expr_fn, functions, push, singleton};
+/// A scalar function whose struct holds only its signature: the documented struct
+/// (`#[user_doc]` first), `new()`, `Default` and its `ScalarUDFImpl`, from the parts that differ.
+/// Families with several such functions (predictions, ranking metrics) keep the shared argument
+/// handling in one module and declare each function in a few lines:
+///
+/// ```text
+/// scalar_udf! {
+///     #[user_doc(...)]
+///     LogisticPredict, "logistic_predict",
+///     signature: predict_args::signature(),
+///     coerce: predict_args::coerce,
+///     returns: DataType::Float64,
+///     invoke: |name, args| predict_args::linear_predictor(name, args, logistic),
+/// }
+/// ```
+macro_rules! scalar_udf {
+    (
+        $(#[$doc:meta])* $name:ident, $sql_name:literal,
+        signature: $signature:expr,
+        coerce: $coerce:expr,
+        returns: $returns:expr,
+        invoke: $invoke:expr $(,)?
+    ) => {
+        $(#[$doc])*
+        #[derive(Debug, PartialEq, Eq, Hash)]
+        pub struct $name {
+            signature: datafusion::logical_expr::Signature,
+        }
+
+        impl Default for $name {
+            fn default() -> Self {
+                Self::new()
+            }
+        }
+
+        impl $name {
+            #[must_use]
+            pub fn new() -> Self {
+                Self { signature: $signature }
+            }
+        }
+
+        impl datafusion::logical_expr::ScalarUDFImpl for $name {
+            fn name(&self) -> &'static str {
+                $sql_name
+            }
+
+            fn signature(&self) -> &datafusion::logical_expr::Signature {
+                &self.signature
+            }
+
+            fn coerce_types(
+                &self,
+                arg_types: &[arrow::datatypes::DataType],
+            ) -> datafusion::common::Result<Vec<arrow::datatypes::DataType>> {
+                ($coerce)(self.name(), arg_types)
+            }
+
+            fn return_type(
+                &self,
+                _arg_types: &[arrow::datatypes::DataType],
+            ) -> datafusion::common::Result<arrow::datatypes::DataType> {
+                Ok($returns)
+            }
+
+            fn invoke_with_args(
+                &self,
+                args: datafusion::logical_expr::ScalarFunctionArgs,
+            ) -> datafusion::common::Result<datafusion::logical_expr::ColumnarValue> {
+                ($invoke)(self.name(), args)
+            }
+
+            fn documentation(&self) -> Option<&datafusion::logical_expr::Documentation> {
+                self.doc()
+            }
+        }
+    };
+}
+
+pub(crate) use {expr_fn, functions, push, scalar_udf, singleton};

@@ -1,12 +1,11 @@
 //! `linear_predict(model, features)`: the prediction of a linear model.
 
 use arrow::datatypes::DataType;
-use datafusion::common::Result;
-use datafusion::logical_expr::{ColumnarValue, Documentation, ScalarFunctionArgs, ScalarUDFImpl, Signature};
 use datafusion_macros::user_doc;
 
 use super::predict_args;
 
+crate::macros::scalar_udf! {
 #[user_doc(
     doc_section(label = "Model Functions"),
     description = "The prediction η = b0 + b1·x1 + … + bp·xp of a linear model: the struct linear_regression returns \
@@ -28,46 +27,9 @@ A model from a scalar subquery is read once, not per row.",
     ),
     argument(name = "features", description = "Array of numbers in the order the model was fitted with.")
 )]
-#[derive(Debug, PartialEq, Eq, Hash)]
-pub struct LinearPredict {
-    signature: Signature,
-}
-
-impl Default for LinearPredict {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl LinearPredict {
-    #[must_use]
-    pub fn new() -> Self {
-        Self { signature: predict_args::signature() }
-    }
-}
-
-impl ScalarUDFImpl for LinearPredict {
-    fn name(&self) -> &'static str {
-        "linear_predict"
-    }
-
-    fn signature(&self) -> &Signature {
-        &self.signature
-    }
-
-    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
-        predict_args::coerce(self.name(), arg_types)
-    }
-
-    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
-        Ok(DataType::Float64)
-    }
-
-    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        predict_args::linear_predictor(self.name(), args, |eta| eta)
-    }
-
-    fn documentation(&self) -> Option<&Documentation> {
-        self.doc()
-    }
+LinearPredict, "linear_predict",
+signature: predict_args::signature(),
+coerce: predict_args::coerce,
+returns: DataType::Float64,
+invoke: |name, args| predict_args::linear_predictor(name, args, |eta| eta),
 }

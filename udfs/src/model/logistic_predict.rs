@@ -1,12 +1,11 @@
 //! `logistic_predict(model, features)`: the probability of a logistic model.
 
 use arrow::datatypes::DataType;
-use datafusion::common::Result;
-use datafusion::logical_expr::{ColumnarValue, Documentation, ScalarFunctionArgs, ScalarUDFImpl, Signature};
 use datafusion_macros::user_doc;
 
 use super::predict_args;
 
+crate::macros::scalar_udf! {
 #[user_doc(
     doc_section(label = "Model Functions"),
     description = "The probability 1 / (1 + exp(−η)), η = b0 + b1·x1 + … + bp·xp, of a logistic model: the struct logistic_regression returns \
@@ -28,53 +27,19 @@ A model from a scalar subquery is read once, not per row.",
     ),
     argument(name = "features", description = "Array of numbers in the order the model was fitted with.")
 )]
-#[derive(Debug, PartialEq, Eq, Hash)]
-pub struct LogisticPredict {
-    signature: Signature,
+LogisticPredict, "logistic_predict",
+signature: predict_args::signature(),
+coerce: predict_args::coerce,
+returns: DataType::Float64,
+invoke: |name, args| predict_args::linear_predictor(name, args, logistic),
 }
 
-impl Default for LogisticPredict {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl LogisticPredict {
-    #[must_use]
-    pub fn new() -> Self {
-        Self { signature: predict_args::signature() }
-    }
-}
-
-impl ScalarUDFImpl for LogisticPredict {
-    fn name(&self) -> &'static str {
-        "logistic_predict"
-    }
-
-    fn signature(&self) -> &Signature {
-        &self.signature
-    }
-
-    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
-        predict_args::coerce(self.name(), arg_types)
-    }
-
-    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
-        Ok(DataType::Float64)
-    }
-
-    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        predict_args::linear_predictor(self.name(), args, |eta| {
-            if eta >= 0.0 {
-                1.0 / (1.0 + (-eta).exp())
-            } else {
-                let e = eta.exp();
-                e / (1.0 + e)
-            }
-        })
-    }
-
-    fn documentation(&self) -> Option<&Documentation> {
-        self.doc()
+/// 1 / (1 + exp(−η)) without overflow for large |η|.
+fn logistic(eta: f64) -> f64 {
+    if eta >= 0.0 {
+        1.0 / (1.0 + (-eta).exp())
+    } else {
+        let e = eta.exp();
+        e / (1.0 + e)
     }
 }
