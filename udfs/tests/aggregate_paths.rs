@@ -454,6 +454,29 @@ fn cases() -> Vec<Case> {
             "boolean labels, l2, max_iter",
             vec![flags(0.4), features(), f64_lit(0.5), i64_lit(50)],
         ),
+        // recommend
+        case("item_similarity", "int users, string items", vec![basket_ids(), items()]),
+        case(
+            "item_similarity",
+            "string users, integer items, jaccard, min 2",
+            vec![basket_names(), item_codes(), lit(ScalarValue::Utf8(Some("jaccard".into()))), i64_lit(2)],
+        ),
+        case(
+            "item_similarity",
+            "lift",
+            vec![basket_ids(), items(), lit(ScalarValue::Utf8(Some("lift".into()))), i64_lit(1)],
+        ),
+        case(
+            "item_similarity",
+            "conditional, min 3",
+            vec![basket_ids(), items(), lit(ScalarValue::Utf8(Some("conditional".into()))), i64_lit(3)],
+        ),
+        case("item_similarity_weighted", "weights with NaN", vec![basket_ids(), items(), floats(true)]),
+        case(
+            "item_similarity_weighted",
+            "string users, integer items, min 2",
+            vec![basket_names(), item_codes(), floats(false), i64_lit(2)],
+        ),
         // segment
         case("kmeans", "k 2", vec![features(), i64_lit(2)]),
         case("kmeans", "k 3, seed, n_init", vec![features(), i64_lit(3), i64_lit(7), i64_lit(2)]),

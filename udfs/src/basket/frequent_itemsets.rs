@@ -1,24 +1,18 @@
 //! `frequent_itemsets(basket_id, item, min_support [, max_len])`: FP-growth per group.
 
-use datafusion::common::HashMap;
-use std::mem::size_of;
 use std::sync::Arc;
 
-use arrow::array::{
-    Array, ArrayRef, AsArray, Float64Array, Int64Array, ListArray, StringArray, StringArrayType, StructArray,
-    UInt64Array,
-};
-use arrow::datatypes::{DataType, Field, FieldRef, Fields, UInt64Type};
-use datafusion::common::hash_utils::{create_hashes, QualityRandomState};
+use arrow::array::{ArrayRef, Float64Array, Int64Array, ListArray, StringArray, StructArray};
+use arrow::datatypes::{DataType, Field, FieldRef, Fields};
 use datafusion::common::{exec_err, plan_err, Result, ScalarValue};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
-use datafusion::logical_expr::utils::format_state_name;
 use datafusion::logical_expr::{
     Accumulator, AggregateUDFImpl, Documentation, GroupsAccumulator, Signature, TypeSignature, Volatility,
 };
 use datafusion_macros::user_doc;
 
 use super::fpgrowth::fp_growth;
+use crate::common::item_pairs::{self, HasItemPairs, ItemPairs};
 use crate::common::{literal_arg, ListOffsets, LiteralArg};
 use crate::group_state::{GroupState, GroupsOf};
 
@@ -109,17 +103,10 @@ impl AggregateUDFImpl for FrequentItemsets {
                 arg_types.len()
             );
         }
-        let item = &arg_types[1];
-        if !(item.is_integer()
-            || matches!(item, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View | DataType::Null))
-        {
-            return plan_err!("frequent_itemsets: items must be strings or integers, got {item}");
-        }
         if !arg_types[2].is_numeric() {
             return plan_err!("frequent_itemsets: min_support must be a number, got {}", arg_types[2]);
         }
-        // string views stay views (the items are read in place, not copied into a Utf8 array)
-        let item_type = if *item == DataType::Utf8View { DataType::Utf8View } else { DataType::Utf8 };
+        let item_type = item_pairs::coerce_item("frequent_itemsets", &arg_types[1])?;
         let mut coerced = vec![arg_types[0].clone(), item_type, DataType::Float64];
         if let Some(max_len) = arg_types.get(3) {
             if !max_len.is_integer() {
@@ -135,14 +122,7 @@ impl AggregateUDFImpl for FrequentItemsets {
     }
 
     fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
-        Ok(vec![
-            Arc::new(Field::new(
-                format_state_name(args.name, "baskets"),
-                DataType::new_list(DataType::UInt64, true),
-                true,
-            )),
-            Arc::new(Field::new(format_state_name(args.name, "items"), DataType::new_list(DataType::Utf8, true), true)),
-        ])
+        Ok(item_pairs::state_fields(args.name, false))
     }
 
     fn accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
@@ -190,48 +170,39 @@ impl Params {
 /// An itemset's item names and its basket count.
 type NamedItemset<'a> = (Vec<&'a str>, u64);
 
-/// The (basket, item) pairs of one group; items interned per group.
+/// The (basket, item) pairs of one group.
 #[derive(Debug, Default)]
-struct Pairs {
-    baskets: Vec<u64>,
-    items: Vec<u32>,
-    index: HashMap<String, u32>,
-    names: Vec<String>,
+struct Pairs(ItemPairs);
+
+impl HasItemPairs for Pairs {
+    fn pairs(&self) -> &ItemPairs {
+        &self.0
+    }
+
+    fn pairs_mut(&mut self) -> &mut ItemPairs {
+        &mut self.0
+    }
 }
 
 impl Pairs {
-    fn push(&mut self, basket: u64, item: &str) {
-        let id = match self.index.get(item) {
-            Some(&id) => id,
-            None => {
-                let id = self.names.len() as u32;
-                self.index.insert(item.to_string(), id);
-                self.names.push(item.to_string());
-                id
-            }
-        };
-        self.baskets.push(basket);
-        self.items.push(id);
-    }
-
     /// The baskets' items (ascending and distinct within a basket) and where each basket ends
     /// in them, in the order of the basket hashes. A basket's rows usually arrive together: the
     /// rows are cut into runs of one basket, the runs (not the rows) are sorted, and the runs of a
     /// basket are merged.
     fn transactions(&self) -> (Vec<u32>, Vec<usize>) {
         let mut runs: Vec<(u64, usize, usize)> = Vec::new();
-        for (row, &basket) in self.baskets.iter().enumerate() {
+        for (row, &basket) in self.0.keys.iter().enumerate() {
             match runs.last_mut() {
                 Some((last, _, end)) if *last == basket => *end = row + 1,
                 _ => runs.push((basket, row, row + 1)),
             }
         }
         runs.sort_unstable();
-        let mut items = Vec::with_capacity(self.items.len());
+        let mut items = Vec::with_capacity(self.0.items.len());
         let mut ends = Vec::new();
         let mut basket_items = Vec::new();
         for (i, &(basket, from, to)) in runs.iter().enumerate() {
-            basket_items.extend_from_slice(&self.items[from..to]);
+            basket_items.extend_from_slice(&self.0.items[from..to]);
             if runs.get(i + 1).is_none_or(|next| next.0 != basket) {
                 basket_items.sort_unstable();
                 basket_items.dedup();
@@ -257,93 +228,19 @@ impl Pairs {
             min_count += 1;
         }
         let itemsets =
-            fp_growth(&transactions, self.names.len(), min_count, params.max_len, MAX_ITEMSETS).or_else(|count| {
+            fp_growth(&transactions, self.0.names.len(), min_count, params.max_len, MAX_ITEMSETS).or_else(|count| {
                 exec_err!("frequent_itemsets: more than {count} itemsets; raise min_support or set max_len")
             })?;
         let mut named: Vec<NamedItemset<'_>> = itemsets
             .into_iter()
             .map(|s| {
-                let mut names: Vec<&str> = s.items.iter().map(|&i| self.names[i as usize].as_str()).collect();
+                let mut names: Vec<&str> = s.items.iter().map(|&i| self.0.name(i)).collect();
                 names.sort_unstable();
                 (names, s.count)
             })
             .collect();
         named.sort_by(|a, b| a.0.len().cmp(&b.0.len()).then_with(|| a.0.cmp(&b.0)));
         Ok((named, n))
-    }
-}
-
-/// Reads the rows of a batch into the groups chosen by `group_of(row)`.
-fn update(values: &[ArrayRef], groups: &mut [Pairs], group_of: impl Fn(usize) -> Option<usize>) -> Result<()> {
-    let baskets = &values[0];
-    let mut hashes = vec![0u64; baskets.len()];
-    create_hashes([baskets], &QualityRandomState::with_seed(0x4241_534b), &mut hashes)?;
-    let items = values[1].as_ref();
-    match items.data_type() {
-        DataType::Utf8View => push_rows(items.as_string_view(), baskets, &hashes, groups, group_of),
-        DataType::LargeUtf8 => push_rows(items.as_string::<i64>(), baskets, &hashes, groups, group_of),
-        _ => push_rows(items.as_string::<i32>(), baskets, &hashes, groups, group_of),
-    }
-    Ok(())
-}
-
-fn push_rows<'a>(
-    items: impl StringArrayType<'a>,
-    baskets: &ArrayRef,
-    hashes: &[u64],
-    groups: &mut [Pairs],
-    group_of: impl Fn(usize) -> Option<usize>,
-) {
-    for (row, &hash) in hashes.iter().enumerate() {
-        let Some(g) = group_of(row) else { continue };
-        if baskets.is_null(row) || items.is_null(row) {
-            continue;
-        }
-        groups[g].push(hash, items.value(row));
-    }
-}
-
-fn state_arrays(groups: &[Pairs]) -> Result<Vec<ArrayRef>> {
-    let mut offsets = ListOffsets::new("frequent_itemsets");
-    let mut baskets = Vec::new();
-    let mut items: Vec<&str> = Vec::new();
-    for g in groups {
-        baskets.extend_from_slice(&g.baskets);
-        items.extend(g.items.iter().map(|&i| g.names[i as usize].as_str()));
-        offsets.push(baskets.len())?;
-    }
-    let offsets = offsets.finish();
-    Ok(vec![
-        Arc::new(ListArray::new(
-            Arc::new(Field::new_list_field(DataType::UInt64, true)),
-            offsets.clone(),
-            Arc::new(UInt64Array::from(baskets)),
-            None,
-        )),
-        Arc::new(ListArray::new(
-            Arc::new(Field::new_list_field(DataType::Utf8, true)),
-            offsets,
-            Arc::new(StringArray::from(items)),
-            None,
-        )),
-    ])
-}
-
-fn merge(states: &[ArrayRef], groups: &mut [Pairs], group_of: impl Fn(usize) -> usize) {
-    let baskets = states[0].as_list::<i32>();
-    let items = states[1].as_list::<i32>();
-    for row in 0..baskets.len() {
-        if baskets.is_null(row) {
-            continue;
-        }
-        let row_baskets = baskets.value(row);
-        let row_baskets = row_baskets.as_primitive::<UInt64Type>();
-        let row_items = items.value(row);
-        let row_items = row_items.as_string::<i32>();
-        let group = &mut groups[group_of(row)];
-        for i in 0..row_baskets.len() {
-            group.push(row_baskets.value(i), row_items.value(i));
-        }
     }
 }
 
@@ -391,15 +288,15 @@ impl GroupState for Pairs {
         values: &[ArrayRef],
         group_of: impl Fn(usize) -> Option<usize>,
     ) -> Result<()> {
-        update(values, groups, group_of)
+        item_pairs::update(values, None, 0x4241_534b, groups, group_of, |_| Ok(true))
     }
 
     fn state(_: &Params, groups: &mut [Self]) -> Result<Vec<ArrayRef>> {
-        state_arrays(groups)
+        item_pairs::state("frequent_itemsets", groups, false)
     }
 
     fn merge(_: &Params, groups: &mut [Self], states: &[ArrayRef], group_of: impl Fn(usize) -> usize) -> Result<()> {
-        merge(states, groups, group_of);
+        item_pairs::merge(states, groups, group_of);
         Ok(())
     }
 
@@ -408,8 +305,6 @@ impl GroupState for Pairs {
     }
 
     fn size(&self) -> usize {
-        self.baskets.capacity() * size_of::<u64>()
-            + self.items.capacity() * size_of::<u32>()
-            + self.names.iter().map(|n| 2 * n.capacity() + 2 * size_of::<String>() + 8).sum::<usize>()
+        self.0.size()
     }
 }

@@ -1,0 +1,30 @@
+//! `recall_at_k(recommended, relevant, k)`: recall@k of one user's recommendations.
+
+use arrow::datatypes::DataType;
+use datafusion_macros::user_doc;
+
+use super::ranking_args::{self, TopK};
+
+crate::macros::scalar_udf! {
+#[user_doc(
+    doc_section(label = "Recommendation Functions"),
+    description = "The share of the relevant items found in the top k recommendations: hits / |relevant|, where |relevant| counts the distinct non-NULL relevant items (a hit as in precision_at_k). `recommended` is the ranked list (best first), `relevant` the items the user actually took (a set: duplicates and NULLs ignored); both lists hold strings or integers (compared as text when the two differ). A NULL list or k gives NULL, and so does a user with no relevant item (the metric is undefined; `avg()` skips such users). An empty recommendation list scores 0. k must be at least 1.",
+    syntax_example = "recall_at_k(recommended, relevant, k)",
+    sql_example = r#"```sql
+> SELECT round(recall_at_k(['a', 'b', 'c', 'd', 'e'], ['b', 'e', 'z'], 5), 4) AS m;
++--------+
+| m      |
++--------+
+| 0.6667 |
++--------+
+```"#,
+    argument(name = "recommended", description = "The ranked recommendations, best first: a list of strings or integers."),
+    argument(name = "relevant", description = "The items the user took in the evaluation period: a list of strings or integers."),
+    argument(name = "k", description = "How many of the top recommendations count, an integer >= 1.")
+)]
+RecallAtK, "recall_at_k",
+signature: ranking_args::signature(),
+coerce: ranking_args::coerce,
+returns: DataType::Float64,
+invoke: |name, args| ranking_args::evaluate(name, args, |top: &TopK<'_>| top.hit_count() as f64 / top.relevant as f64),
+}
