@@ -18,6 +18,7 @@ pub const RECIPES: &[(&str, &str)] = &[
     ("credit_model_report.sql", include_str!("../sql/credit_model_report.sql")),
     ("customer_lifetime.sql", include_str!("../sql/customer_lifetime.sql")),
     ("credit_scorecard.sql", include_str!("../sql/credit_scorecard.sql")),
+    ("cross_sell.sql", include_str!("../sql/cross_sell.sql")),
 ];
 
 /// One statement of a recipe with the comment lines written above it.

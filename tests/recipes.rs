@@ -261,3 +261,39 @@ async fn the_scorecard_ranks_test_months_and_flags_the_planted_drift() {
     assert!(number(1) > 0.65, "test AUC {}", quality[0][1]);
     assert!(number(5) > 0.1, "the utilisation drift from month 8 moves the score: PSI {}", quality[0][5]);
 }
+
+#[tokio::test]
+async fn cross_sell_collaborative_filtering_beats_popularity_on_the_last_orders() {
+    let ctx = test_engine().await;
+    let steps = steps(recipe("cross_sell.sql"));
+    let split = rows(&ctx, &steps[0].sql).await;
+    let evaluated: i64 = split[0][3].parse().expect("count");
+    assert!(evaluated > 500, "{split:?}");
+    // the planted basket rules are the strongest neighbours
+    let neighbours = rows(&ctx, &steps[1].sql).await;
+    let planted = test_truth().baskets.planted_rules;
+    for pair in neighbours.iter().take(4) {
+        let found = planted.iter().any(|r| {
+            let items: Vec<&String> = r.antecedent.iter().chain(&r.consequent).collect();
+            items.contains(&&pair[0]) && items.contains(&&pair[1])
+        });
+        assert!(found, "{pair:?} is not a planted association: {neighbours:?}");
+    }
+    // the planted tastes make item-based CF beat popularity on every metric
+    let methods = rows(&ctx, &steps[2].sql).await;
+    assert_eq!(methods[0][0], "item-based CF");
+    assert_eq!(methods[1][0], "popularity");
+    assert_eq!(methods[0][1], evaluated.to_string());
+    for (at, metric) in [(2, "precision@5"), (3, "recall@5"), (4, "hit rate@5"), (5, "MAP@5"), (6, "NDCG@5")] {
+        let (cf, popularity): (f64, f64) = (methods[0][at].parse().expect("cf"), methods[1][at].parse().expect("pop"));
+        assert!(cf > popularity * 1.1, "{metric}: CF {cf} vs popularity {popularity}");
+    }
+    // CF offers more of the catalogue, and less popular items
+    let coverage = rows(&ctx, &steps[3].sql).await;
+    let number = |row: usize, at: usize| coverage[row][at].parse::<f64>().expect("number");
+    assert!(number(0, 2) > number(1, 2) && number(0, 3) > number(1, 3), "{coverage:?}");
+    // per segment: every evaluated customer is scored with their tier's list
+    let tiers = rows(&ctx, &steps[5].sql).await;
+    let scored: i64 = tiers.iter().map(|r| r[1].parse::<i64>().expect("count")).sum();
+    assert_eq!(scored, evaluated);
+}

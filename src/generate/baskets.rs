@@ -11,7 +11,7 @@ use datafusion::common::Result;
 
 use super::calendar::{date32, Calendar};
 use super::customers::Customer;
-use super::reference::{PLANTED_RULES, PRODUCTS};
+use super::reference::{PLANTED_RULES, PRODUCTS, TASTE_ANCHOR, TASTE_SHARE};
 use super::rng::Rng;
 use super::stream;
 
@@ -66,6 +66,9 @@ pub fn append(seed: u64, customer: &Customer, calendar: &Calendar, out: &mut Bas
     }
     let orders = rng.poisson(ORDERS_PER_MONTH * active_days as f64 / 30.4).min(999);
     let popularity: Vec<f64> = PRODUCTS.iter().map(|p| p.3).collect();
+    // the taste's popularity: the category's items keep their weights, the others none
+    let taste: Option<Vec<f64>> = taste(seed, customer.id)
+        .map(|category| PRODUCTS.iter().map(|p| if p.1 == category { p.3 } else { 0.0 }).collect());
     for n in 1..=i64::from(orders) {
         let date = first_day + Duration::days(rng.below(active_days as u64) as i64);
         let mut size = 1;
@@ -73,6 +76,11 @@ pub fn append(seed: u64, customer: &Customer, calendar: &Calendar, out: &mut Bas
             size += 1;
         }
         let mut items: Vec<usize> = Vec::with_capacity(size + 3);
+        if let Some(taste) = &taste {
+            if rng.chance(TASTE_ANCHOR) {
+                items.push(rng.weighted(taste));
+            }
+        }
         while items.len() < size {
             let item = rng.weighted(&popularity);
             if !items.contains(&item) {
@@ -98,6 +106,22 @@ pub fn append(seed: u64, customer: &Customer, calendar: &Calendar, out: &mut Bas
             out.item.append_value(PRODUCTS[item].0);
         }
     }
+}
+
+/// The customer's favourite category, if they have one (a stream of its own, so the other
+/// tables do not depend on it).
+pub fn taste(seed: u64, customer_id: i64) -> Option<&'static str> {
+    let mut rng = Rng::new(seed, &[stream::TASTE, customer_id as u64]);
+    if !rng.chance(TASTE_SHARE) {
+        return None;
+    }
+    let mut categories: Vec<&'static str> = Vec::new();
+    for p in PRODUCTS {
+        if !categories.contains(&p.1) {
+            categories.push(p.1);
+        }
+    }
+    Some(categories[rng.below(categories.len() as u64) as usize])
 }
 
 pub fn product_batch() -> Result<RecordBatch> {

@@ -33,7 +33,7 @@ use parquet_file::write_parquet;
 pub use remote::publish_to_store;
 
 /// Bump when the generated data changes, so cached demo lakes are regenerated.
-pub const GENERATOR_VERSION: u32 = 2;
+pub const GENERATOR_VERSION: u32 = 3;
 
 /// Customers per chunk: the unit of parallelism and of the output files.
 pub const CHUNK_CUSTOMERS: i64 = 50_000;
@@ -51,6 +51,7 @@ mod stream {
     pub const BASKET: u64 = 3;
     pub const CAMPAIGN: u64 = 4;
     pub const CREDIT: u64 = 5;
+    pub const TASTE: u64 = 6;
 }
 
 /// What to generate.

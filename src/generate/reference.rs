@@ -205,6 +205,15 @@ pub const PRODUCTS: &[(&str, &str, f64, f64)] = &[
     ("online_course_english", "education", 1_999.0, 7.0),
 ];
 
+/// Share of customers with a favourite mall category (their taste), drawn uniformly from the
+/// categories of [`PRODUCTS`].
+pub const TASTE_SHARE: f64 = 0.8;
+
+/// Probability that an order of a customer with a taste starts with an item of that category
+/// (by popularity within it); the order's other items are drawn by overall popularity, so the
+/// taste links a customer's orders over time without adding associations inside a basket.
+pub const TASTE_ANCHOR: f64 = 0.7;
+
 /// A planted association: when every antecedent item is in a basket, each consequent
 /// item is added with `probability` (rules apply in order, so they chain).
 pub struct PlantedRule {

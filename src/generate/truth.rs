@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::calendar::Calendar;
 use super::campaigns::Campaign;
 use super::credit::Drifts;
-use super::reference::{AGE_BANDS, PLANTED_RULES, SEASONALITY};
+use super::reference::{AGE_BANDS, PLANTED_RULES, SEASONALITY, TASTE_ANCHOR, TASTE_SHARE};
 use super::transactions::REFUND_SHARE;
 use super::GenerateOptions;
 
@@ -40,6 +40,10 @@ pub struct TransactionTruth {
 #[derive(Debug, Serialize, Deserialize, PartialEq)]
 pub struct BasketTruth {
     pub planted_rules: Vec<PlantedRuleTruth>,
+    /// Share of customers with a favourite category (a taste).
+    pub taste_share: f64,
+    /// Probability that such a customer's order starts with an item of that category.
+    pub taste_anchor: f64,
     pub note: String,
 }
 
@@ -153,8 +157,12 @@ impl Truth {
                         probability: r.probability,
                     })
                     .collect(),
+                taste_share: TASTE_SHARE,
+                taste_anchor: TASTE_ANCHOR,
                 note:
-                    "other items are drawn independently by popularity; as larger baskets hold more items, every other pair has a lift slightly above 1 (below 1.5 at 20,000 customers)"
+                    "other items are drawn independently by popularity; as larger baskets hold more items, every other pair has a lift slightly above 1 (below 1.5 at 20,000 customers). \
+                     A customer with a taste (a category drawn uniformly) starts an order with one of its items with probability taste_anchor, so item-based collaborative filtering \
+                     on a customer's earlier orders predicts their next order better than popularity; the taste adds no association inside a basket"
                         .into(),
             },
             campaigns: CampaignTruth {

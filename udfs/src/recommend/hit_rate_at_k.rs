@@ -8,7 +8,7 @@ use super::ranking_args::{self, TopK};
 crate::macros::scalar_udf! {
 #[user_doc(
     doc_section(label = "Recommendation Functions"),
-    description = "1 when at least one of the top k recommendations is relevant, else 0; its average over users is the hit rate (HR@k). `recommended` is the ranked list (best first), `relevant` the items the user actually took (a set: duplicates and NULLs ignored); both lists hold strings or integers (compared as text when the two differ). A NULL list or k gives NULL, and so does a user with no relevant item (the metric is undefined; `avg()` skips such users). An empty recommendation list scores 0. k must be at least 1.",
+    description = "1 when at least one of the top k recommendations is relevant, else 0; its average over users is the hit rate (HR@k). `recommended` is the ranked list (best first; a recommend_items result is read through its item field), `relevant` the items the user actually took (a set: duplicates and NULLs ignored); both lists hold strings or integers (compared as text when the two differ). A NULL list or k gives NULL, and so does a user with no relevant item (the metric is undefined; `avg()` skips such users). An empty recommendation list scores 0. k must be at least 1.",
     syntax_example = "hit_rate_at_k(recommended, relevant, k)",
     sql_example = r#"```sql
 > SELECT round(hit_rate_at_k(['a', 'b', 'c', 'd', 'e'], ['b', 'e', 'z'], 5), 4) AS m;
@@ -18,7 +18,10 @@ crate::macros::scalar_udf! {
 | 1.0 |
 +-----+
 ```"#,
-    argument(name = "recommended", description = "The ranked recommendations, best first: a list of strings or integers."),
+    argument(
+        name = "recommended",
+        description = "The ranked recommendations, best first: a list of strings or integers, or a recommend_items result (its items)."
+    ),
     argument(name = "relevant", description = "The items the user took in the evaluation period: a list of strings or integers."),
     argument(name = "k", description = "How many of the top recommendations count, an integer >= 1.")
 )]

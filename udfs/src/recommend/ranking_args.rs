@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, Float64Builder, GenericListArray};
-use arrow::datatypes::{DataType, Int64Type};
+use arrow::datatypes::{DataType, Field, Int64Type};
 use datafusion::common::{exec_err, plan_err, Result, ScalarValue};
 use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, Signature, TypeSignature, Volatility};
 
@@ -23,9 +23,37 @@ pub(super) fn signature() -> Signature {
 fn element_type(name: &str, argument: &str, t: &DataType) -> Result<DataType> {
     match t {
         DataType::Null => Ok(DataType::Null),
-        DataType::List(f) | DataType::LargeList(f) | DataType::FixedSizeList(f, _) => Ok(f.data_type().clone()),
+        DataType::List(f) | DataType::LargeList(f) | DataType::FixedSizeList(f, _) => match f.data_type() {
+            // a recommend_items result: its items
+            DataType::Struct(fields) if argument == "recommended" => match fields.iter().find(|f| f.name() == "item") {
+                Some(item) => Ok(item.data_type().clone()),
+                None => {
+                    plan_err!("{name}: recommended must be a list of items or of structs with an 'item' field, got {t}")
+                }
+            },
+            other => Ok(other.clone()),
+        },
         other => plan_err!("{name}: {argument} must be a list of items, got {other}"),
     }
+}
+
+/// A list of {item, …} structs (a recommend_items result) as the list of its items.
+fn items_of(lists: ArrayRef, element: &DataType) -> Result<ArrayRef> {
+    let DataType::List(f) = lists.data_type() else { return Ok(lists) };
+    if !matches!(f.data_type(), DataType::Struct(_)) {
+        return Ok(lists);
+    }
+    let list = lists.as_list::<i32>();
+    let Some(items) = list.values().as_struct().column_by_name("item") else {
+        return exec_err!("the recommended structs have no field 'item'");
+    };
+    let items = arrow::compute::cast(items, element)?;
+    Ok(Arc::new(GenericListArray::<i32>::try_new(
+        Arc::new(Field::new_list_field(element.clone(), true)),
+        list.offsets().clone(),
+        items,
+        list.nulls().cloned(),
+    )?))
 }
 
 /// Both lists become lists of one element type: Int64 when both hold integers, else Utf8
@@ -50,7 +78,12 @@ pub(super) fn coerce(name: &str, arg_types: &[DataType]) -> Result<Vec<DataType>
         return plan_err!("{name}: k must be an integer, got {k}");
     }
     let list = DataType::new_list(element, true);
-    Ok(vec![list.clone(), list, DataType::Int64])
+    // a list of structs is kept as it is and read through its 'item' field
+    let recommended = match recommended {
+        DataType::List(f) if matches!(f.data_type(), DataType::Struct(_)) => recommended.clone(),
+        _ => list.clone(),
+    };
+    Ok(vec![recommended, list, DataType::Int64])
 }
 
 /// One user's top k: whether each of the first min(k, len) recommended entries is a hit, and
@@ -102,7 +135,11 @@ pub(super) fn evaluate(
 ) -> Result<ColumnarValue> {
     let rows = args.number_rows;
     let scalar = args.args.iter().all(|a| matches!(a, ColumnarValue::Scalar(_)));
-    let arrays = args.args.iter().map(|a| a.to_array(rows)).collect::<Result<Vec<ArrayRef>>>()?;
+    let mut arrays = args.args.iter().map(|a| a.to_array(rows)).collect::<Result<Vec<ArrayRef>>>()?;
+    let DataType::List(element) = arrays[1].data_type() else {
+        return exec_err!("{name}: relevant must be a list");
+    };
+    arrays[0] = items_of(Arc::clone(&arrays[0]), &element.data_type().clone())?;
     let (recommended, relevant) = (arrays[0].as_list::<i32>(), arrays[1].as_list::<i32>());
     let ks = arrays[2].as_primitive::<Int64Type>();
     let mut out = Float64Builder::with_capacity(rows);
