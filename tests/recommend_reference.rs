@@ -1,7 +1,7 @@
-//! Recommendation functions against scikit-learn and NumPy: item similarities on Online Retail
-//! (customers × stock codes) and ranking metrics on generated cases checked against the textbook
-//! definitions and scikit-learn's `ndcg_score` (fixtures and provenance in
-//! tests/fixtures/recommend).
+//! Recommendation functions against scikit-learn, NumPy and implicit: item similarities on Online
+//! Retail (customers × stock codes), implicit ALS on its French customers, and ranking metrics on
+//! generated cases checked against the textbook definitions and scikit-learn's `ndcg_score`
+//! (fixtures and provenance in tests/fixtures/recommend).
 
 mod common;
 
@@ -29,6 +29,9 @@ async fn engine() -> SessionContext {
         ("cells", "online_retail_cells.parquet"),
         ("sample", "online_retail_similarity_sample.parquet"),
         ("cases", "ranking_cases.parquet"),
+        ("purchases", "online_retail_france_purchases.parquet"),
+        ("als_items", "online_retail_france_als_items.parquet"),
+        ("als_scores", "online_retail_france_als_scores.parquet"),
     ] {
         ctx.register_parquet(table, fixture(file), Default::default()).await.expect(file);
     }
@@ -116,4 +119,59 @@ async fn ranking_metrics_equal_the_textbook_definitions_and_scikit_learn() {
     }
     // the cases cover users without relevant items and the scikit-learn comparison
     assert!(undefined > 0 && sklearn > 200, "{undefined} undefined, {sklearn} against scikit-learn");
+}
+
+const ALS: &str = "SELECT als_fit(customer, item, purchases, 8, 0.1, 6, 2.0, 42) AS m FROM purchases";
+
+#[tokio::test]
+async fn als_equals_the_numpy_transcription_and_the_implicit_library() {
+    let ctx = engine().await;
+    let reference: Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture("online_retail_france_als.json")).expect("json"))
+            .expect("json");
+    let fit = rows(&ctx, &format!("SELECT m['users'], m['factors'], m['iterations'], m['loss'] FROM ({ALS})")).await;
+    assert_eq!(fit[0][..3], ["87", "8", "6"]);
+    let (loss, expected) = (number(&fit[0][3]).expect("loss"), reference["loss"].as_f64().expect("loss"));
+    assert!(close(loss, expected, 1e-9), "loss {loss} vs {expected}");
+    // every item's factors, in name order
+    let factors = (1..=8).map(|k| format!("f[{k}], r.factors[{k}]")).collect::<Vec<_>>().join(", ");
+    let items = rows(
+        &ctx,
+        &format!(
+            "WITH fit AS ({ALS}), ours AS (SELECT unnest(m['items']) AS item, unnest(m['item_factors']) AS f FROM fit) \
+             SELECT o.item, r.item, {factors} FROM ours o FULL JOIN als_items r ON r.item = o.item ORDER BY o.item"
+        ),
+    )
+    .await;
+    assert_eq!(items.len(), 1522);
+    for row in &items {
+        assert_eq!(row[0], row[1], "item present on one side only");
+        for k in 0..8 {
+            let (got, expected) = (number(&row[2 + 2 * k]).expect("ours"), number(&row[3 + 2 * k]).expect("ref"));
+            assert!((got - expected).abs() <= 1e-9, "{}: factor {k}: {got} vs {expected}", row[0]);
+        }
+    }
+    // the top 5 of 25 customers, their factors solved from their purchases
+    let scores = rows(
+        &ctx,
+        &format!(
+            "WITH held AS (SELECT customer, array_agg(item) AS items, array_agg(purchases) AS feedback FROM purchases GROUP BY customer), \
+                  ours AS (SELECT customer, als_score(({ALS}), items, 5, feedback) AS r FROM held) \
+             SELECT s.customer, {} FROM als_scores s JOIN ours o ON o.customer = s.customer ORDER BY s.customer",
+            (1..=5)
+                .map(|i| format!("o.r[{i}]['item'], s.items[{i}], o.r[{i}]['score'], s.scores[{i}]"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    )
+    .await;
+    assert_eq!(scores.len(), 25);
+    for row in &scores {
+        for i in 0..5 {
+            let at = 1 + 4 * i;
+            assert_eq!(row[at], row[at + 1], "customer {}: item {i}", row[0]);
+            let (got, expected) = (number(&row[at + 2]).expect("ours"), number(&row[at + 3]).expect("ref"));
+            assert!(close(got, expected, 1e-9), "customer {}: score {i}: {got} vs {expected}", row[0]);
+        }
+    }
 }

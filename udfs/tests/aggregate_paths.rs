@@ -455,6 +455,25 @@ fn cases() -> Vec<Case> {
             vec![flags(0.4), features(), f64_lit(0.5), i64_lit(50)],
         ),
         // recommend
+        case(
+            "als_fit",
+            "int feedback, 3 factors",
+            vec![basket_ids(), items(), small_ints(), i64_lit(3), f64_lit(0.1), i64_lit(5)],
+        ),
+        case(
+            "als_fit",
+            "string users, integer items, alpha, seed",
+            vec![
+                basket_names(),
+                item_codes(),
+                small_ints(),
+                i64_lit(2),
+                f64_lit(0.5),
+                i64_lit(3),
+                f64_lit(2.0),
+                i64_lit(11),
+            ],
+        ),
         case("item_similarity", "int users, string items", vec![basket_ids(), items()]),
         case(
             "item_similarity",

@@ -156,13 +156,13 @@ impl GroupState for Users {
 
 /// The group's distinct (user, item) cells as compressed rows: `items[from[u]..from[u + 1]]`
 /// are the items of user u (ascending), `weights` their summed weights (empty unweighted).
-struct ByUser {
-    from: Vec<usize>,
-    items: Vec<u32>,
-    weights: Vec<f64>,
+pub(super) struct ByUser {
+    pub(super) from: Vec<usize>,
+    pub(super) items: Vec<u32>,
+    pub(super) weights: Vec<f64>,
 }
 
-fn by_user(pairs: &ItemPairs) -> ByUser {
+pub(super) fn by_user(pairs: &ItemPairs) -> ByUser {
     let weighted = !pairs.weights.is_empty();
     let mut order: Vec<u32> = (0..pairs.keys.len() as u32).collect();
     order.sort_unstable_by_key(|&r| (pairs.keys[r as usize], pairs.items[r as usize], r));

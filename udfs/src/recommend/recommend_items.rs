@@ -1,24 +1,19 @@
 //! `recommend_items(items, similarities, k)`: a user's top k items by item-based collaborative
 //! filtering.
 
-use std::sync::Arc;
-
-use arrow::array::{Array, ArrayBuilder, ArrayRef, AsArray, Float64Builder, ListArray, StringBuilder, StructArray};
-use arrow::buffer::NullBuffer;
-use arrow::datatypes::{DataType, Field, Fields, Float64Type, Int64Type};
+use arrow::array::{Array, ArrayRef, AsArray};
+use arrow::datatypes::{DataType, Float64Type, Int64Type};
 use datafusion::common::{exec_err, plan_err, HashMap, Result, ScalarValue};
 use datafusion::logical_expr::{
     ColumnarValue, Documentation, ScalarFunctionArgs, ScalarUDFImpl, Signature, TypeSignature, Volatility,
 };
 use datafusion_macros::user_doc;
 
+use super::cached_args::Cached;
 use super::cooccurrence::pairs_type;
-use crate::common::ListOffsets;
+use super::top_items::{recommendations_type, top_k, Output};
 
 const NAME: &str = "recommend_items";
-
-/// Distinct similarity lists kept per batch when the lists come as a column (per segment).
-const CACHED_LISTS: usize = 16;
 
 #[user_doc(
     doc_section(label = "Recommendation Functions"),
@@ -68,10 +63,6 @@ impl RecommendItems {
     }
 }
 
-fn recommendation_fields() -> Fields {
-    Fields::from(vec![Field::new("item", DataType::Utf8, true), Field::new("score", DataType::Float64, true)])
-}
-
 impl ScalarUDFImpl for RecommendItems {
     fn name(&self) -> &'static str {
         NAME
@@ -107,7 +98,7 @@ impl ScalarUDFImpl for RecommendItems {
     }
 
     fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
-        Ok(DataType::new_list(DataType::Struct(recommendation_fields()), true))
+        Ok(recommendations_type())
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
@@ -117,16 +108,8 @@ impl ScalarUDFImpl for RecommendItems {
         let items = items.as_list::<i32>();
         let ks = args.args[2].to_array(rows)?;
         let ks = ks.as_primitive::<Int64Type>();
-        let constant = match &args.args[1] {
-            ColumnarValue::Scalar(list) => Some(Neighbours::of(&list.to_array_of_size(1)?, 0)?),
-            ColumnarValue::Array(_) => None,
-        };
-        let column = match &args.args[1] {
-            ColumnarValue::Array(a) => Some(Arc::clone(a)),
-            ColumnarValue::Scalar(_) => None,
-        };
-        let mut out = Output::new(rows);
-        let mut seen: Vec<(ArrayRef, Neighbours)> = Vec::new();
+        let mut similarities = Cached::new(&args.args[1], Neighbours::of)?;
+        let mut out = Output::new(NAME, rows);
         let mut scratch = Scratch::default();
         for row in 0..rows {
             if items.is_null(row) || ks.is_null(row) {
@@ -137,33 +120,10 @@ impl ScalarUDFImpl for RecommendItems {
             if k < 1 {
                 return exec_err!("{NAME}: k must be at least 1, got {k}");
             }
-            let neighbours = match (&constant, &column) {
-                (Some(n), _) => n,
-                (None, Some(lists)) => {
-                    let lists_ = lists.as_list::<i32>();
-                    if lists_.is_null(row) {
-                        out.append_null()?;
-                        continue;
-                    }
-                    let entry = lists_.value(row);
-                    let at = match seen.iter().position(|(list, _)| list.as_ref() == entry.as_ref()) {
-                        Some(at) => at,
-                        None => {
-                            if seen.len() == CACHED_LISTS {
-                                seen.remove(0);
-                            }
-                            seen.push((Arc::clone(&entry), Neighbours::of(lists, row)?));
-                            seen.len() - 1
-                        }
-                    };
-                    &seen[at].1
-                }
-                (None, None) => return exec_err!("{NAME}: no similarity list"),
-            };
-            if neighbours.null {
+            let Some(neighbours) = similarities.get(row, Neighbours::of)? else {
                 out.append_null()?;
                 continue;
-            }
+            };
             let held = items.value(row);
             let held = held.as_string::<i32>();
             let top = scratch.top(neighbours, held.iter().flatten(), usize::try_from(k).unwrap_or(usize::MAX));
@@ -188,7 +148,6 @@ impl ScalarUDFImpl for RecommendItems {
 /// One similarity list, indexed: the neighbours (item_b, score) of every item_a.
 #[derive(Debug, Default)]
 struct Neighbours {
-    null: bool,
     index: HashMap<String, u32>,
     names: Vec<String>,
     of: Vec<Vec<(u32, f64)>>,
@@ -207,11 +166,7 @@ impl Neighbours {
     }
 
     fn of(lists: &ArrayRef, row: usize) -> Result<Self> {
-        let lists = lists.as_list::<i32>();
-        if lists.is_null(row) {
-            return Ok(Self { null: true, ..Self::default() });
-        }
-        let entries = lists.value(row);
+        let entries = lists.as_list::<i32>().value(row);
         let Some(structs) = entries.as_struct_opt() else {
             return exec_err!("{NAME}: similarities must be a list of structs");
         };
@@ -273,53 +228,7 @@ impl Scratch {
             self.marked[b as usize] = false;
         }
         self.touched.clear();
-        self.top.sort_unstable_by(|x, y| {
-            y.1.total_cmp(&x.1).then_with(|| n.names[x.0 as usize].cmp(&n.names[y.0 as usize]))
-        });
-        self.top.truncate(k);
+        top_k(&mut self.top, &n.names, k);
         &self.top
-    }
-}
-
-/// The result column under construction: a list of {item, score} per row.
-struct Output {
-    offsets: ListOffsets,
-    valid: Vec<bool>,
-    items: StringBuilder,
-    scores: Float64Builder,
-}
-
-impl Output {
-    fn new(rows: usize) -> Self {
-        Self {
-            offsets: ListOffsets::new(NAME),
-            valid: Vec::with_capacity(rows),
-            items: StringBuilder::new(),
-            scores: Float64Builder::new(),
-        }
-    }
-
-    /// Closes the row: its list (`valid`) or NULL.
-    fn append(&mut self, valid: bool) -> Result<()> {
-        self.valid.push(valid);
-        self.offsets.push(self.scores.len())
-    }
-
-    fn append_null(&mut self) -> Result<()> {
-        self.append(false)
-    }
-
-    fn finish(mut self) -> Result<ArrayRef> {
-        let entries = StructArray::try_new(
-            recommendation_fields(),
-            vec![Arc::new(self.items.finish()), Arc::new(self.scores.finish())],
-            None,
-        )?;
-        Ok(Arc::new(ListArray::try_new(
-            Arc::new(Field::new_list_field(DataType::Struct(recommendation_fields()), true)),
-            self.offsets.finish(),
-            Arc::new(entries),
-            Some(NullBuffer::from(self.valid)),
-        )?))
     }
 }
