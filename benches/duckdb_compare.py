@@ -5,10 +5,11 @@ Not a test. Needs a release build (`cargo build --release`) and GNU time (/usr/b
 the running Python has no `duckdb`, the script creates a venv in target/bench-venv, installs
 duckdb and matplotlib (pinned, from PyPI) into it and runs itself again there.
 
-    python benches/duckdb_compare.py [--scales 100000,1000000] [--runs 3] [--lakes DIR] [--chart FILE]
+    python benches/duckdb_compare.py [--scales online_retail,100000,1000000] [--runs 3] [--lakes DIR] [--chart FILE]
                                      [--workloads a,b] [--pool 256M] [--no-scan] [--merge FILE.json]
 
-For every scale the script generates a demo lake (`persona generate --seed 42`, cached in
+For every scale the script generates a demo lake (the scale `online_retail` is the Online Retail data
+of ../shared/data as a `baskets` table, for the item_similarity workload) (`persona generate --seed 42`, cached in
 --lakes), then runs every workload on (a) Persona with its functions, (b) Persona with plain SQL
 (no Persona functions), (c) DuckDB with equivalent SQL, each in a fresh process on the same
 Parquet files: one warm-up run, then --runs timed runs; it reports the median wall time and the
@@ -27,7 +28,7 @@ import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VENV = os.path.join(ROOT, 'target', 'bench-venv')
-PINNED = ['duckdb==2.0.1', 'matplotlib==3.11.2']
+PINNED = ['duckdb==2.0.1', 'matplotlib==3.11.2', 'pyarrow==26.0.1']
 PERSONA = os.path.join(ROOT, 'target', 'release', 'persona')
 
 SEGMENT_CASE = """CASE r * 10 + f
@@ -211,6 +212,22 @@ SELECT count(*) AS rules, round(sum(support), 9) AS support, round(sum(confidenc
 FROM rules
 """
 
+PERSONA_SIMILARITY = """
+WITH p AS (SELECT unnest(item_similarity(customer_id, item, 'cosine', 5)) AS s FROM baskets)
+SELECT count(*) AS pairs, sum(s['co_users']) AS co_users, round(sum(s['score']), 6) AS score FROM p
+"""
+
+# the textbook self-join: distinct (customer, item) cells, pairs of a customer's items, counts
+PLAIN_SIMILARITY = """
+WITH cells AS (SELECT DISTINCT customer_id, item FROM baskets),
+users AS (SELECT item, count(*) AS n FROM cells GROUP BY item),
+co AS (SELECT a.item AS x, b.item AS y, count(*) AS c FROM cells a JOIN cells b ON a.customer_id = b.customer_id AND a.item <> b.item
+       GROUP BY 1, 2)
+SELECT count(*) AS pairs, sum(c) AS co_users, round(sum(c / sqrt(CAST(ua.n AS DOUBLE) * ub.n)), 6) AS score
+FROM co JOIN users ua ON ua.item = co.x JOIN users ub ON ub.item = co.y
+WHERE c >= 5
+"""
+
 WORKLOADS = [
     ('rfm_segments', PERSONA_RFM, PLAIN_RFM, PLAIN_RFM),
     ('psi_9_features_x_12_months', PERSONA_PSI, plain_psi(lambda p: f'percentile_cont({p}) WITHIN GROUP (ORDER BY value)'),
@@ -218,7 +235,12 @@ WORKLOADS = [
     ('campaign_lift_by_age_band', PERSONA_LIFT, PLAIN_LIFT, PLAIN_LIFT),
     ('pair_rules', PERSONA_PAIRS, PLAIN_PAIRS, PLAIN_PAIRS),
     ('auc_ks_per_month', PERSONA_AUC, PLAIN_AUC, PLAIN_AUC),
+    ('item_similarity', PERSONA_SIMILARITY, PLAIN_SIMILARITY, PLAIN_SIMILARITY),
 ]
+
+# The workloads that also run on the Online Retail lake (`--scales online_retail`): its customers and
+# stock codes as `baskets(customer_id, item)`.
+ONLINE_RETAIL_WORKLOADS = {'item_similarity'}
 
 # The lower bound: DataFusion scanning the columns each workload reads, from the same files, and
 # summing them (one aggregate per column, no grouping, no sorting).
@@ -231,7 +253,31 @@ SCAN_BOUNDS = {
                                  "FROM campaign_contacts k",
     'pair_rules': "SELECT sum(order_id), sum(length(item)) FROM baskets",
     'auc_ks_per_month': "SELECT count(snapshot_month), sum(score), count(*) FILTER (WHERE default_12m) FROM credit_scores",
+    'item_similarity': "SELECT sum(customer_id), sum(length(item)) FROM baskets",
 }
+
+
+def online_retail_lake(lakes):
+    """Online Retail (../shared/data) as a one-table lake: baskets(customer_id, item) for the rows
+    with a CustomerID, invoices not starting with C, Quantity > 0; item = StockCode stripped."""
+    lake = os.path.join(lakes, 'online-retail')
+    part = os.path.join(lake, 'baskets', 'part-0.parquet')
+    if not os.path.isfile(part):
+        import pyarrow as pa
+        import pyarrow.csv as pacsv
+        import pyarrow.compute as pc
+        import pyarrow.parquet as pq
+        source = os.path.join(ROOT, '..', 'shared', 'data', 'online_retail', 'online_retail.csv.gz')
+        table = pacsv.read_csv(source, convert_options=pacsv.ConvertOptions(
+            column_types={'InvoiceNo': pa.string(), 'StockCode': pa.string()}))
+        keep = pc.and_(pc.and_(pc.is_valid(table['CustomerID']), pc.invert(pc.starts_with(table['InvoiceNo'], 'C'))),
+                       pc.greater(table['Quantity'], 0))
+        table = table.filter(keep)
+        out = pa.table({'customer_id': pc.cast(table['CustomerID'], pa.int64()),
+                        'item': pc.utf8_trim_whitespace(table['StockCode'])})
+        os.makedirs(os.path.dirname(part), exist_ok=True)
+        pq.write_table(out, part)
+    return lake
 
 DUCKDB_RUNNER = r'''
 import sys, duckdb, os
@@ -327,13 +373,18 @@ def main():
     if args.merge:
         with open(args.merge) as f:
             results = json.load(f)
-    for scale in [int(s) for s in args.scales.split(',') if s]:
-        lake = os.path.join(args.lakes, f'lake-{scale}-seed42')
-        if not os.path.isfile(os.path.join(lake, '_truth.json')):
+    for scale in [s if s == 'online_retail' else int(s) for s in args.scales.split(',') if s]:
+        if scale == 'online_retail':
+            lake = online_retail_lake(args.lakes)
+        else:
+            lake = os.path.join(args.lakes, f'lake-{scale}-seed42')
+        if scale != 'online_retail' and not os.path.isfile(os.path.join(lake, '_truth.json')):
             subprocess.run([PERSONA, 'generate', '--out', lake, '--customers', str(scale), '--seed', '42', '--force'],
                            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         for name, persona_sql, plain_sql, duck_sql in WORKLOADS:
             if args.workloads and name not in args.workloads.split(','):
+                continue
+            if scale == 'online_retail' and name not in ONLINE_RETAIL_WORKLOADS:
                 continue
             answers = {}
             engines = [('persona', persona_sql), ('plain_sql', plain_sql), ('duckdb', duck_sql)]
@@ -371,7 +422,7 @@ def main():
     print('\n| scale | workload | Persona s | plain SQL s | DuckDB s | Persona / DuckDB | peak RSS MiB (P / SQL / Duck) '
           '| bare scan s | Persona / scan |')
     print('|---|---|---|---|---|---|---|---|---|')
-    for scale in sorted({r['scale'] for r in results}):
+    for scale in sorted({r['scale'] for r in results}, key=lambda s: (isinstance(s, str), str(s).zfill(12))):
         for name, *_ in WORKLOADS:
             get = {r['engine']: r for r in results if r['scale'] == scale and r['workload'] == name}
             if {'persona', 'plain_sql', 'duckdb'} <= get.keys():
@@ -379,7 +430,8 @@ def main():
                 scan = get.get('scan')
                 bound = f"{scan['seconds']:.2f} | {p['seconds'] / scan['seconds']:.2f}" if scan and scan['seconds'] else '— | —'
                 ratio = f"{p['seconds'] / d['seconds']:.2f}" if d['seconds'] else '—'
-                print(f"| {scale:,} | {name} | {p['seconds']:.2f} | {cell(s, 'seconds', '.2f')} | "
+                label = 'Online Retail' if scale == 'online_retail' else f'{scale:,}'
+                print(f"| {label} | {name} | {p['seconds']:.2f} | {cell(s, 'seconds', '.2f')} | "
                       f"{cell(d, 'seconds', '.2f')} | {ratio} | {p['rss_mib']:.0f} / {cell(s, 'rss_mib', '.0f')} / "
                       f"{cell(d, 'rss_mib', '.0f')} | {bound} |")
     pooled = [r for r in results if r['engine'] == 'persona_pool']
@@ -392,6 +444,7 @@ def main():
                         and x['workload'] == r['workload'])
             print(f"| {r['scale']:,} | {r['workload']} | {r.get('pool', '')} | {cell(r, 'seconds', '.2f')} | "
                   f"{cell(r, 'rss_mib', '.0f')} | {free['seconds']:.2f} | {free['rss_mib']:.0f} |")
+    results = [r for r in results if r['scale'] != 'online_retail']  # the chart is over demo-lake scales
     scales = {r['scale'] for r in results if r['seconds'] is not None}
     if len(scales) < 2:
         print('one scale only: no chart')

@@ -164,14 +164,15 @@ pub(super) struct ByUser {
 
 pub(super) fn by_user(pairs: &ItemPairs) -> ByUser {
     let weighted = !pairs.weights.is_empty();
-    let mut order: Vec<u32> = (0..pairs.keys.len() as u32).collect();
-    order.sort_unstable_by_key(|&r| (pairs.keys[r as usize], pairs.items[r as usize], r));
+    // (user, item, row) sorted in place: a contiguous sort, no lookups through an index
+    let mut cells: Vec<(u64, u32, u32)> =
+        pairs.keys.iter().zip(&pairs.items).enumerate().map(|(r, (&key, &item))| (key, item, r as u32)).collect();
+    sort_on_every_core(&mut cells);
     let mut from = vec![0];
     let mut items = Vec::new();
     let mut weights = Vec::new();
     let mut last: Option<(u64, u32)> = None;
-    for &r in &order {
-        let (key, item) = (pairs.keys[r as usize], pairs.items[r as usize]);
+    for &(key, item, r) in &cells {
         let weight = if weighted { pairs.weights[r as usize] } else { 0.0 };
         match last {
             Some((k, i)) if k == key && i == item => {
@@ -193,6 +194,22 @@ pub(super) fn by_user(pairs: &ItemPairs) -> ByUser {
         from.push(items.len());
     }
     ByUser { from, items, weights }
+}
+
+/// Sorts on up to two threads: each half in place, then one merge of the two runs (the standard
+/// stable sort finds and merges them in linear time).
+fn sort_on_every_core<T: Ord + Send>(values: &mut [T]) {
+    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    if threads < 2 || values.len() < 1 << 16 {
+        values.sort_unstable();
+        return;
+    }
+    let (left, right) = values.split_at_mut(values.len() / 2);
+    std::thread::scope(|scope| {
+        scope.spawn(|| left.sort_unstable());
+        right.sort_unstable();
+    });
+    values.sort();
 }
 
 /// Appends the ordered pairs (a, b), a ≠ b, of one group to `out`: by item_a's name, then score
@@ -225,60 +242,100 @@ fn similarities<'a>(params: &Params, pairs: &'a ItemPairs, out: &mut Output<'a>)
     }
     let mut by_name: Vec<u32> = (0..n_items as u32).collect();
     by_name.sort_unstable_by(|&a, &b| pairs.name(a).cmp(pairs.name(b)));
-    let mut count = vec![0u32; n_items];
-    let mut dot = vec![0.0f64; if params.weighted { n_items } else { 0 }];
-    let mut touched: Vec<u32> = Vec::new();
-    let mut row: Vec<(u32, u32, Option<f64>)> = Vec::new();
-    for &a in &by_name {
-        let a_us = a as usize;
-        for &(u, w_ua) in &item_users[item_from[a_us]..item_from[a_us + 1]] {
-            let u = u as usize;
-            for cell in users.from[u]..users.from[u + 1] {
-                let b = users.items[cell];
-                if b == a {
-                    continue;
-                }
-                let b_us = b as usize;
-                if count[b_us] == 0 {
-                    touched.push(b);
-                }
-                count[b_us] += 1;
-                if params.weighted {
-                    dot[b_us] += w_ua * users.weights[cell];
-                }
-            }
-        }
-        row.clear();
-        for &b in &touched {
-            let b_us = b as usize;
-            let c = count[b_us];
-            if c >= params.min_co_users {
-                let (c_f, n_a, n_b) = (f64::from(c), f64::from(degree[a_us]), f64::from(degree[b_us]));
-                let score = match (params.weighted, params.measure) {
-                    (true, _) => dot[b_us] / (norm[a_us] * norm[b_us]).sqrt(),
-                    (false, Measure::Cosine) => c_f / (n_a * n_b).sqrt(),
-                    (false, Measure::Jaccard) => c_f / (n_a + n_b - c_f),
-                    (false, Measure::Lift) => c_f * n_users as f64 / (n_a * n_b),
-                    (false, Measure::Conditional) => c_f / n_a,
-                };
-                row.push((b, c, score.is_finite().then_some(score)));
-            }
-            count[b_us] = 0;
-            if params.weighted {
-                dot[b_us] = 0.0;
-            }
-        }
-        touched.clear();
-        row.sort_unstable_by(|x, y| {
-            y.2.unwrap_or(f64::NEG_INFINITY)
-                .total_cmp(&x.2.unwrap_or(f64::NEG_INFINITY))
-                .then_with(|| pairs.name(x.0).cmp(pairs.name(y.0)))
-        });
-        for &(b, c, score) in &row {
-            out.push(pairs.name(a), pairs.name(b), c, score)?;
-        }
+    let index =
+        Index { users: &users, item_from: &item_from, item_users: &item_users, degree: &degree, norm: &norm, n_users };
+    // the items are independent: contiguous runs of them on every core, joined in name order
+    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get).min(by_name.len().max(1));
+    let chunk = by_name.len().div_ceil(threads).max(1);
+    let rows: Vec<Vec<Pair>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = by_name
+            .chunks(chunk)
+            .map(|items| {
+                let index = &index;
+                scope.spawn(move || index.neighbours(params, pairs, items))
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
+    });
+    for (a, b, c, score) in rows.into_iter().flatten() {
+        out.push(pairs.name(a), pairs.name(b), c, score)?;
     }
     Ok(())
+}
+
+/// One emitted pair: (item_a, item_b, co_users, score).
+type Pair = (u32, u32, u32, Option<f64>);
+
+/// A group's cells by user and by item.
+struct Index<'a> {
+    users: &'a ByUser,
+    item_from: &'a [usize],
+    /// (user, the user's weight of the item), by item.
+    item_users: &'a [(u32, f64)],
+    /// Users per item.
+    degree: &'a [u32],
+    /// Σ w² per item.
+    norm: &'a [f64],
+    n_users: usize,
+}
+
+impl Index<'_> {
+    /// The ordered pairs (a, b, co_users, score) of the items `of` (in that order), each a's
+    /// neighbours by score descending, then name.
+    fn neighbours(&self, params: &Params, pairs: &ItemPairs, of: &[u32]) -> Vec<Pair> {
+        let (users, n_items) = (self.users, self.degree.len());
+        let mut count = vec![0u32; n_items];
+        let mut dot = vec![0.0f64; if params.weighted { n_items } else { 0 }];
+        let mut touched: Vec<u32> = Vec::new();
+        let mut out = Vec::new();
+        for &a in of {
+            let a_us = a as usize;
+            for &(u, w_ua) in &self.item_users[self.item_from[a_us]..self.item_from[a_us + 1]] {
+                let u = u as usize;
+                for cell in users.from[u]..users.from[u + 1] {
+                    let b = users.items[cell];
+                    if b == a {
+                        continue;
+                    }
+                    let b_us = b as usize;
+                    if count[b_us] == 0 {
+                        touched.push(b);
+                    }
+                    count[b_us] += 1;
+                    if params.weighted {
+                        dot[b_us] += w_ua * users.weights[cell];
+                    }
+                }
+            }
+            let start = out.len();
+            for &b in &touched {
+                let b_us = b as usize;
+                let c = count[b_us];
+                if c >= params.min_co_users {
+                    let (c_f, n_a, n_b) = (f64::from(c), f64::from(self.degree[a_us]), f64::from(self.degree[b_us]));
+                    let score = match (params.weighted, params.measure) {
+                        (true, _) => dot[b_us] / (self.norm[a_us] * self.norm[b_us]).sqrt(),
+                        (false, Measure::Cosine) => c_f / (n_a * n_b).sqrt(),
+                        (false, Measure::Jaccard) => c_f / (n_a + n_b - c_f),
+                        (false, Measure::Lift) => c_f * self.n_users as f64 / (n_a * n_b),
+                        (false, Measure::Conditional) => c_f / n_a,
+                    };
+                    out.push((a, b, c, score.is_finite().then_some(score)));
+                }
+                count[b_us] = 0;
+                if params.weighted {
+                    dot[b_us] = 0.0;
+                }
+            }
+            touched.clear();
+            out[start..].sort_unstable_by(|x, y| {
+                y.3.unwrap_or(f64::NEG_INFINITY)
+                    .total_cmp(&x.3.unwrap_or(f64::NEG_INFINITY))
+                    .then_with(|| pairs.name(x.1).cmp(pairs.name(y.1)))
+            });
+        }
+        out
+    }
 }
 
 /// The result column under construction: one list of pairs per group.
