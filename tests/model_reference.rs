@@ -293,3 +293,44 @@ async fn the_scorecard_gives_every_applicant_scorecardpys_points() {
     assert_eq!(ours.len(), 1000);
     assert_eq!(ours, reference);
 }
+
+/// decision_tree_fit grows scikit-learn's DecisionTreeClassifier trees on German Credit: the same
+/// nodes in the same order, splits, thresholds, counts and impurities (tree_make_reference.py; in
+/// every case each of five random states gives one tree, so no tie is broken by chance).
+#[tokio::test]
+async fn decision_trees_equal_scikit_learn() {
+    let ctx = engine().await;
+    let reference: Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture("tree_reference.json")).expect("tree_reference.json"))
+            .expect("json");
+    let features = reference["features"].as_array().expect("features").iter().map(|f| f.as_str().expect("name"));
+    let features = features.collect::<Vec<_>>().join(", ");
+    for case in reference["cases"].as_array().expect("cases") {
+        assert_eq!(case["same_for_every_random_state"], Value::Bool(true));
+        let (depth, leaf, criterion) =
+            (&case["max_depth"], &case["min_samples_leaf"], case["criterion"].as_str().expect("c"));
+        let sql = format!(
+            "SELECT n['feature'], n['threshold'], n['left'], n['right'], n['samples'], n['positives'], n['impurity'] \
+             FROM (SELECT unnest(t['nodes']) AS n \
+                   FROM (SELECT decision_tree_fit(creditability = 'bad', [{features}], {depth}, {leaf}, '{criterion}') AS t FROM german))"
+        );
+        let got = rows(&ctx, &sql).await;
+        let nodes = case["nodes"].as_array().expect("nodes");
+        assert_eq!(got.len(), nodes.len(), "{criterion} depth {depth} leaf {leaf}: node count");
+        for (i, (row, node)) in got.iter().zip(nodes).enumerate() {
+            let what = format!("{criterion} depth {depth} leaf {leaf}: node {i}");
+            let expect = |v: &Value| if v.is_null() { "NULL".to_string() } else { v.to_string() };
+            assert_eq!(row[0], expect(&node["feature"]), "{what}: feature");
+            assert_eq!(row[2], expect(&node["left"]), "{what}: left");
+            assert_eq!(row[3], expect(&node["right"]), "{what}: right");
+            assert_eq!(row[4], expect(&node["samples"]), "{what}: samples");
+            assert_eq!(row[5], expect(&node["positives"]), "{what}: positives");
+            if let Some(threshold) = node["threshold"].as_f64() {
+                assert_eq!(row[1].parse::<f64>().expect("threshold"), threshold, "{what}: threshold");
+            }
+            let impurity = node["impurity"].as_f64().expect("impurity");
+            let got: f64 = row[6].parse().expect("impurity");
+            assert!((got - impurity).abs() <= 1e-12, "{what}: impurity {got} vs {impurity}");
+        }
+    }
+}

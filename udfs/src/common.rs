@@ -9,6 +9,7 @@ use datafusion::logical_expr::ColumnarValue;
 use datafusion::physical_expr::expressions::Literal;
 use datafusion::physical_expr::PhysicalExpr;
 
+pub(crate) mod cached_arg;
 pub(crate) mod item_pairs;
 
 /// Applies a string predicate to every row of a string argument (Utf8, LargeUtf8 or

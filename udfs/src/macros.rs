@@ -147,7 +147,7 @@ macro_rules! scalar_udf {
                 &self,
                 arg_types: &[arrow::datatypes::DataType],
             ) -> datafusion::common::Result<Vec<arrow::datatypes::DataType>> {
-                ($coerce)(self.name(), arg_types)
+                ($coerce)($sql_name, arg_types)
             }
 
             fn return_type(
@@ -161,7 +161,7 @@ macro_rules! scalar_udf {
                 &self,
                 args: datafusion::logical_expr::ScalarFunctionArgs,
             ) -> datafusion::common::Result<datafusion::logical_expr::ColumnarValue> {
-                ($invoke)(self.name(), args)
+                ($invoke)($sql_name, args)
             }
 
             fn documentation(&self) -> Option<&datafusion::logical_expr::Documentation> {

@@ -447,6 +447,12 @@ fn cases() -> Vec<Case> {
             "chimerge, booleans, limits",
             vec![floats(true), flags(0.4), lit(ScalarValue::Utf8(Some("chimerge".into()))), i64_lit(5), f64_lit(0.1)],
         ),
+        case("decision_tree_fit", "0/1 labels, defaults", vec![zero_one(0.3), features()]),
+        case(
+            "decision_tree_fit",
+            "boolean labels, depth 3, leaf 5, entropy",
+            vec![flags(0.4), features(), i64_lit(3), i64_lit(5), lit(ScalarValue::Utf8(Some("entropy".into())))],
+        ),
         case("linear_regression", "floats with NaN", vec![floats(true), features()]),
         case("logistic_regression", "0/1 labels", vec![zero_one(0.3), features()]),
         case(

@@ -1,22 +1,18 @@
 //! `logistic_regression(label, features [, l2 [, max_iter]])`: a logistic regression fitted per
 //! group by Newton's method.
 
-use std::mem::size_of;
-use std::sync::Arc;
-
-use arrow::array::{Array, ArrayRef, AsArray, Int64Array};
-use arrow::datatypes::{DataType, Field, FieldRef, Int64Type};
-use datafusion::common::{exec_err, plan_err, Result};
+use arrow::array::ArrayRef;
+use arrow::datatypes::{DataType, FieldRef};
+use datafusion::common::{plan_err, Result};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
-use datafusion::logical_expr::utils::format_state_name;
 use datafusion::logical_expr::{
     Accumulator, AggregateUDFImpl, Documentation, GroupsAccumulator, Signature, TypeSignature, Volatility,
 };
 use datafusion_macros::user_doc;
 
-use super::regression_args::{self, check_dim, first_value, literal_f64, Column};
-use crate::common::{float_list_array, for_each_float_list, FloatListRow, FloatLists};
-use crate::group_state::{GroupState, GroupsOf};
+use super::labelled_rows_state::{self, LabelledRows, RowsModel};
+use super::regression_args::{self, literal_f64, Column};
+use crate::group_state::GroupsOf;
 use crate::stats::distributions::normal_sf;
 use crate::stats::linalg::Cholesky;
 
@@ -134,18 +130,11 @@ impl AggregateUDFImpl for LogisticRegression {
     }
 
     fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
-        Ok(vec![
-            Arc::new(Field::new(format_state_name(args.name, "dim"), DataType::Int64, true)),
-            Arc::new(Field::new(
-                format_state_name(args.name, "rows"),
-                DataType::new_list(DataType::Float64, true),
-                true,
-            )),
-        ])
+        Ok(labelled_rows_state::state_fields(args.name))
     }
 
     fn accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
-        Ok(Box::new(GroupsOf::<Rows>::new(Params::from_args(&args)?)))
+        Ok(Box::new(GroupsOf::<LabelledRows<Logistic>>::new(Params::from_args(&args)?)))
     }
 
     fn groups_accumulator_supported(&self, _args: AccumulatorArgs) -> bool {
@@ -153,7 +142,7 @@ impl AggregateUDFImpl for LogisticRegression {
     }
 
     fn create_groups_accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn GroupsAccumulator>> {
-        Ok(Box::new(GroupsOf::<Rows>::new(Params::from_args(&args)?)))
+        Ok(Box::new(GroupsOf::<LabelledRows<Logistic>>::new(Params::from_args(&args)?)))
     }
 
     fn documentation(&self) -> Option<&Documentation> {
@@ -181,78 +170,18 @@ impl Params {
     }
 }
 
-/// The rows of one group, row-major: the features, then the label (0 or 1).
-#[derive(Debug, Default)]
-struct Rows {
-    dim: Option<usize>,
-    values: Vec<f64>,
-}
+/// The rows of a group (features, then the label) and their fit.
+#[derive(Debug)]
+struct Logistic;
 
-impl GroupState for Rows {
+impl RowsModel for Logistic {
+    const NAME: &'static str = NAME;
     type Params = Params;
 
-    fn update(
-        _: &Params,
-        groups: &mut [Self],
-        values: &[ArrayRef],
-        group_of: impl Fn(usize) -> Option<usize>,
-    ) -> Result<()> {
-        let lists = FloatLists::new(values[1].as_list::<i32>());
-        for row in 0..values[0].len() {
-            let Some(g) = group_of(row) else { continue };
-            let Some(label) = first_value(&values[0], row) else { continue };
-            let FloatListRow::Values(features) = lists.row(row) else { continue };
-            if features.iter().any(|x| x.is_nan()) {
-                continue;
-            }
-            if label != 0.0 && label != 1.0 {
-                return exec_err!("{NAME}: the label must be 0 or 1 (or a boolean), got {label}");
-            }
-            let group = &mut groups[g];
-            check_dim(NAME, &mut group.dim, features)?;
-            group.values.extend_from_slice(features);
-            group.values.push(label);
-        }
-        Ok(())
-    }
-
-    fn state(_: &Params, groups: &mut [Self]) -> Result<Vec<ArrayRef>> {
-        let dims: Int64Array = groups.iter().map(|g| g.dim.map(|d| d as i64)).collect();
-        let rows = float_list_array(NAME, groups.iter().map(|g| g.dim.map(|_| g.values.as_slice())))?;
-        Ok(vec![Arc::new(dims), rows])
-    }
-
-    fn merge(_: &Params, groups: &mut [Self], states: &[ArrayRef], group_of: impl Fn(usize) -> usize) -> Result<()> {
-        let dims = states[0].as_primitive::<Int64Type>();
-        let mut failure = None;
-        for_each_float_list(&states[1..], |row, _, values| {
-            if failure.is_some() || dims.is_null(row) {
-                return;
-            }
-            let group = &mut groups[group_of(row)];
-            let dim = dims.value(row) as usize;
-            match group.dim {
-                Some(d) if d != dim => failure = Some((d, dim)),
-                _ => {
-                    group.dim = Some(dim);
-                    group.values.extend_from_slice(values);
-                }
-            }
-        });
-        match failure {
-            Some((a, b)) => exec_err!("{NAME}: feature vectors must all have the same length, got {a} and {b}"),
-            None => Ok(()),
-        }
-    }
-
-    fn evaluate(params: &Params, groups: &mut [Self]) -> Result<ArrayRef> {
+    fn evaluate(params: &Params, groups: &mut [LabelledRows<Self>]) -> Result<ArrayRef> {
         let fits: Vec<Fit> =
             groups.iter_mut().map(|g| fit_in_place(&mut g.values, g.dim.unwrap_or(0), *params)).collect();
         regression_args::struct_array(NAME, result_columns(&fits))
-    }
-
-    fn size(&self) -> usize {
-        self.values.capacity() * size_of::<f64>()
     }
 }
 

@@ -10,8 +10,8 @@ use datafusion_macros::user_doc;
 
 use super::als::{gram, solve_row, Settings};
 use super::als_fit::model_fields;
-use super::cached_args::Cached;
 use super::top_items::{recommendations_type, top_k, Output};
+use crate::common::cached_arg::Cached;
 
 const NAME: &str = "als_score";
 

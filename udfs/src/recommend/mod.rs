@@ -6,7 +6,6 @@ mod als;
 mod als_fit;
 mod als_score;
 mod average_precision_at_k;
-mod cached_args;
 mod cooccurrence;
 mod hit_rate_at_k;
 mod item_similarity;

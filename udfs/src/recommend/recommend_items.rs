@@ -9,9 +9,9 @@ use datafusion::logical_expr::{
 };
 use datafusion_macros::user_doc;
 
-use super::cached_args::Cached;
 use super::cooccurrence::pairs_type;
 use super::top_items::{recommendations_type, top_k, Output};
+use crate::common::cached_arg::Cached;
 
 const NAME: &str = "recommend_items";
 

@@ -10,14 +10,14 @@ use datafusion::logical_expr::ColumnarValue;
 /// Parsed values kept per call when the argument is a column.
 const KEPT: usize = 16;
 
-pub(super) enum Cached<T> {
+pub(crate) enum Cached<T> {
     Constant(Option<T>),
     Column { values: ArrayRef, seen: Vec<(ArrayRef, T)> },
 }
 
 impl<T> Cached<T> {
     /// `parse(array, row)` reads one value; a NULL value is `None`.
-    pub(super) fn new(arg: &ColumnarValue, parse: impl Fn(&ArrayRef, usize) -> Result<T>) -> Result<Self> {
+    pub(crate) fn new(arg: &ColumnarValue, parse: impl Fn(&ArrayRef, usize) -> Result<T>) -> Result<Self> {
         Ok(match arg {
             ColumnarValue::Scalar(value) => {
                 let array = value.to_array_of_size(1)?;
@@ -28,7 +28,7 @@ impl<T> Cached<T> {
     }
 
     /// The parsed value of `row`, or `None` when it is NULL.
-    pub(super) fn get(&mut self, row: usize, parse: impl Fn(&ArrayRef, usize) -> Result<T>) -> Result<Option<&T>> {
+    pub(crate) fn get(&mut self, row: usize, parse: impl Fn(&ArrayRef, usize) -> Result<T>) -> Result<Option<&T>> {
         match self {
             Self::Constant(value) => Ok(value.as_ref()),
             Self::Column { values, seen } => {
