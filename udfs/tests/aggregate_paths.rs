@@ -453,6 +453,8 @@ fn cases() -> Vec<Case> {
             "boolean labels, depth 3, leaf 5, entropy",
             vec![flags(0.4), features(), i64_lit(3), i64_lit(5), lit(ScalarValue::Utf8(Some("entropy".into())))],
         ),
+        case("isolation_forest_fit", "10 trees of 32", vec![features(), i64_lit(10), i64_lit(32)]),
+        case("isolation_forest_fit", "5 trees of 500, seed", vec![features(), i64_lit(5), i64_lit(500), i64_lit(3)]),
         case("linear_regression", "floats with NaN", vec![floats(true), features()]),
         case("logistic_regression", "0/1 labels", vec![zero_one(0.3), features()]),
         case(
