@@ -1,7 +1,7 @@
 //! Persona's SQL functions for Apache DataFusion.
 //!
 //! Every function lives in its own file, grouped by family folder (`segment`, `basket`, `drift`,
-//! `evaluation`, `lifetime`, `model`, `privacy`, `recommend`), and carries `#[user_doc]` documentation so `SHOW FUNCTIONS` and
+//! `evaluation`, `fraud`, `lifetime`, `model`, `privacy`, `recommend`), and carries `#[user_doc]` documentation so `SHOW FUNCTIONS` and
 //! `information_schema.routines` list it. Each family declares its functions in one
 //! `functions!` block: a shared instance per function (`segment::rfm_udaf()`), an expression
 //! builder ([`expr_fn`]) and the family's registration list. [`register_all`] adds all of them
@@ -24,6 +24,7 @@ pub mod basket;
 mod common;
 pub mod drift;
 pub mod evaluation;
+pub mod fraud;
 mod group_state;
 pub mod lifetime;
 pub mod model;
@@ -38,6 +39,7 @@ pub mod expr_fn {
     pub use crate::basket::expr_fn::*;
     pub use crate::drift::expr_fn::*;
     pub use crate::evaluation::expr_fn::*;
+    pub use crate::fraud::expr_fn::*;
     pub use crate::lifetime::expr_fn::*;
     pub use crate::model::expr_fn::*;
     pub use crate::privacy::expr_fn::*;
@@ -69,6 +71,7 @@ pub fn all_functions() -> Functions {
         basket::functions(),
         drift::functions(),
         evaluation::functions(),
+        fraud::functions(),
         lifetime::functions(),
         model::functions(),
         privacy::functions(),
