@@ -15,9 +15,10 @@
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, Float64Array, Int64Array, ListArray, StringArray, StructArray};
-use arrow::datatypes::{DataType, Field, Fields, Float64Type, Int64Type};
+use arrow::datatypes::{DataType, Field, Fields};
 use datafusion::common::{exec_err, Result};
 
+use super::tree_args::{NodeColumns, RowScorer, Split};
 use crate::common::ListOffsets;
 
 /// Values closer than this are one value when looking for split points (scikit-learn's
@@ -67,7 +68,7 @@ pub(super) struct Growth {
 /// One node; `split` is (feature index from 0, threshold, left child, right child) or `None` for a leaf.
 #[derive(Debug, Clone, PartialEq)]
 pub(super) struct Node {
-    pub(super) split: Option<(usize, f64, usize, usize)>,
+    pub(super) split: Option<Split>,
     pub(super) samples: usize,
     pub(super) positives: usize,
     pub(super) impurity: f64,
@@ -270,38 +271,11 @@ impl Tree {
         let Some(nodes) = structs.column_by_name("nodes") else {
             return exec_err!("{function}: the model has no field 'nodes'");
         };
-        let nodes = nodes.as_list::<i32>().value(row);
-        let nodes = nodes.as_struct();
-        let column = |name: &str, t: &DataType| -> Result<ArrayRef> {
-            match nodes.column_by_name(name) {
-                Some(c) => Ok(arrow::compute::cast(c, t)?),
-                None => exec_err!("{function}: the model's nodes have no field '{name}'"),
-            }
-        };
-        let ints = |name: &str| column(name, &DataType::Int64);
-        let (feature, left, right) = (ints("feature")?, ints("left")?, ints("right")?);
-        let (samples, positives) = (ints("samples")?, ints("positives")?);
-        let threshold = column("threshold", &DataType::Float64)?;
-        let (feature, left, right) =
-            (feature.as_primitive::<Int64Type>(), left.as_primitive::<Int64Type>(), right.as_primitive::<Int64Type>());
-        let (samples, positives) = (samples.as_primitive::<Int64Type>(), positives.as_primitive::<Int64Type>());
-        let threshold = threshold.as_primitive::<Float64Type>();
-        let count = nodes.len();
-        let mut out = Vec::with_capacity(count);
-        for i in 0..count {
-            let split = if feature.is_valid(i) {
-                let child = |a: &arrow::array::Int64Array| {
-                    a.is_valid(i).then(|| a.value(i)).filter(|&c| c > i as i64 && (c as usize) < count)
-                };
-                match (feature.value(i), threshold.is_valid(i).then(|| threshold.value(i)), child(left), child(right)) {
-                    (f, Some(t), Some(l), Some(r)) if f >= 1 && !t.is_nan() => {
-                        Some((f as usize - 1, t, l as usize, r as usize))
-                    }
-                    _ => return exec_err!("{function}: node {i} of the model is not a valid split"),
-                }
-            } else {
-                None
-            };
+        let nodes = NodeColumns::new(&nodes.as_list::<i32>().value(row), function)?;
+        let (samples, positives) = (nodes.int("samples", function)?, nodes.int("positives", function)?);
+        let mut out = Vec::with_capacity(nodes.len());
+        for i in 0..nodes.len() {
+            let split = nodes.split(i, function)?;
             let (s, p) =
                 (samples.is_valid(i).then(|| samples.value(i)), positives.is_valid(i).then(|| positives.value(i)));
             let (Some(s), Some(p)) = (s, p) else {
@@ -336,9 +310,24 @@ impl Tree {
         }
     }
 
-    /// The largest feature index (from 0) a split uses.
+    /// How many features the splits use (the largest feature index + 1).
     pub(super) fn features_used(&self) -> usize {
         self.nodes.iter().filter_map(|n| n.split.map(|s| s.0 + 1)).max().unwrap_or(0)
+    }
+}
+
+/// decision_tree_predict: the share of label 1 in the row's leaf.
+impl RowScorer for Tree {
+    fn of(models: &ArrayRef, row: usize, function: &str) -> Result<Self> {
+        Tree::of(models, row, function)
+    }
+
+    fn features_used(&self) -> usize {
+        Tree::features_used(self)
+    }
+
+    fn score(&self, x: &[f64]) -> Option<f64> {
+        self.leaf(x).map(|leaf| leaf.positives as f64 / leaf.samples as f64)
     }
 }
 

@@ -1,17 +1,13 @@
 //! `decision_tree_predict(model, features)`: the probability of label 1 in a row's leaf.
 
-use std::sync::Arc;
-
-use arrow::array::{ArrayRef, AsArray, Float64Builder};
 use arrow::datatypes::DataType;
-use datafusion::common::{exec_err, plan_err, Result, ScalarValue};
-use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, Signature, TypeSignature, Volatility};
+use datafusion::common::{plan_err, Result};
+use datafusion::logical_expr::{Signature, TypeSignature, Volatility};
 use datafusion_macros::user_doc;
 
 use super::cart::{tree_fields, Tree};
-use super::tree_args::coerce_model;
-use crate::common::cached_arg::Cached;
-use crate::common::{coerce_features, FloatListRow, FloatLists};
+use super::tree_args::{coerce_model, score_rows};
+use crate::common::coerce_features;
 
 crate::macros::scalar_udf! {
 #[user_doc(
@@ -47,7 +43,7 @@ signature: Signature::one_of(
 ),
 coerce: coerce,
 returns: DataType::Float64,
-invoke: predict,
+invoke: score_rows::<Tree>,
 }
 
 fn coerce(name: &str, arg_types: &[DataType]) -> Result<Vec<DataType>> {
@@ -55,33 +51,4 @@ fn coerce(name: &str, arg_types: &[DataType]) -> Result<Vec<DataType>> {
         return plan_err!("{name} takes 2 arguments (model, features), got {}", arg_types.len());
     };
     Ok(vec![coerce_model(name, model)?, coerce_features(name, features)?])
-}
-
-fn predict(name: &'static str, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-    let rows = args.number_rows;
-    let scalar = args.args.iter().all(|a| matches!(a, ColumnarValue::Scalar(_)));
-    let features = args.args[1].to_array(rows)?;
-    let lists = FloatLists::new(features.as_list::<i32>());
-    let parse = |models: &ArrayRef, row: usize| Tree::of(models, row, name);
-    let mut models = Cached::new(&args.args[0], parse)?;
-    let mut out = Float64Builder::with_capacity(rows);
-    for row in 0..rows {
-        let FloatListRow::Values(x) = lists.row(row) else {
-            out.append_null();
-            continue;
-        };
-        let Some(tree) = models.get(row, parse)? else {
-            out.append_null();
-            continue;
-        };
-        if x.len() < tree.features_used() {
-            return exec_err!("{name}: the tree uses {} features, the row has {}", tree.features_used(), x.len());
-        }
-        out.append_option(tree.leaf(x).map(|leaf| leaf.positives as f64 / leaf.samples as f64));
-    }
-    let result: ArrayRef = Arc::new(out.finish());
-    if scalar {
-        return Ok(ColumnarValue::Scalar(ScalarValue::try_from_array(&result, 0)?));
-    }
-    Ok(ColumnarValue::Array(result))
 }

@@ -1,17 +1,15 @@
 //! `isolation_forest_score(model, features)`: the anomaly score of a row in an isolation forest.
 
-use std::sync::Arc;
-
-use arrow::array::{Array, ArrayRef, AsArray, Float64Builder};
-use arrow::datatypes::{DataType, Float64Type, Int64Type};
-use datafusion::common::{exec_err, plan_err, Result, ScalarValue};
-use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, Signature, TypeSignature, Volatility};
+use arrow::array::{Array, ArrayRef, AsArray};
+use arrow::datatypes::{DataType, Int64Type};
+use datafusion::common::{exec_err, plan_err, Result};
+use datafusion::logical_expr::{Signature, TypeSignature, Volatility};
 use datafusion_macros::user_doc;
 
 use super::isolation_forest::{score, INode};
 use super::isolation_forest_fit::forest_fields;
-use crate::common::cached_arg::Cached;
-use crate::common::{coerce_features, FloatListRow, FloatLists};
+use super::tree_args::{score_rows, NodeColumns, RowScorer};
+use crate::common::coerce_features;
 
 crate::macros::scalar_udf! {
 #[user_doc(
@@ -46,7 +44,7 @@ signature: Signature::one_of(
 ),
 coerce: coerce,
 returns: DataType::Float64,
-invoke: score_rows,
+invoke: score_rows::<Forest>,
 }
 
 fn coerce(name: &str, arg_types: &[DataType]) -> Result<Vec<DataType>> {
@@ -70,7 +68,7 @@ struct Forest {
     features_used: usize,
 }
 
-impl Forest {
+impl RowScorer for Forest {
     fn of(models: &ArrayRef, row: usize, name: &str) -> Result<Self> {
         let structs = models.as_struct();
         let (Some(trees), Some(sample_size)) = (structs.column_by_name("trees"), structs.column_by_name("sample_size"))
@@ -87,52 +85,19 @@ impl Forest {
         let mut out = Vec::with_capacity(trees.len());
         let mut features_used = 0;
         for t in 0..trees.len() {
-            let nodes = trees.value(t);
-            let nodes = nodes.as_struct();
-            let column = |field: &str, ty: &DataType| -> Result<ArrayRef> {
-                match nodes.column_by_name(field) {
-                    Some(c) => Ok(arrow::compute::cast(c, ty)?),
-                    None => exec_err!("{name}: the model's nodes have no field '{field}'"),
-                }
-            };
-            let (feature, left, right, size) = (
-                column("feature", &DataType::Int64)?,
-                column("left", &DataType::Int64)?,
-                column("right", &DataType::Int64)?,
-                column("size", &DataType::Int64)?,
-            );
-            let threshold = column("threshold", &DataType::Float64)?;
-            let (feature, left, right, size) = (
-                feature.as_primitive::<Int64Type>(),
-                left.as_primitive::<Int64Type>(),
-                right.as_primitive::<Int64Type>(),
-                size.as_primitive::<Int64Type>(),
-            );
-            let threshold = threshold.as_primitive::<Float64Type>();
-            let count = nodes.len();
-            let mut tree = Vec::with_capacity(count);
-            for i in 0..count {
-                let child = |a: &arrow::array::Int64Array| {
-                    a.is_valid(i).then(|| a.value(i)).filter(|&c| c > i as i64 && (c as usize) < count)
-                };
-                let node = if feature.is_valid(i) {
-                    match (
-                        feature.value(i),
-                        threshold.is_valid(i).then(|| threshold.value(i)),
-                        child(left),
-                        child(right),
-                    ) {
-                        (f, Some(th), Some(l), Some(r)) if f >= 1 && !th.is_nan() => {
-                            features_used = features_used.max(f as usize);
-                            INode::Split { feature: f as usize - 1, threshold: th, left: l as usize, right: r as usize }
-                        }
-                        _ => return exec_err!("{name}: node {i} of tree {t} is not a valid split"),
+            let nodes = NodeColumns::new(&trees.value(t), name)?;
+            let size = nodes.int("size", name)?;
+            let mut tree = Vec::with_capacity(nodes.len());
+            for i in 0..nodes.len() {
+                let node = match nodes.split(i, name)? {
+                    Some((feature, threshold, left, right)) => {
+                        features_used = features_used.max(feature + 1);
+                        INode::Split { feature, threshold, left, right }
                     }
-                } else {
-                    match size.is_valid(i).then(|| size.value(i)) {
+                    None => match size.is_valid(i).then(|| size.value(i)) {
                         Some(s) if s >= 0 => INode::Leaf { size: s as usize },
                         _ => return exec_err!("{name}: leaf {i} of tree {t} has no size"),
-                    }
+                    },
                 };
                 tree.push(node);
             }
@@ -143,33 +108,12 @@ impl Forest {
         }
         Ok(Self { trees: out, sample_size: sample_size.value(row) as usize, features_used })
     }
-}
 
-fn score_rows(name: &'static str, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-    let rows = args.number_rows;
-    let scalar = args.args.iter().all(|a| matches!(a, ColumnarValue::Scalar(_)));
-    let features = args.args[1].to_array(rows)?;
-    let lists = FloatLists::new(features.as_list::<i32>());
-    let parse = |models: &ArrayRef, row: usize| Forest::of(models, row, name);
-    let mut models = Cached::new(&args.args[0], parse)?;
-    let mut out = Float64Builder::with_capacity(rows);
-    for row in 0..rows {
-        let FloatListRow::Values(x) = lists.row(row) else {
-            out.append_null();
-            continue;
-        };
-        let Some(forest) = models.get(row, parse)? else {
-            out.append_null();
-            continue;
-        };
-        if x.len() < forest.features_used {
-            return exec_err!("{name}: the forest uses {} features, the row has {}", forest.features_used, x.len());
-        }
-        out.append_option(score(&forest.trees, forest.sample_size, x));
+    fn features_used(&self) -> usize {
+        self.features_used
     }
-    let result: ArrayRef = Arc::new(out.finish());
-    if scalar {
-        return Ok(ColumnarValue::Scalar(ScalarValue::try_from_array(&result, 0)?));
+
+    fn score(&self, x: &[f64]) -> Option<f64> {
+        score(&self.trees, self.sample_size, x)
     }
-    Ok(ColumnarValue::Array(result))
 }

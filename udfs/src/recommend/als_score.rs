@@ -1,8 +1,8 @@
 //! `als_score(model, items, k [, feedback])`: a user's top k items from an als_fit model.
 
 use arrow::array::{Array, ArrayRef, AsArray};
-use arrow::datatypes::{DataType, Float64Type, Int64Type};
-use datafusion::common::{exec_err, plan_err, HashMap, Result, ScalarValue};
+use arrow::datatypes::{DataType, Float64Type};
+use datafusion::common::{exec_err, plan_err, HashMap, Result};
 use datafusion::logical_expr::{
     ColumnarValue, Documentation, ScalarFunctionArgs, ScalarUDFImpl, Signature, TypeSignature, Volatility,
 };
@@ -10,8 +10,7 @@ use datafusion_macros::user_doc;
 
 use super::als::{gram, solve_row, Settings};
 use super::als_fit::model_fields;
-use super::top_items::{recommendations_type, top_k, Output};
-use crate::common::cached_arg::Cached;
+use super::top_items::{recommend_rows, recommendations_type, top_k};
 
 const NAME: &str = "als_score";
 
@@ -134,32 +133,10 @@ impl ScalarUDFImpl for AlsScore {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let rows = args.number_rows;
-        let scalar = args.args.iter().all(|a| matches!(a, ColumnarValue::Scalar(_)));
-        let items = args.args[1].to_array(rows)?;
-        let items = items.as_list::<i32>();
-        let ks = args.args[2].to_array(rows)?;
-        let ks = ks.as_primitive::<Int64Type>();
-        let feedback = args.args.get(3).map(|f| f.to_array(rows)).transpose()?;
+        let feedback = args.args.get(3).map(|f| f.to_array(args.number_rows)).transpose()?;
         let feedback = feedback.as_ref().map(|f| f.as_list::<i32>());
-        let mut models = Cached::new(&args.args[0], Model::of)?;
-        let mut out = Output::new(NAME, rows);
         let (mut a, mut b, mut held, mut scored) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        for row in 0..rows {
-            if items.is_null(row) || ks.is_null(row) {
-                out.append_null()?;
-                continue;
-            }
-            let k = ks.value(row);
-            if k < 1 {
-                return exec_err!("{NAME}: k must be at least 1, got {k}");
-            }
-            let Some(model) = models.get(row, Model::of)? else {
-                out.append_null()?;
-                continue;
-            };
-            let names = items.value(row);
-            let names = names.as_string::<i32>();
+        recommend_rows(NAME, &args, (0, 1, 2), Model::of, |row, names, model, k, out| {
             let weights = feedback.filter(|f| f.is_valid(row)).map(|f| f.value(row));
             let weights = weights.as_ref().map(|w| w.as_primitive::<Float64Type>());
             if weights.is_some_and(|w| w.len() != names.len()) {
@@ -203,18 +180,12 @@ impl ScalarUDFImpl for AlsScore {
                     scored.push((i as u32, x.iter().zip(y).map(|(p, q)| p * q).sum::<f64>()));
                 }
             }
-            top_k(&mut scored, &model.names, usize::try_from(k).unwrap_or(usize::MAX));
+            top_k(&mut scored, &model.names, k);
             for &(i, score) in &scored {
-                out.items.append_value(&model.names[i as usize]);
-                out.scores.append_value(score);
+                out.push(&model.names[i as usize], score);
             }
-            out.append(true)?;
-        }
-        let result = out.finish()?;
-        if scalar {
-            return Ok(ColumnarValue::Scalar(ScalarValue::try_from_array(&result, 0)?));
-        }
-        Ok(ColumnarValue::Array(result))
+            Ok(())
+        })
     }
 
     fn documentation(&self) -> Option<&Documentation> {

@@ -2,16 +2,15 @@
 //! filtering.
 
 use arrow::array::{Array, ArrayRef, AsArray};
-use arrow::datatypes::{DataType, Float64Type, Int64Type};
-use datafusion::common::{exec_err, plan_err, HashMap, Result, ScalarValue};
+use arrow::datatypes::{DataType, Float64Type};
+use datafusion::common::{exec_err, plan_err, HashMap, Result};
 use datafusion::logical_expr::{
     ColumnarValue, Documentation, ScalarFunctionArgs, ScalarUDFImpl, Signature, TypeSignature, Volatility,
 };
 use datafusion_macros::user_doc;
 
 use super::cooccurrence::pairs_type;
-use super::top_items::{recommendations_type, top_k, Output};
-use crate::common::cached_arg::Cached;
+use super::top_items::{recommend_rows, recommendations_type, top_k};
 
 const NAME: &str = "recommend_items";
 
@@ -102,42 +101,13 @@ impl ScalarUDFImpl for RecommendItems {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let rows = args.number_rows;
-        let scalar = args.args.iter().all(|a| matches!(a, ColumnarValue::Scalar(_)));
-        let items = args.args[0].to_array(rows)?;
-        let items = items.as_list::<i32>();
-        let ks = args.args[2].to_array(rows)?;
-        let ks = ks.as_primitive::<Int64Type>();
-        let mut similarities = Cached::new(&args.args[1], Neighbours::of)?;
-        let mut out = Output::new(NAME, rows);
         let mut scratch = Scratch::default();
-        for row in 0..rows {
-            if items.is_null(row) || ks.is_null(row) {
-                out.append_null()?;
-                continue;
+        recommend_rows(NAME, &args, (1, 0, 2), Neighbours::of, |_, held, neighbours, k, out| {
+            for &(item, score) in scratch.top(neighbours, held.iter().flatten(), k) {
+                out.push(&neighbours.names[item as usize], score);
             }
-            let k = ks.value(row);
-            if k < 1 {
-                return exec_err!("{NAME}: k must be at least 1, got {k}");
-            }
-            let Some(neighbours) = similarities.get(row, Neighbours::of)? else {
-                out.append_null()?;
-                continue;
-            };
-            let held = items.value(row);
-            let held = held.as_string::<i32>();
-            let top = scratch.top(neighbours, held.iter().flatten(), usize::try_from(k).unwrap_or(usize::MAX));
-            for &(item, score) in top {
-                out.items.append_value(&neighbours.names[item as usize]);
-                out.scores.append_value(score);
-            }
-            out.append(true)?;
-        }
-        let result = out.finish()?;
-        if scalar {
-            return Ok(ColumnarValue::Scalar(ScalarValue::try_from_array(&result, 0)?));
-        }
-        Ok(ColumnarValue::Array(result))
+            Ok(())
+        })
     }
 
     fn documentation(&self) -> Option<&Documentation> {

@@ -3,11 +3,15 @@
 
 use std::sync::Arc;
 
-use arrow::array::{ArrayBuilder, ArrayRef, Float64Builder, ListArray, StringBuilder, StructArray};
+use arrow::array::{
+    Array, ArrayBuilder, ArrayRef, AsArray, Float64Builder, ListArray, StringArray, StringBuilder, StructArray,
+};
 use arrow::buffer::NullBuffer;
-use arrow::datatypes::{DataType, Field, Fields};
-use datafusion::common::Result;
+use arrow::datatypes::{DataType, Field, Fields, Int64Type};
+use datafusion::common::{exec_err, Result, ScalarValue};
+use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs};
 
+use crate::common::cached_arg::Cached;
 use crate::common::ListOffsets;
 
 pub(super) fn recommendation_fields() -> Fields {
@@ -24,16 +28,59 @@ pub(super) fn top_k(scored: &mut Vec<(u32, f64)>, names: &[String], k: usize) {
     scored.truncate(k);
 }
 
+/// Runs a recommender over its rows: `args[model_at]` is the similarity list or model (read
+/// once per distinct value), `args[items_at]` the held items (List(Utf8)), `args[k_at]` k. NULL
+/// items, k or model give NULL; k < 1 is an error naming `name`. `recommend(row, held, model, k,
+/// out)` pushes the row's recommendations, best first.
+pub(super) fn recommend_rows<M>(
+    name: &'static str,
+    args: &ScalarFunctionArgs,
+    (model_at, items_at, k_at): (usize, usize, usize),
+    parse: impl Fn(&ArrayRef, usize) -> Result<M>,
+    mut recommend: impl FnMut(usize, &StringArray, &M, usize, &mut Output) -> Result<()>,
+) -> Result<ColumnarValue> {
+    let rows = args.number_rows;
+    let scalar = args.args.iter().all(|a| matches!(a, ColumnarValue::Scalar(_)));
+    let items = args.args[items_at].to_array(rows)?;
+    let items = items.as_list::<i32>();
+    let ks = args.args[k_at].to_array(rows)?;
+    let ks = ks.as_primitive::<Int64Type>();
+    let mut models = Cached::new(&args.args[model_at], &parse)?;
+    let mut out = Output::new(name, rows);
+    for row in 0..rows {
+        if items.is_null(row) || ks.is_null(row) {
+            out.append(false)?;
+            continue;
+        }
+        let k = ks.value(row);
+        if k < 1 {
+            return exec_err!("{name}: k must be at least 1, got {k}");
+        }
+        let Some(model) = models.get(row, &parse)? else {
+            out.append(false)?;
+            continue;
+        };
+        let held = items.value(row);
+        recommend(row, held.as_string::<i32>(), model, usize::try_from(k).unwrap_or(usize::MAX), &mut out)?;
+        out.append(true)?;
+    }
+    let result = out.finish()?;
+    if scalar {
+        return Ok(ColumnarValue::Scalar(ScalarValue::try_from_array(&result, 0)?));
+    }
+    Ok(ColumnarValue::Array(result))
+}
+
 /// The result column under construction: a list of {item, score} per row.
 pub(super) struct Output {
     offsets: ListOffsets,
     valid: Vec<bool>,
-    pub(super) items: StringBuilder,
-    pub(super) scores: Float64Builder,
+    items: StringBuilder,
+    scores: Float64Builder,
 }
 
 impl Output {
-    pub(super) fn new(function: &'static str, rows: usize) -> Self {
+    fn new(function: &'static str, rows: usize) -> Self {
         Self {
             offsets: ListOffsets::new(function),
             valid: Vec::with_capacity(rows),
@@ -42,17 +89,19 @@ impl Output {
         }
     }
 
+    /// Adds a recommendation to the current row.
+    pub(super) fn push(&mut self, item: &str, score: f64) {
+        self.items.append_value(item);
+        self.scores.append_value(score);
+    }
+
     /// Closes the row: its list (`valid`) or NULL.
-    pub(super) fn append(&mut self, valid: bool) -> Result<()> {
+    fn append(&mut self, valid: bool) -> Result<()> {
         self.valid.push(valid);
         self.offsets.push(self.scores.len())
     }
 
-    pub(super) fn append_null(&mut self) -> Result<()> {
-        self.append(false)
-    }
-
-    pub(super) fn finish(mut self) -> Result<ArrayRef> {
+    fn finish(mut self) -> Result<ArrayRef> {
         let entries = StructArray::try_new(
             recommendation_fields(),
             vec![Arc::new(self.items.finish()), Arc::new(self.scores.finish())],
