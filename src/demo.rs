@@ -19,6 +19,7 @@ pub const RECIPES: &[(&str, &str)] = &[
     ("customer_lifetime.sql", include_str!("../sql/customer_lifetime.sql")),
     ("credit_scorecard.sql", include_str!("../sql/credit_scorecard.sql")),
     ("cross_sell.sql", include_str!("../sql/cross_sell.sql")),
+    ("fraud_monitor.sql", include_str!("../sql/fraud_monitor.sql")),
 ];
 
 /// One statement of a recipe with the comment lines written above it.

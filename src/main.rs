@@ -349,14 +349,15 @@ async fn run_generate(args: &GenerateArgs) -> Result<()> {
     };
     if !args.quiet {
         println!(
-            "wrote {} in {:.1}s: {} customers, {} transactions, {} basket lines, {} campaign contacts, {} credit snapshots",
+            "wrote {} in {:.1}s: {} customers, {} transactions, {} basket lines, {} campaign contacts, {} credit snapshots, {} planted fraudulent transactions",
             args.out,
             started.elapsed().as_secs_f64(),
             summary.customers,
             summary.transactions,
             summary.baskets,
             summary.campaign_contacts,
-            summary.credit_scores
+            summary.credit_scores,
+            summary.fraud_labels
         );
     }
     Ok(())

@@ -29,6 +29,7 @@ async fn registers_every_folder_as_a_table_with_partitions() {
             "campaigns",
             "credit_scores",
             "customers",
+            "fraud_labels",
             "planted_churn",
             "products",
             "transactions"

@@ -302,3 +302,48 @@ async fn cross_sell_collaborative_filtering_beats_popularity_on_the_last_orders(
     let scored: i64 = tiers.iter().map(|r| r[1].parse::<i64>().expect("count")).sum();
     assert_eq!(scored, evaluated);
 }
+
+#[tokio::test]
+async fn fraud_monitor_finds_the_planted_fraud_with_every_method() {
+    let ctx = test_engine().await;
+    let truth = test_truth().fraud;
+    let steps = steps(recipe("fraud_monitor.sql"));
+    // the three planted patterns, none before the first fraud month
+    let planted = rows(&ctx, &steps[0].sql).await;
+    let patterns: Vec<&str> = planted.iter().map(|r| r[0].as_str()).collect();
+    let names: Vec<&str> = truth.patterns.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(patterns, names);
+    assert!(planted.iter().all(|r| r[3][..7] >= *truth.first_month), "{planted:?}");
+    // every pattern stands out on its own feature: a spike on the amount z-score, a takeover on velocity
+    let features = rows(&ctx, &steps[1].sql).await;
+    let kind = |name: &str| features.iter().find(|r| r[0] == name).unwrap_or_else(|| panic!("{name}: {features:?}"));
+    let number = |row: &Vec<String>, at: usize| row[at].parse::<f64>().expect("number");
+    let ordinary = kind("ordinary");
+    assert!(number(kind("amount_spike"), 2) > 5.0 && number(ordinary, 2).abs() < 0.5, "{features:?}");
+    assert!(number(kind("account_takeover"), 5) > 3.0 && number(ordinary, 5) < 1.1, "{features:?}");
+    assert!(number(kind("night_new_category"), 4) > number(ordinary, 4), "{features:?}");
+    // all methods rank fraud far above chance; the models learned on earlier months do better than the rules
+    let methods = rows(&ctx, &steps[2].sql).await;
+    let method = |name: &str| methods.iter().find(|r| r[0] == name).unwrap_or_else(|| panic!("{name}: {methods:?}"));
+    let (forest, tree, rules) = (method("isolation_forest"), method("decision_tree"), method("rules"));
+    let labelled = rows(
+        &ctx,
+        "SELECT count(*) FROM fraud_labels WHERE txn_ts >= (SELECT max(date_trunc('month', txn_ts)) FROM transactions) - INTERVAL '3' MONTH",
+    )
+    .await;
+    for row in [forest, tree, rules] {
+        assert_eq!(row[3], labelled[0][0], "every test-month fraud is scored: {row:?}");
+        assert!(number(row, 6) > 0.85, "AUC: {row:?}");
+    }
+    for model in [forest, tree] {
+        assert!(number(model, 6) > 0.9 && number(model, 5) > 0.4, "{model:?}");
+        assert!(number(model, 4) > number(rules, 4), "precision at the alert budget: {model:?} vs rules {rules:?}");
+    }
+    // the tree reads as rules over the named features
+    let rules = rows(&ctx, &steps[3].sql).await;
+    assert!(
+        rules.len() >= 2 && rules.iter().all(|r| r[0].starts_with("IF ") && r[0].contains(" THEN p = ")),
+        "{rules:?}"
+    );
+    assert!(rules.iter().any(|r| r[0].contains("txns_1h")), "{rules:?}");
+}

@@ -56,8 +56,16 @@ async fn build_error(builder: EngineBuilder) -> String {
     }
 }
 
-const TABLES: [&str; 7] =
-    ["baskets", "campaign_contacts", "credit_scores", "customers", "planted_churn", "products", "transactions"];
+const TABLES: [&str; 8] = [
+    "baskets",
+    "campaign_contacts",
+    "credit_scores",
+    "customers",
+    "fraud_labels",
+    "planted_churn",
+    "products",
+    "transactions",
+];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_s3_lake_gives_the_local_answers() {

@@ -14,6 +14,7 @@ mod calendar;
 mod campaigns;
 mod credit;
 mod customers;
+mod fraud;
 mod parquet_file;
 mod reference;
 pub mod remote;
@@ -33,7 +34,7 @@ use parquet_file::write_parquet;
 pub use remote::publish_to_store;
 
 /// Bump when the generated data changes, so cached demo lakes are regenerated.
-pub const GENERATOR_VERSION: u32 = 3;
+pub const GENERATOR_VERSION: u32 = 4;
 
 /// Customers per chunk: the unit of parallelism and of the output files.
 pub const CHUNK_CUSTOMERS: i64 = 50_000;
@@ -52,6 +53,7 @@ mod stream {
     pub const CAMPAIGN: u64 = 4;
     pub const CREDIT: u64 = 5;
     pub const TASTE: u64 = 6;
+    pub const FRAUD: u64 = 7;
 }
 
 /// What to generate.
@@ -76,6 +78,7 @@ pub struct Summary {
     pub baskets: usize,
     pub campaign_contacts: usize,
     pub credit_scores: usize,
+    pub fraud_labels: usize,
 }
 
 /// Generates a demo lake into `options.out`.
@@ -144,6 +147,7 @@ fn write_lake(options: &GenerateOptions, dir: &Path) -> Result<Summary> {
         baskets: a.baskets + b.baskets,
         campaign_contacts: a.campaign_contacts + b.campaign_contacts,
         credit_scores: a.credit_scores + b.credit_scores,
+        fraud_labels: a.fraud_labels + b.fraud_labels,
     }))
 }
 
@@ -162,8 +166,10 @@ fn write_chunk(
     let mut basket_rows = baskets::BasketBuilder::new();
     let mut contacts = campaigns::ContactBuilder::new();
     let mut snapshots: Vec<_> = (0..months).map(|_| credit::SnapshotBuilder::new()).collect();
+    let mut fraud_labels = fraud::LabelBuilder::new();
     for customer in &customers {
-        transactions::append(seed, customer, calendar, &mut txn_months);
+        let n = transactions::append(seed, customer, calendar, &mut txn_months);
+        fraud::append(seed, customer, calendar, n, &mut txn_months, &mut fraud_labels);
         baskets::append(seed, customer, calendar, &mut basket_rows);
         campaigns::append(seed, customer, calendar, campaigns, &mut contacts);
         credit::append(seed, customer, calendar, drifts, &mut snapshots);
@@ -178,6 +184,9 @@ fn write_chunk(
         let partition = format!("transactions/month={}", calendar.month_label(i));
         write_parquet(&dir.join(partition).join(&file), &[batch])?;
     }
+    let batch = fraud_labels.finish()?;
+    summary.fraud_labels = batch.num_rows();
+    write_parquet(&dir.join("fraud_labels").join(&file), &[batch])?;
     let batch = basket_rows.finish()?;
     summary.baskets = batch.num_rows();
     write_parquet(&dir.join("baskets").join(&file), &[batch])?;

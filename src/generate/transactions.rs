@@ -20,7 +20,7 @@ use super::stream;
 pub const REFUND_SHARE: f64 = 0.005;
 
 /// Relative activity by hour of day: a lunch peak and an evening peak.
-const HOURLY: [f64; 24] = [
+pub const HOURLY: [f64; 24] = [
     1.0, 0.6, 0.3, 0.2, 0.2, 0.3, 0.8, 2.0, 3.5, 4.0, 4.5, 5.5, 7.0, 6.0, 4.5, 4.0, 4.0, 4.5, 6.0, 6.5, 7.0, 7.0, 5.5,
     3.0,
 ];
@@ -47,6 +47,16 @@ impl MonthBuilder {
         }
     }
 
+    /// Appends one transaction.
+    pub fn push(&mut self, txn_id: i64, customer_id: i64, ts: i64, amount: f64, category: &str, channel: &str) {
+        self.txn_id.append_value(txn_id);
+        self.customer_id.append_value(customer_id);
+        self.txn_ts.append_value(ts);
+        self.amount.append_value(amount);
+        self.merchant_category.append_value(category);
+        self.channel.append_value(channel);
+    }
+
     pub fn finish(mut self) -> Result<RecordBatch> {
         let columns: Vec<ArrayRef> = vec![
             Arc::new(self.txn_id.finish()),
@@ -71,12 +81,18 @@ pub fn schema() -> SchemaRef {
     ]))
 }
 
-/// Appends the customer's transactions to the month builders.
-/// `txn_id = customer_id * 100_000 + n` for the customer's n-th transaction.
-pub fn append(seed: u64, customer: &Customer, calendar: &Calendar, months: &mut [MonthBuilder]) {
+/// The customer's relative preference for each of [`MERCHANT_CATEGORIES`] (the first draws of
+/// the transaction stream) and that stream, ready for the transactions.
+pub fn category_weights(seed: u64, customer: &Customer) -> (Vec<f64>, Rng) {
     let mut rng = Rng::new(seed, &[stream::TRANSACTION, customer.id as u64]);
-    let category_weights: Vec<f64> =
-        MERCHANT_CATEGORIES.iter().map(|(_, share, _, _)| share * rng.lognormal(1.0, 0.6)).collect();
+    let weights = MERCHANT_CATEGORIES.iter().map(|(_, share, _, _)| share * rng.lognormal(1.0, 0.6)).collect();
+    (weights, rng)
+}
+
+/// Appends the customer's transactions to the month builders and returns how many.
+/// `txn_id = customer_id * 100_000 + n` for the customer's n-th transaction.
+pub fn append(seed: u64, customer: &Customer, calendar: &Calendar, months: &mut [MonthBuilder]) -> i64 {
+    let (category_weights, mut rng) = category_weights(seed, customer);
     let mut n: i64 = 0;
     for (i, builder) in months.iter_mut().enumerate() {
         if customer.churn_month.is_some_and(|churn| i >= churn) {
@@ -112,13 +128,16 @@ pub fn append(seed: u64, customer: &Customer, calendar: &Calendar, months: &mut 
                 amount = -amount;
             }
             n += 1;
-            builder.txn_id.append_value(customer.id * 100_000 + n);
-            builder.customer_id.append_value(customer.id);
-            builder.txn_ts.append_value(timestamp_micros(day.and_time(time)));
-            builder.amount.append_value(amount);
-            builder.merchant_category.append_value(name);
             let channel = if rng.chance(in_store) { "pos" } else { weighted_label(&mut rng, ONLINE_CHANNELS) };
-            builder.channel.append_value(channel);
+            builder.push(
+                customer.id * 100_000 + n,
+                customer.id,
+                timestamp_micros(day.and_time(time)),
+                amount,
+                name,
+                channel,
+            );
         }
     }
+    n
 }

@@ -25,6 +25,25 @@ pub struct Truth {
     pub campaigns: CampaignTruth,
     pub drift: DriftTruth,
     pub churn: ChurnTruth,
+    pub fraud: FraudTruth,
+}
+
+/// The planted fraud that `sql/fraud_monitor.sql` scores its alerts against.
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+pub struct FraudTruth {
+    /// The share of customers with one fraud episode.
+    pub customer_share: f64,
+    /// The first month an episode can fall in.
+    pub first_month: String,
+    /// The table listing every fraudulent transaction with its pattern.
+    pub table: String,
+    pub patterns: Vec<FraudPattern>,
+}
+
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+pub struct FraudPattern {
+    pub name: String,
+    pub description: String,
 }
 
 #[derive(Debug, Serialize, Deserialize, PartialEq)]
@@ -215,6 +234,15 @@ impl Truth {
                 note: "a churned customer makes no purchase and no basket from the first day of churn_month on; the month is \
                        drawn uniformly over the lake's months, so about half of the churners are still buying in the first half"
                     .into(),
+            },
+            fraud: FraudTruth {
+                customer_share: super::fraud::FRAUD_SHARE,
+                first_month: calendar.month_label(super::fraud::FIRST_FRAUD_MONTH.min(months - 1)),
+                table: "fraud_labels".into(),
+                patterns: super::fraud::PATTERNS
+                    .iter()
+                    .map(|(name, description)| FraudPattern { name: (*name).into(), description: (*description).into() })
+                    .collect(),
             },
         }
     }

@@ -1,5 +1,6 @@
-//! `robust_zscore(value) OVER (PARTITION BY customer ORDER BY ts ROWS BETWEEN n PRECEDING AND 1 PRECEDING)`:
-//! how far a value is from the customer's own recent history, in robust standard deviations.
+//! `robust_zscore(value, n) OVER (PARTITION BY customer ORDER BY ts)` (streaming, the previous n rows) and
+//! `robust_zscore(value) OVER (… ROWS/RANGE frame)` (the caller's frame): how far a value is from the
+//! customer's own recent history, in robust standard deviations.
 
 use std::ops::Range;
 
@@ -12,6 +13,11 @@ use datafusion::logical_expr::{
 };
 use datafusion_macros::user_doc;
 
+use super::running::{literal_count, RowScorer, Running};
+
+/// Longest history `robust_zscore(value, n)` accepts: n rows are buffered and sorted per row.
+const MAX_HISTORY: i64 = 100_000;
+
 /// 1 / Φ⁻¹(3/4): MAD × this estimates σ for normal data.
 const MAD_TO_SIGMA: f64 = 1.4826;
 
@@ -21,10 +27,12 @@ const MAD_TO_SIGMA: f64 = 1.4826;
 MAD(H) = median(|h − median(H)|), where x is the row's own value and H the non-NULL, non-NaN values of the frame — with `ROWS BETWEEN n PRECEDING AND 1 PRECEDING`, \
 the customer's previous n transactions, so a payment is compared with that customer's habits (an amount ten times the usual scores far above 3). \
 Medians of an even count average the two middle values (as pandas). NULL when x is NULL or NaN, when H is empty, or when MAD(H) = 0 (a history of equal values). \
-The frame is the caller's: a bounded ROWS frame keeps the work per row at O(n log n) and streams over sorted input; an unbounded frame sorts the whole history for every row.",
-    syntax_example = "robust_zscore(value) OVER (PARTITION BY customer ORDER BY ts ROWS BETWEEN n PRECEDING AND 1 PRECEDING)",
+Two forms. `robust_zscore(value, n)` takes H from the previous n rows of the partition in the window's ORDER BY (exactly the frame `ROWS BETWEEN n PRECEDING AND 1 PRECEDING`; \
+any frame written is ignored, as for lag): it streams over sorted input holding n rows per partition, O(n log n) per row; n is a constant from 1 to 100000. \
+`robust_zscore(value)` takes H from the window frame the caller writes (a time RANGE frame, say): DataFusion then holds the input of the window in memory.",
+    syntax_example = "robust_zscore(value, n) OVER (PARTITION BY customer ORDER BY ts)",
     sql_example = r#"```sql
-> SELECT t, amount, round(robust_zscore(amount) OVER (ORDER BY t ROWS BETWEEN 5 PRECEDING AND 1 PRECEDING), 2) AS z
+> SELECT t, amount, round(robust_zscore(amount, 5) OVER (ORDER BY t), 2) AS z
   FROM (VALUES (1, 100.0), (2, 120.0), (3, 90.0), (4, 110.0), (5, 1000.0), (6, 105.0)) v(t, amount);
 +---+--------+-------+
 | t | amount | z     |
@@ -37,7 +45,11 @@ The frame is the caller's: a bounded ROWS frame keeps the work per row at O(n lo
 | 6 | 105.0  | -0.34 |
 +---+--------+-------+
 ```"#,
-    argument(name = "value", description = "A number (an amount, a count).")
+    argument(name = "value", description = "A number (an amount, a count)."),
+    argument(
+        name = "n",
+        description = "Optional constant: the history is the previous n rows (1 to 100000); without it, the window frame."
+    )
 )]
 #[derive(Debug, PartialEq, Eq, Hash)]
 pub struct RobustZscore {
@@ -55,7 +67,11 @@ impl RobustZscore {
     pub fn new() -> Self {
         Self {
             signature: Signature::one_of(
-                vec![TypeSignature::UserDefined, TypeSignature::Exact(vec![DataType::Float64])],
+                vec![
+                    TypeSignature::UserDefined,
+                    TypeSignature::Exact(vec![DataType::Float64]),
+                    TypeSignature::Exact(vec![DataType::Float64, DataType::Int64]),
+                ],
                 Volatility::Immutable,
             ),
         }
@@ -74,13 +90,22 @@ impl WindowUDFImpl for RobustZscore {
     fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
         match arg_types {
             [t] if t.is_numeric() || t.is_null() => Ok(vec![DataType::Float64]),
-            [t] => plan_err!("robust_zscore: value must be a number, got {t}"),
-            _ => plan_err!("robust_zscore takes 1 argument (value), got {}", arg_types.len()),
+            [t, n] if (t.is_numeric() || t.is_null()) && n.is_integer() => Ok(vec![DataType::Float64, DataType::Int64]),
+            [t] | [t, _] if !(t.is_numeric() || t.is_null()) => {
+                plan_err!("robust_zscore: value must be a number, got {t}")
+            }
+            [_, n] => plan_err!("robust_zscore: n must be an integer, got {n}"),
+            _ => plan_err!("robust_zscore takes 1 or 2 arguments (value [, n]), got {}", arg_types.len()),
         }
     }
 
-    fn partition_evaluator(&self, _args: PartitionEvaluatorArgs) -> Result<Box<dyn PartitionEvaluator>> {
-        Ok(Box::new(Evaluator::default()))
+    fn partition_evaluator(&self, args: PartitionEvaluatorArgs) -> Result<Box<dyn PartitionEvaluator>> {
+        if args.input_exprs().len() == 2 {
+            let n = literal_count("robust_zscore", "n", args.input_exprs(), 1, 1, 1..=MAX_HISTORY)?;
+            Ok(Box::new(Running::new(PreviousRows::default(), n)))
+        } else {
+            Ok(Box::new(Evaluator::default()))
+        }
     }
 
     fn field(&self, field_args: WindowUDFFieldArgs) -> Result<FieldRef> {
@@ -92,7 +117,25 @@ impl WindowUDFImpl for RobustZscore {
     }
 }
 
-/// Scores the rows of a partition in order; `next` is the current row.
+/// `robust_zscore(value, n)`: the previous n rows, streaming.
+#[derive(Debug, Default)]
+struct PreviousRows {
+    history: Vec<f64>,
+}
+
+impl RowScorer for PreviousRows {
+    fn score(&mut self, values: &[ArrayRef], history: Range<usize>, row: usize) -> Result<Option<f64>> {
+        let column = values[0].as_primitive::<Float64Type>();
+        if column.is_null(row) || column.value(row).is_nan() {
+            return Ok(None);
+        }
+        self.history.clear();
+        self.history.extend(history.filter(|&i| column.is_valid(i)).map(|i| column.value(i)).filter(|v| !v.is_nan()));
+        Ok(robust_z(column.value(row), &mut self.history))
+    }
+}
+
+/// `robust_zscore(value)` over the caller's frame: the rows of a partition in order; `next` is the current row.
 #[derive(Debug, Default)]
 struct Evaluator {
     next: usize,

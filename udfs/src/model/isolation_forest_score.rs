@@ -18,7 +18,7 @@ crate::macros::scalar_udf! {
 (left when the feature is <= the threshold) plus c(the leaf's size), E the mean over the trees, c(n) = 2 (ln(n − 1) + 0.5772156649…) − 2 (n − 1) / n (c(2) = 1, c(1) = 0) and ψ the forest's sample size. \
 s is near 1 for rows isolated quickly (anomalies) and below 0.5 for ordinary ones; scikit-learn's IsolationForest.score_samples returns −s. \
 A NULL model, feature list or feature gives NULL, and so does a NaN feature on a row's path; a feature list shorter than the forest needs is an error; a forest grown on one-row samples scores 0.5. \
-A model from a scalar subquery is read once, not per row.",
+A model from a scalar subquery is read once, not per row; pass it that way, not through a CROSS JOIN, which copies the whole forest into every row.",
     syntax_example = "isolation_forest_score(model, features)",
     sql_example = r#"```sql
 > WITH t AS (SELECT v % 10 AS x, v / 10 AS y FROM generate_series(0, 99) t(v))
