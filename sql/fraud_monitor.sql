@@ -1,6 +1,6 @@
 -- Fraud monitoring (异常交易监控) on card transactions: behavioural features of each transaction against
--- the customer's own history (robust_zscore, category_novelty, hour_rarity and one-hour velocity from a
--- RANGE frame), scored three ways — expert rules, an isolation forest (isolation_forest_fit,
+-- the customer's own history (robust_zscore, category_novelty, hour_rarity, velocity_count and
+-- velocity_sum, all streaming over transactions sorted by customer and time), scored three ways — expert rules, an isolation forest (isolation_forest_fit,
 -- isolation_forest_score) and a decision tree (decision_tree_fit, decision_tree_predict) — and judged
 -- against the generator's planted fraud (fraud_labels, see _truth.json). The models learn from the
 -- earlier months. The last four months are the test: each method raises its top 0.5% of test
@@ -20,11 +20,10 @@ WITH features AS (
            robust_zscore(t.amount, 20) OVER w AS amount_z,
            category_novelty(t.merchant_category) OVER w AS category_novelty,
            hour_rarity(t.txn_ts) OVER w AS hour_rarity,
-           count(*) OVER last_hour AS txns_1h,
-           sum(t.amount) OVER last_hour AS amount_1h
+           velocity_count(t.txn_ts, INTERVAL '1' HOUR) OVER w AS txns_1h,
+           velocity_sum(t.amount, t.txn_ts, INTERVAL '1' HOUR) OVER w AS amount_1h
     FROM transactions t LEFT JOIN (SELECT txn_id, pattern FROM fraud_labels) l ON l.txn_id = t.txn_id
-    WINDOW w AS (PARTITION BY t.customer_id ORDER BY t.txn_ts, t.txn_id),
-           last_hour AS (PARTITION BY t.customer_id ORDER BY t.txn_ts RANGE BETWEEN INTERVAL '1' HOUR PRECEDING AND CURRENT ROW)
+    WINDOW w AS (PARTITION BY t.customer_id ORDER BY t.txn_ts, t.txn_id)
 )
 SELECT kind, count(*) AS transactions,
        round(median(amount_z), 2) AS median_amount_z, round(avg(category_novelty), 3) AS avg_category_novelty,
@@ -45,11 +44,10 @@ WITH features AS (
            [coalesce(robust_zscore(t.amount, 20) OVER w, 0),
             coalesce(category_novelty(t.merchant_category) OVER w, 0),
             coalesce(hour_rarity(t.txn_ts) OVER w, 0),
-            count(*) OVER last_hour,
-            ln(sum(abs(t.amount)) OVER last_hour + 1)] AS x
+            velocity_count(t.txn_ts, INTERVAL '1' HOUR) OVER w,
+            ln(velocity_sum(abs(t.amount), t.txn_ts, INTERVAL '1' HOUR) OVER w + 1)] AS x
     FROM transactions t LEFT JOIN (SELECT txn_id, pattern FROM fraud_labels) l ON l.txn_id = t.txn_id
-    WINDOW w AS (PARTITION BY t.customer_id ORDER BY t.txn_ts, t.txn_id),
-           last_hour AS (PARTITION BY t.customer_id ORDER BY t.txn_ts RANGE BETWEEN INTERVAL '1' HOUR PRECEDING AND CURRENT ROW)
+    WINDOW w AS (PARTITION BY t.customer_id ORDER BY t.txn_ts, t.txn_id)
 ), models AS (
     SELECT isolation_forest_fit(x, 200, 256, 42) AS forest,
            decision_tree_fit(fraud, x, 4, 20) AS tree
@@ -85,11 +83,10 @@ WITH features AS (
            [coalesce(robust_zscore(t.amount, 20) OVER w, 0),
             coalesce(category_novelty(t.merchant_category) OVER w, 0),
             coalesce(hour_rarity(t.txn_ts) OVER w, 0),
-            count(*) OVER last_hour,
-            ln(sum(abs(t.amount)) OVER last_hour + 1)] AS x
+            velocity_count(t.txn_ts, INTERVAL '1' HOUR) OVER w,
+            ln(velocity_sum(abs(t.amount), t.txn_ts, INTERVAL '1' HOUR) OVER w + 1)] AS x
     FROM transactions t LEFT JOIN (SELECT txn_id, pattern FROM fraud_labels) l ON l.txn_id = t.txn_id
-    WINDOW w AS (PARTITION BY t.customer_id ORDER BY t.txn_ts, t.txn_id),
-           last_hour AS (PARTITION BY t.customer_id ORDER BY t.txn_ts RANGE BETWEEN INTERVAL '1' HOUR PRECEDING AND CURRENT ROW)
+    WINDOW w AS (PARTITION BY t.customer_id ORDER BY t.txn_ts, t.txn_id)
 )
 SELECT unnest(decision_tree_rules(decision_tree_fit(fraud, x, 4, 20),
                                   ['amount_z', 'category_novelty', 'hour_rarity', 'txns_1h', 'log_amount_1h'])) AS rule

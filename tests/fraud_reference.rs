@@ -72,7 +72,9 @@ async fn behavioural_features_equal_pandas_on_demo_lake_transactions() {
                     category_novelty(merchant_category) OVER w AS our_novelty,
                     hour_rarity(txn_ts) OVER w AS our_rarity,
                     count(*) OVER last_hour AS our_n_1h,
-                    sum(amount) OVER last_hour AS our_amount_1h
+                    sum(amount) OVER last_hour AS our_amount_1h,
+                    velocity_count(txn_ts, INTERVAL '1' HOUR) OVER w AS our_count_stream,
+                    velocity_sum(amount, txn_ts, INTERVAL '60' MINUTE) OVER w AS our_sum_stream
              FROM reference
              WINDOW w AS (PARTITION BY customer_id ORDER BY txn_ts, txn_id),
                     last_hour AS (PARTITION BY customer_id ORDER BY txn_ts RANGE BETWEEN INTERVAL '1' HOUR PRECEDING AND CURRENT ROW)
@@ -86,7 +88,9 @@ async fn behavioural_features_equal_pandas_on_demo_lake_transactions() {
                 coalesce(max(abs(our_novelty - novelty)), 0),
                 coalesce(max(abs(our_rarity - rarity)), 0),
                 max(abs(our_amount_1h - amount_1h) / greatest(1.0, abs(amount_1h))),
-                count(our_z), count(*) FILTER (WHERE our_n_1h > 1)
+                count(our_z), count(*) FILTER (WHERE our_n_1h > 1),
+                count(*) FILTER (WHERE our_count_stream <> n_1h_stream),
+                max(abs(our_sum_stream - amount_1h_stream) / greatest(1.0, abs(amount_1h_stream)))
          FROM ours",
     )
     .await;
@@ -100,6 +104,9 @@ async fn behavioural_features_equal_pandas_on_demo_lake_transactions() {
     }
     assert_eq!(r[9], "12288", "scored amounts");
     assert_eq!(r[10], "351", "transactions with another in the hour before");
+    assert_eq!(r[11], "0", "velocity_count differs from pandas rolling('1h', closed='both').count()");
+    let error: f64 = r[12].parse().expect("error");
+    assert!(error <= 1e-12, "velocity_sum: largest difference from pandas {error}");
 }
 
 #[tokio::test]
@@ -137,7 +144,7 @@ async fn behavioural_features_stream_through_the_bounded_window_operator() {
     let plan = rows(
         &ctx,
         "EXPLAIN SELECT robust_zscore(x, 20) OVER w, category_novelty(k) OVER w, hour_rarity(ts) OVER w,
-                        count(*) OVER (PARTITION BY c ORDER BY ts RANGE BETWEEN INTERVAL '1' HOUR PRECEDING AND CURRENT ROW)
+                        velocity_count(ts, INTERVAL '1' HOUR) OVER w, velocity_sum(x, ts, INTERVAL '1' HOUR) OVER w
          FROM (VALUES (1, 1.0, 'a', TIMESTAMP '2024-01-01 10:00:00')) v(c, x, k, ts)
          WINDOW w AS (PARTITION BY c ORDER BY ts)",
     )

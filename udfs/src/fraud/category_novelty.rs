@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::ops::Range;
 
 use arrow::array::{Array, ArrayRef, AsArray};
-use arrow::datatypes::{DataType, Field, FieldRef, Int64Type};
+use arrow::datatypes::{DataType, Field, FieldRef, Float64Type, Int64Type};
 use datafusion::common::{exec_err, plan_err, Result};
 use datafusion::logical_expr::function::{PartitionEvaluatorArgs, WindowUDFFieldArgs};
 use datafusion::logical_expr::{
@@ -126,6 +126,8 @@ impl Seen {
 }
 
 impl RowScorer for Seen {
+    type Output = Float64Type;
+
     fn score(&mut self, values: &[ArrayRef], _history: Range<usize>, row: usize) -> Result<Option<f64>> {
         let column = &values[0];
         if column.is_null(row) {

@@ -5,11 +5,8 @@ use std::ops::Range;
 
 use arrow::array::temporal_conversions::as_datetime_with_timezone;
 use arrow::array::timezone::Tz;
-use arrow::array::{Array, ArrayRef, AsArray};
-use arrow::datatypes::{
-    DataType, Field, FieldRef, TimeUnit, TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType,
-    TimestampSecondType,
-};
+use arrow::array::ArrayRef;
+use arrow::datatypes::{DataType, Field, FieldRef, Float64Type, TimeUnit, TimestampMicrosecondType};
 use datafusion::common::{exec_err, plan_err, Result};
 use datafusion::logical_expr::function::{PartitionEvaluatorArgs, WindowUDFFieldArgs};
 use datafusion::logical_expr::{
@@ -17,7 +14,7 @@ use datafusion::logical_expr::{
 };
 use datafusion_macros::user_doc;
 
-use super::running::{literal_count, RowScorer, Running};
+use super::running::{literal_count, micros, timestamp_type, RowScorer, Running};
 
 const MICROS_PER_HOUR: i64 = 3_600_000_000;
 
@@ -90,11 +87,7 @@ impl WindowUDFImpl for HourRarity {
     }
 
     fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
-        let ts = |t: &DataType| match t {
-            DataType::Timestamp(..) => Ok(t.clone()),
-            DataType::Null => Ok(DataType::Timestamp(TimeUnit::Microsecond, None)),
-            other => plan_err!("hour_rarity: ts must be a timestamp, got {other}"),
-        };
+        let ts = |t: &DataType| timestamp_type("hour_rarity", t);
         match arg_types {
             [t] => Ok(vec![ts(t)?]),
             [t, w] if w.is_integer() => Ok(vec![ts(t)?, DataType::Int64]),
@@ -148,35 +141,11 @@ impl Hours {
     }
 }
 
-/// The timestamp at `row` of a timestamp column of any unit, in microseconds; `None` for NULL.
-fn micros(column: &ArrayRef, row: usize) -> Result<Option<i64>> {
-    if column.is_null(row) {
-        return Ok(None);
-    }
-    let value = match column.data_type() {
-        DataType::Timestamp(TimeUnit::Second, _) => {
-            column.as_primitive::<TimestampSecondType>().value(row).checked_mul(1_000_000)
-        }
-        DataType::Timestamp(TimeUnit::Millisecond, _) => {
-            column.as_primitive::<TimestampMillisecondType>().value(row).checked_mul(1_000)
-        }
-        DataType::Timestamp(TimeUnit::Microsecond, _) => {
-            Some(column.as_primitive::<TimestampMicrosecondType>().value(row))
-        }
-        DataType::Timestamp(TimeUnit::Nanosecond, _) => {
-            Some(column.as_primitive::<TimestampNanosecondType>().value(row).div_euclid(1_000))
-        }
-        other => return exec_err!("hour_rarity: ts must be a timestamp, got {other}"),
-    };
-    match value {
-        Some(v) => Ok(Some(v)),
-        None => exec_err!("hour_rarity: timestamp at row {row} is out of range"),
-    }
-}
-
 impl RowScorer for Hours {
+    type Output = Float64Type;
+
     fn score(&mut self, values: &[ArrayRef], _history: Range<usize>, row: usize) -> Result<Option<f64>> {
-        let Some(ts) = micros(&values[0], row)? else {
+        let Some(ts) = micros("hour_rarity", &values[0], row)? else {
             return Ok(None);
         };
         let hour = self.hour(ts)?;

@@ -124,6 +124,8 @@ struct PreviousRows {
 }
 
 impl RowScorer for PreviousRows {
+    type Output = Float64Type;
+
     fn score(&mut self, values: &[ArrayRef], history: Range<usize>, row: usize) -> Result<Option<f64>> {
         let column = values[0].as_primitive::<Float64Type>();
         if column.is_null(row) || column.value(row).is_nan() {
@@ -176,8 +178,14 @@ fn median(values: &mut [f64]) -> Option<f64> {
     if n == 0 {
         return None;
     }
-    values.sort_unstable_by(f64::total_cmp);
-    Some(if n % 2 == 1 { values[n / 2] } else { (values[n / 2 - 1] + values[n / 2]) / 2.0 })
+    // selection, not a sort: O(n) per median
+    let (below, upper, _) = values.select_nth_unstable_by(n / 2, f64::total_cmp);
+    let upper = *upper;
+    if n % 2 == 1 {
+        return Some(upper);
+    }
+    let lower = below.iter().copied().max_by(f64::total_cmp).unwrap_or(upper);
+    Some((lower + upper) / 2.0)
 }
 
 #[cfg(test)]
@@ -191,5 +199,13 @@ mod tests {
         assert!((z - 895.0 / 14.826).abs() < 1e-12);
         assert_eq!(robust_z(5.0, &mut [3.0, 3.0, 3.0]), None);
         assert_eq!(robust_z(5.0, &mut []), None);
+    }
+
+    #[test]
+    fn medians_of_odd_and_even_counts() {
+        assert_eq!(super::median(&mut [3.0, 1.0, 2.0]), Some(2.0));
+        assert_eq!(super::median(&mut [4.0, 1.0, 3.0, 2.0]), Some(2.5));
+        assert_eq!(super::median(&mut [7.0]), Some(7.0));
+        assert_eq!(super::median(&mut [-0.0, 0.0]), Some(0.0));
     }
 }

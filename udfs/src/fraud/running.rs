@@ -7,7 +7,11 @@
 use std::ops::{Range, RangeInclusive};
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, Float64Array};
+use arrow::array::{Array, ArrayRef, AsArray, PrimitiveArray};
+use arrow::datatypes::{
+    ArrowPrimitiveType, DataType, TimeUnit, TimestampMicrosecondType, TimestampMillisecondType,
+    TimestampNanosecondType, TimestampSecondType,
+};
 use datafusion::common::{exec_err, plan_err, Result, ScalarValue};
 use datafusion::logical_expr::PartitionEvaluator;
 use datafusion::physical_expr::PhysicalExpr;
@@ -16,9 +20,17 @@ use crate::common::{literal_arg, LiteralArg};
 
 /// Scores one row; called once per row of a partition, in order.
 pub trait RowScorer: std::fmt::Debug + Send {
+    /// The result type (Float64 for scores, Int64 for counts).
+    type Output: ArrowPrimitiveType;
+
     /// The score of `row`; `history` is the previous rows this scorer asked for (at most its
     /// `lookback`), in the same arrays. A scorer with a running state updates it with `row`.
-    fn score(&mut self, values: &[ArrayRef], history: Range<usize>, row: usize) -> Result<Option<f64>>;
+    fn score(
+        &mut self,
+        values: &[ArrayRef],
+        history: Range<usize>,
+        row: usize,
+    ) -> Result<Option<<Self::Output as ArrowPrimitiveType>::Native>>;
 }
 
 /// Runs a [`RowScorer`] over a partition, in bounded (streaming) and whole-partition mode.
@@ -51,13 +63,14 @@ impl<S: RowScorer + 'static> PartitionEvaluator for Running<S> {
         let Some(row) = range.end.checked_sub(1) else {
             return exec_err!("fraud window function: empty row range {range:?}");
         };
-        Ok(ScalarValue::Float64(self.scorer.score(values, range.start..row, row)?))
+        let score = self.scorer.score(values, range.start..row, row)?;
+        ScalarValue::new_primitive::<S::Output>(score, &S::Output::DATA_TYPE)
     }
 
     fn evaluate_all(&mut self, values: &[ArrayRef], num_rows: usize) -> Result<ArrayRef> {
         let scores = (0..num_rows)
             .map(|row| self.scorer.score(values, row.saturating_sub(self.lookback)..row, row))
-            .collect::<Result<Float64Array>>()?;
+            .collect::<Result<PrimitiveArray<S::Output>>>()?;
         Ok(Arc::new(scores))
     }
 }
@@ -82,4 +95,41 @@ pub fn literal_count(
         return plan_err!("{function}: {name} must be between {} and {}, got {value}", bounds.start(), bounds.end());
     }
     usize::try_from(value).or_else(|_| plan_err!("{function}: {name} must not be negative, got {value}"))
+}
+
+/// The timestamp at `row` of a timestamp column of any unit, in microseconds (nanoseconds rounded
+/// down); `None` for NULL. `function` names the caller in errors.
+pub fn micros(function: &str, column: &ArrayRef, row: usize) -> Result<Option<i64>> {
+    if column.is_null(row) {
+        return Ok(None);
+    }
+    let value = match column.data_type() {
+        DataType::Timestamp(TimeUnit::Second, _) => {
+            column.as_primitive::<TimestampSecondType>().value(row).checked_mul(1_000_000)
+        }
+        DataType::Timestamp(TimeUnit::Millisecond, _) => {
+            column.as_primitive::<TimestampMillisecondType>().value(row).checked_mul(1_000)
+        }
+        DataType::Timestamp(TimeUnit::Microsecond, _) => {
+            Some(column.as_primitive::<TimestampMicrosecondType>().value(row))
+        }
+        DataType::Timestamp(TimeUnit::Nanosecond, _) => {
+            Some(column.as_primitive::<TimestampNanosecondType>().value(row).div_euclid(1_000))
+        }
+        other => return exec_err!("{function}: ts must be a timestamp, got {other}"),
+    };
+    match value {
+        Some(v) => Ok(Some(v)),
+        None => exec_err!("{function}: the timestamp at row {row} is out of range"),
+    }
+}
+
+/// The coerced type of a timestamp argument: a timestamp keeps its unit and zone, NULL becomes
+/// microseconds; anything else is an error naming `function`.
+pub fn timestamp_type(function: &str, t: &DataType) -> Result<DataType> {
+    match t {
+        DataType::Timestamp(..) => Ok(t.clone()),
+        DataType::Null => Ok(DataType::Timestamp(TimeUnit::Microsecond, None)),
+        other => plan_err!("{function}: ts must be a timestamp, got {other}"),
+    }
 }
