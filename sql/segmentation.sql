@@ -41,7 +41,7 @@ WITH inputs AS (
                     quantile_score(5) OVER (ORDER BY v['monetary'], customer_id)) AS cell
     FROM inputs
 )
-SELECT cell, count(*) AS customers, round(sum(monetary), 0) AS spend
+SELECT cell, count(*) AS customers, round(sum(CAST(monetary AS DECIMAL(18, 2))), 0) AS spend
 FROM scored
 GROUP BY cell
 ORDER BY spend DESC
