@@ -4,9 +4,10 @@
 use std::collections::VecDeque;
 
 use arrow::array::{Array, ArrayRef, AsArray};
-use arrow::datatypes::{DataType, Float64Type, IntervalMonthDayNanoType};
+use arrow::datatypes::{DataType, Float64Type, IntervalMonthDayNanoType, IntervalUnit, TimeUnit};
 use datafusion::common::{exec_err, plan_err, Result, ScalarValue};
 use datafusion::logical_expr::function::PartitionEvaluatorArgs;
+use datafusion::logical_expr::{Signature, TypeSignature, Volatility};
 
 use super::running::micros;
 use crate::common::{literal_arg, LiteralArg};
@@ -32,6 +33,17 @@ pub fn window_micros(function: &str, args: &PartitionEvaluatorArgs, index: usize
     }
 }
 
+/// The signature of velocity_count (`with_value` false) and velocity_sum: coerce_types decides;
+/// the Exact form names the argument types for SHOW FUNCTIONS.
+pub fn signature(with_value: bool) -> Signature {
+    let mut exact =
+        vec![DataType::Timestamp(TimeUnit::Microsecond, None), DataType::Interval(IntervalUnit::MonthDayNano)];
+    if with_value {
+        exact.insert(0, DataType::Float64);
+    }
+    Signature::one_of(vec![TypeSignature::UserDefined, TypeSignature::Exact(exact)], Volatility::Immutable)
+}
+
 /// Coerces (value,) ts, window: a number to Float64, a timestamp as it is, an interval as
 /// month-day-nano.
 pub fn coerce(function: &str, arg_types: &[DataType], with_value: bool) -> Result<Vec<DataType>> {
@@ -50,7 +62,7 @@ pub fn coerce(function: &str, arg_types: &[DataType], with_value: bool) -> Resul
     coerced.push(super::running::timestamp_type(function, &arg_types[expected - 2])?);
     match &arg_types[expected - 1] {
         DataType::Interval(_) | DataType::Null => {
-            coerced.push(DataType::Interval(arrow::datatypes::IntervalUnit::MonthDayNano));
+            coerced.push(DataType::Interval(IntervalUnit::MonthDayNano));
         }
         t => return plan_err!("{function}: window must be an interval, got {t}"),
     }
@@ -83,11 +95,10 @@ impl Recent {
         let Some(t) = micros(self.function, ts, row)? else {
             return Ok(false);
         };
-        if self.last.is_some_and(|last| t < last) {
+        if let Some(last) = self.last.filter(|&last| t < last) {
             return exec_err!(
-                "{}: rows must come in time order (ORDER BY ts in the window): a row at {t} µs follows one at {} µs",
-                self.function,
-                self.last.unwrap_or(t)
+                "{}: rows must come in time order (ORDER BY ts in the window): a row at {t} µs follows one at {last} µs",
+                self.function
             );
         }
         self.last = Some(t);

@@ -4,15 +4,13 @@
 use std::ops::Range;
 
 use arrow::array::ArrayRef;
-use arrow::datatypes::{DataType, Field, FieldRef, Float64Type, IntervalUnit, TimeUnit};
+use arrow::datatypes::{DataType, Field, FieldRef, Float64Type};
 use datafusion::common::Result;
 use datafusion::logical_expr::function::{PartitionEvaluatorArgs, WindowUDFFieldArgs};
-use datafusion::logical_expr::{
-    Documentation, PartitionEvaluator, Signature, TypeSignature, Volatility, WindowUDFImpl,
-};
+use datafusion::logical_expr::{Documentation, PartitionEvaluator, Signature, WindowUDFImpl};
 use datafusion_macros::user_doc;
 
-use super::recent_state::{coerce, window_micros, Recent};
+use super::recent_state::{coerce, signature, window_micros, Recent};
 use super::running::{RowScorer, Running};
 
 #[user_doc(
@@ -56,20 +54,7 @@ impl Default for VelocitySum {
 impl VelocitySum {
     #[must_use]
     pub fn new() -> Self {
-        // the Exact form names the argument types for SHOW FUNCTIONS; coerce_types keeps a timestamp's unit
-        Self {
-            signature: Signature::one_of(
-                vec![
-                    TypeSignature::UserDefined,
-                    TypeSignature::Exact(vec![
-                        DataType::Float64,
-                        DataType::Timestamp(TimeUnit::Microsecond, None),
-                        DataType::Interval(IntervalUnit::MonthDayNano),
-                    ]),
-                ],
-                Volatility::Immutable,
-            ),
-        }
+        Self { signature: signature(true) }
     }
 }
 

@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, Float64Array, Int64Array, ListArray, StringArray, StructArray};
 use arrow::datatypes::{DataType, Field, Fields};
-use datafusion::common::{exec_err, Result};
+use datafusion::common::{exec_err, plan_err, Result};
 
 use super::tree_args::{NodeColumns, RowScorer, Split};
 use crate::common::ListOffsets;
@@ -176,6 +176,15 @@ pub(super) fn node_fields() -> Fields {
         Field::new("probability", DataType::Float64, true),
         Field::new("impurity", DataType::Float64, true),
     ])
+}
+
+/// Checks that `model` is a struct with a `nodes` list; a NULL model is typed as a tree.
+pub(super) fn coerce_model(name: &str, model: &DataType) -> Result<DataType> {
+    match model {
+        DataType::Null => Ok(DataType::Struct(tree_fields())),
+        DataType::Struct(fields) if fields.iter().any(|f| f.name() == "nodes") => Ok(model.clone()),
+        other => plan_err!("{name}: the model must be a decision_tree_fit result, got {other}"),
+    }
 }
 
 /// The fields of the model struct decision_tree_fit returns.

@@ -5,8 +5,8 @@ use datafusion::common::{plan_err, Result};
 use datafusion::logical_expr::{Signature, TypeSignature, Volatility};
 use datafusion_macros::user_doc;
 
-use super::cart::{tree_fields, Tree};
-use super::tree_args::{coerce_model, score_rows};
+use super::cart::{coerce_model, tree_fields, Tree};
+use super::tree_args::score_rows;
 use crate::common::coerce_features;
 
 crate::macros::scalar_udf! {

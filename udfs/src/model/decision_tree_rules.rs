@@ -8,8 +8,7 @@ use datafusion::common::{exec_err, plan_err, Result, ScalarValue};
 use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, Signature, TypeSignature, Volatility};
 use datafusion_macros::user_doc;
 
-use super::cart::{tree_fields, Tree};
-use super::tree_args::coerce_model;
+use super::cart::{coerce_model, tree_fields, Tree};
 use crate::common::cached_arg::Cached;
 
 crate::macros::scalar_udf! {

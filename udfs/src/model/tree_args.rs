@@ -6,21 +6,11 @@ use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, Float64Builder, Int64Array, StructArray};
 use arrow::datatypes::{DataType, Float64Type, Int64Type};
-use datafusion::common::{exec_err, plan_err, Result, ScalarValue};
+use datafusion::common::{exec_err, Result, ScalarValue};
 use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs};
 
-use super::cart::tree_fields;
 use crate::common::cached_arg::Cached;
 use crate::common::{FloatListRow, FloatLists};
-
-/// Checks that `model` is a struct with a `nodes` list; a NULL model is typed as a tree.
-pub(super) fn coerce_model(name: &str, model: &DataType) -> Result<DataType> {
-    match model {
-        DataType::Null => Ok(DataType::Struct(tree_fields())),
-        DataType::Struct(fields) if fields.iter().any(|f| f.name() == "nodes") => Ok(model.clone()),
-        other => plan_err!("{name}: the model must be a decision_tree_fit result, got {other}"),
-    }
-}
 
 /// A split as the node lists hold it: (feature from 0, threshold, left child, right child).
 pub(super) type Split = (usize, f64, usize, usize);
