@@ -30,12 +30,13 @@ WITH features AS (
     -- each month's histogram against the first (baseline) month's, without a self-join that
     -- would compute the histograms twice
     SELECT feature, snapshot_month,
-           psi_from_counts(first_value(counts) OVER (PARTITION BY feature ORDER BY snapshot_month), counts) AS psi
+           psi_from_counts(first_value(counts) OVER (PARTITION BY feature ORDER BY snapshot_month), counts) AS psi,
+           snapshot_month = max(snapshot_month) OVER () AS latest
     FROM histograms
 )
 SELECT feature,
        round(max(psi), 4) AS max_psi,
-       round(max(psi) FILTER (WHERE snapshot_month = (SELECT max(snapshot_month) FROM credit_scores)), 4) AS latest_psi,
+       round(max(psi) FILTER (WHERE latest), 4) AS latest_psi,
        count(*) FILTER (WHERE psi > 0.25) AS drift_months,
        to_char(min(snapshot_month) FILTER (WHERE psi > 0.25), '%Y-%m') AS drifting_since,
        CASE WHEN max(psi) > 0.25 THEN 'DRIFT' WHEN max(psi) > 0.10 THEN 'watch' ELSE 'stable' END AS status

@@ -49,6 +49,7 @@ pub struct EngineBuilder {
     storage: StorageOptions,
     memory_limit: Option<usize>,
     target_partitions: Option<usize>,
+    cluster: Option<String>,
 }
 
 impl EngineBuilder {
@@ -99,6 +100,20 @@ impl EngineBuilder {
         self
     }
 
+    /// Run queries on the Apache DataFusion Ballista cluster whose scheduler is at `url`
+    /// (`df://HOST:PORT`; see [`crate::cluster`]). Planning stays here; the scheduler and its
+    /// executors (`persona scheduler`, `persona executor`) run the plans, reading the lake
+    /// themselves, so the lake must be a URL or path every node reaches. Ballista's settings
+    /// for distribution apply (sort-merge joins, its broadcast thresholds instead of
+    /// [`COLLECT_BUILD_SIDE_ROWS`]), and `target_partitions` is the number of shuffle
+    /// partitions (16 unless set).
+    #[cfg(feature = "cluster")]
+    #[must_use]
+    pub fn cluster(mut self, url: impl Into<String>) -> Self {
+        self.cluster = Some(url.into());
+        self
+    }
+
     /// The session, with `information_schema` enabled so `SHOW FUNCTIONS` lists Persona's
     /// functions.
     ///
@@ -109,6 +124,10 @@ impl EngineBuilder {
         let optimizer = &mut config.options_mut().optimizer;
         optimizer.hash_join_single_partition_threshold_rows = COLLECT_BUILD_SIDE_ROWS;
         optimizer.hash_join_single_partition_threshold = COLLECT_BUILD_SIDE_BYTES;
+        #[cfg(feature = "cluster")]
+        if self.cluster.is_some() {
+            config = crate::cluster::session_config();
+        }
         if let Some(partitions) = self.target_partitions {
             if partitions == 0 {
                 return datafusion::common::plan_err!("target partitions must be at least 1");
@@ -120,11 +139,30 @@ impl EngineBuilder {
         if let Some(bytes) = self.memory_limit {
             runtime = runtime.with_memory_pool(Arc::new(GreedyMemoryPool::new(bytes)));
         }
-        let ctx = SessionContext::new_with_config_rt(config, runtime.build_arc()?);
-        persona_udfs::register_all(&ctx)?;
+        #[cfg(feature = "cluster")]
+        let ctx = match &self.cluster {
+            Some(url) => {
+                let state = datafusion::execution::session_state::SessionStateBuilder::new()
+                    .with_default_features()
+                    .with_config(config)
+                    .with_runtime_env(runtime.build_arc()?)
+                    .build();
+                crate::cluster::connect(url, state).await?
+            }
+            None => local(config, runtime)?,
+        };
+        #[cfg(not(feature = "cluster"))]
+        let ctx = local(config, runtime)?;
         if let Some(lake) = &self.lake {
             register_lake_with(&ctx, lake, &self.storage).await?;
         }
         Ok(ctx)
     }
+}
+
+/// A local session with every Persona function.
+fn local(config: SessionConfig, runtime: RuntimeEnvBuilder) -> Result<SessionContext> {
+    let ctx = SessionContext::new_with_config_rt(config, runtime.build_arc()?);
+    persona_udfs::register_all(&ctx)?;
+    Ok(ctx)
 }

@@ -10,10 +10,14 @@
 //! generator.
 
 pub mod catalog;
+#[cfg(feature = "cluster")]
+pub mod cluster;
 pub mod demo;
 pub mod demo_lake;
 mod engine;
 pub mod generate;
+#[cfg(any(feature = "cli", feature = "cluster"))]
+pub mod json_text;
 pub mod lake;
 #[cfg(feature = "server")]
 pub mod serve;

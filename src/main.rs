@@ -44,6 +44,60 @@ enum Command {
     /// Read a secret from stdin and print its argon2 hash (for `password_hash`) and its
     /// SHA-256 (for a static token's `sha256`).
     HashSecret,
+    /// Run an Apache DataFusion Ballista scheduler with every Persona function.
+    Scheduler(SchedulerArgs),
+    /// Run a Ballista executor with every Persona function, registered with a scheduler.
+    Executor(ExecutorArgs),
+}
+
+#[derive(Args, Debug)]
+struct SchedulerArgs {
+    /// Address clients and executors connect to.
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:50050")]
+    bind: std::net::SocketAddr,
+    /// An option of the lake's object store (repeatable), as for the shell.
+    #[arg(long = "storage", value_name = "KEY=VALUE")]
+    storage: Vec<String>,
+    /// Environment variable holding `persona serve`'s pseudonym key (its
+    /// `pseudonym_key_env`), for a server with pseudonymised columns on this cluster.
+    #[arg(long, value_name = "VAR")]
+    pseudonym_key_env: Option<String>,
+    /// Log lines as JSON instead of text.
+    #[arg(long)]
+    json_logs: bool,
+}
+
+#[derive(Args, Debug)]
+struct ExecutorArgs {
+    /// The scheduler's address.
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:50050")]
+    scheduler: String,
+    /// Arrow Flight address (shuffle data and results); the gRPC port the scheduler pushes
+    /// tasks to is the next port up unless --grpc-port is given.
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:50051")]
+    bind: std::net::SocketAddr,
+    /// The gRPC port for tasks from the scheduler.
+    #[arg(long, value_name = "N")]
+    grpc_port: Option<u16>,
+    /// Tasks run at once (default: the number of cores).
+    #[arg(long, value_name = "N")]
+    concurrent_tasks: Option<usize>,
+    /// Directory for shuffle files and spills (default: a temporary directory removed on exit).
+    #[arg(long, value_name = "DIR")]
+    work_dir: Option<PathBuf>,
+    /// Memory pool per session on this executor, e.g. 4G (default: unlimited).
+    #[arg(short = 'm', long, value_name = "SIZE", value_parser = parse_size)]
+    memory_limit: Option<usize>,
+    /// An option of the lake's object store (repeatable), as for the shell.
+    #[arg(long = "storage", value_name = "KEY=VALUE")]
+    storage: Vec<String>,
+    /// Environment variable holding `persona serve`'s pseudonym key (its
+    /// `pseudonym_key_env`), for a server with pseudonymised columns on this cluster.
+    #[arg(long, value_name = "VAR")]
+    pseudonym_key_env: Option<String>,
+    /// Log lines as JSON instead of text.
+    #[arg(long)]
+    json_logs: bool,
 }
 
 #[derive(Args, Debug)]
@@ -69,6 +123,9 @@ struct ServeArgs {
     /// An option of a remote lake's object store (repeatable; over the `[storage]` section).
     #[arg(long = "storage", value_name = "KEY=VALUE")]
     storage: Vec<String>,
+    /// Run the queries on a Ballista cluster (planning, roles and masking stay here).
+    #[arg(long, value_name = "df://HOST:PORT")]
+    cluster: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -87,6 +144,10 @@ struct EngineArgs {
     /// aws.endpoint=http://127.0.0.1:9000; the AWS_*/GOOGLE_*/AZURE_* variables apply without it.
     #[arg(long = "storage", value_name = "KEY=VALUE")]
     storage: Vec<String>,
+    /// Run the queries on the Ballista cluster whose scheduler is at this URL (see
+    /// `persona scheduler`); the lake must be reachable from every executor.
+    #[arg(long, value_name = "df://HOST:PORT")]
+    cluster: Option<String>,
 }
 
 /// `--storage KEY=VALUE` flags as options.
@@ -164,7 +225,11 @@ struct GenerateArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .thread_stack_size(persona::cluster::THREAD_STACK_BYTES)
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("Error: cannot start the runtime: {e}");
@@ -194,21 +259,60 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Some(Command::Serve(args)) => serve(args).await,
         Some(Command::HashSecret) => hash_secret(),
+        Some(Command::Scheduler(args)) => {
+            init_logs(args.json_logs);
+            let options = persona::cluster::SchedulerOptions {
+                bind: args.bind,
+                storage: storage_options(&args.storage)?,
+                pseudonym_key: pseudonym_key(args.pseudonym_key_env.as_deref())?,
+            };
+            eprintln!("persona scheduler listening on {}", args.bind);
+            persona::cluster::run_scheduler(options, persona::serve::shutdown_signal()).await
+        }
+        Some(Command::Executor(args)) => {
+            init_logs(args.json_logs);
+            persona::cluster::run_executor(persona::cluster::ExecutorOptions {
+                scheduler: args.scheduler,
+                bind: args.bind,
+                grpc_port: args.grpc_port,
+                concurrent_tasks: args.concurrent_tasks,
+                work_dir: args.work_dir,
+                memory_limit: args.memory_limit,
+                storage: storage_options(&args.storage)?,
+                pseudonym_key: pseudonym_key(args.pseudonym_key_env.as_deref())?,
+            })
+            .await
+        }
     }
 }
 
-async fn serve(args: ServeArgs) -> Result<()> {
+/// The value of the pseudonym key's variable (as `persona serve` reads it: at least 16 bytes).
+fn pseudonym_key(var: Option<&str>) -> Result<Option<String>> {
+    let Some(var) = var else { return Ok(None) };
+    match std::env::var(var) {
+        Ok(key) if key.len() >= 16 => Ok(Some(key)),
+        Ok(_) => plan_err!("the pseudonym key in ${var} must have at least 16 bytes"),
+        Err(_) => plan_err!("--pseudonym-key-env names ${var}, which is not set"),
+    }
+}
+
+/// Log lines on stderr (`RUST_LOG`, default `info`), as text or JSON.
+fn init_logs(json: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
-    if args.json_logs {
+    if json {
         logs.json().init();
     } else {
         logs.init();
     }
+}
+
+async fn serve(args: ServeArgs) -> Result<()> {
+    init_logs(args.json_logs);
     let mut config = ServerConfig::load(&args.config).map_err(DataFusionError::Configuration)?;
     if let Some(addr) = args.addr {
         config.server.addr = addr;
@@ -227,6 +331,9 @@ async fn serve(args: ServeArgs) -> Result<()> {
     }
     if let Some(partitions) = args.target_partitions {
         builder = builder.target_partitions(partitions);
+    }
+    if let Some(url) = args.cluster {
+        builder = builder.cluster(url);
     }
     let ctx = builder.build().await?;
     let listener = tokio::net::TcpListener::bind(config.server.addr)
@@ -261,6 +368,9 @@ async fn engine(args: &EngineArgs, quiet: bool) -> Result<SessionContext> {
     }
     if let Some(partitions) = args.target_partitions {
         builder = builder.target_partitions(partitions);
+    }
+    if let Some(url) = &args.cluster {
+        builder = builder.cluster(url.clone());
     }
     // files can be queried by path, as in datafusion-cli: SELECT * FROM 'data.parquet'
     let ctx = builder.build().await?.enable_url_table();

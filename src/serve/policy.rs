@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use datafusion::catalog::TableProvider;
 use datafusion::common::{DataFusionError, Result};
+use datafusion::execution::session_state::SessionStateBuilder;
 use datafusion::logical_expr::ScalarUDF;
 use datafusion::prelude::SessionContext;
 use persona_udfs::privacy::Pseudonym;
@@ -47,8 +48,7 @@ impl Policy {
         let pseudonym = Arc::new(ScalarUDF::from(Pseudonym::new(pseudonym_key(config)?)));
         let mut roles = HashMap::new();
         for (name, role) in &config.roles {
-            let ctx = SessionContext::new_with_config_rt(base.copied_config(), base.runtime_env());
-            persona_udfs::register_all(&ctx)?;
+            let ctx = role_context(base)?;
             for (table, provider) in &lake {
                 if !role.may_read(table) {
                     continue;
@@ -91,6 +91,23 @@ impl Policy {
     pub fn is_lake_table(&self, table: &str) -> bool {
         self.lake_tables.iter().any(|t| t == table)
     }
+}
+
+/// An empty context that plans and executes as `base` does: its configuration, runtime, query
+/// planner (on a cluster, Ballista's: the role's masked plan is what is shipped) and logical
+/// optimizer rules, with every Persona function.
+fn role_context(base: &SessionContext) -> Result<SessionContext> {
+    let state = base.state();
+    let role = SessionStateBuilder::new()
+        .with_default_features()
+        .with_config(base.copied_config())
+        .with_runtime_env(base.runtime_env())
+        .with_query_planner(Arc::clone(state.query_planner()))
+        .with_optimizer_rules(state.optimizers().to_vec())
+        .build();
+    let ctx = SessionContext::new_with_state(role);
+    persona_udfs::register_all(&ctx)?;
+    Ok(ctx)
 }
 
 /// Every `[pii]` table and column must exist: a typo must not serve a column in clear.

@@ -1,0 +1,229 @@
+//! Every sqllogictest file and every recipe of sql/ on an in-process Ballista cluster (a
+//! scheduler and two executors with one task slot each, wired as `persona scheduler` and
+//! `persona executor` are), compared with the local engine on the test lake.
+
+mod common;
+
+use std::path::PathBuf;
+
+use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
+use datafusion::prelude::SessionContext;
+use persona::demo::{steps, RECIPES};
+use persona::store::StorageOptions;
+use persona::EngineBuilder;
+
+use common::{run_slt, test_engine, test_lake};
+
+/// A runtime for an in-process cluster: decoding and encoding plans recurse deeply, and an
+/// unoptimised build overflows tokio's default 2 MiB worker stacks.
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .thread_stack_size(persona::cluster::THREAD_STACK_BYTES)
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+async fn cluster_engine() -> SessionContext {
+    let url = persona::cluster::standalone(2, 1, StorageOptions::new(), None).await.expect("standalone cluster");
+    EngineBuilder::new()
+        .lake(test_lake().display().to_string())
+        .cluster(url)
+        .target_partitions(2)
+        .build()
+        .await
+        .expect("cluster engine")
+}
+
+/// Every row of `sql` as strings, with the column types (NULL as "NULL").
+async fn typed_rows(ctx: &SessionContext, sql: &str) -> Result<Vec<Vec<(String, bool)>>, String> {
+    let df = ctx.sql(sql).await.map_err(|e| format!("plan: {e}"))?;
+    let batches = df.collect().await.map_err(|e| format!("execute: {e}"))?;
+    let options = FormatOptions::default().with_null("NULL");
+    let mut out = Vec::new();
+    for batch in batches {
+        let formatters: Vec<_> =
+            batch.columns().iter().map(|c| ArrayFormatter::try_new(c.as_ref(), &options).expect("formatter")).collect();
+        let floats: Vec<bool> = batch.columns().iter().map(|c| c.data_type().is_floating()).collect();
+        for row in 0..batch.num_rows() {
+            out.push(formatters.iter().zip(&floats).map(|(f, float)| (f.value(row).to_string(), *float)).collect());
+        }
+    }
+    Ok(out)
+}
+
+/// Whether two cells agree: floating values to 1e-9 relative or, for values the query rounded,
+/// to one unit of their last decimal (sums in another order can land on the other side of a
+/// rounding boundary); numbers inside nested values are compared token by token; everything
+/// else exactly.
+fn same_cell(local: &str, remote: &str) -> bool {
+    if local == remote {
+        return true;
+    }
+    let split = |s: &str| -> Vec<String> {
+        s.split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '+' | '_')))
+            .map(str::to_string)
+            .collect()
+    };
+    let (a, b) = (split(local), split(remote));
+    a.len() == b.len()
+        && a.iter().zip(&b).all(|(x, y)| {
+            x == y
+                || match (x.parse::<f64>(), y.parse::<f64>()) {
+                    (Ok(a), Ok(b)) => (a - b).abs() <= last_digit(x).max(1e-9 * a.abs().max(b.abs())),
+                    _ => false,
+                }
+        })
+}
+
+/// One unit of the last decimal of a number written with at least two decimals, else 0.
+fn last_digit(number: &str) -> f64 {
+    match number.split_once('.') {
+        Some((_, decimals)) if decimals.len() >= 2 && decimals.bytes().all(|b| b.is_ascii_digit()) => {
+            1.000_001 * 10f64.powi(-i32::try_from(decimals.len()).unwrap_or(i32::MAX))
+        }
+        _ => 0.0,
+    }
+}
+
+fn same_rows(mut local: Vec<Vec<(String, bool)>>, mut remote: Vec<Vec<(String, bool)>>) -> Result<(), String> {
+    if local.len() != remote.len() {
+        return Err(format!("{} rows locally, {} on the cluster", local.len(), remote.len()));
+    }
+    // row order is compared as a set: ties of an ORDER BY may come back in any order
+    local.sort();
+    remote.sort();
+    for (l, r) in local.iter().zip(&remote) {
+        let same = l.len() == r.len() && l.iter().zip(r).all(|((a, _), (b, _))| same_cell(a, b));
+        if !same {
+            return Err(format!("local row {l:?}\ncluster row {r:?}"));
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn every_slt_file_passes_on_a_cluster() {
+    runtime().block_on(slt_files_on_a_cluster());
+}
+
+async fn slt_files_on_a_cluster() {
+    let ctx = cluster_engine().await;
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/sql");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("tests/sql")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "slt"))
+        .collect();
+    files.sort();
+    let mut failures = Vec::new();
+    for file in &files {
+        let started = std::time::Instant::now();
+        let result = run_slt(&ctx, file).await;
+        eprintln!("{}: {:.1} s on the cluster", file.display(), started.elapsed().as_secs_f64());
+        if let Err(e) = result {
+            eprintln!("FAILED {e}");
+            failures.push(format!("{}: {e}", file.display()));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} files failed on the cluster:\n{}",
+        failures.len(),
+        files.len(),
+        failures.join("\n\n")
+    );
+}
+
+#[test]
+fn every_recipe_gives_the_local_answers_on_a_cluster() {
+    runtime().block_on(recipes_on_a_cluster());
+}
+
+async fn recipes_on_a_cluster() {
+    let local = test_engine().await;
+    let cluster = cluster_engine().await;
+    let mut failures = Vec::new();
+    let mut compared = 0;
+    for (file, sql) in RECIPES {
+        for step in steps(sql) {
+            if step.sql.contains("isolation_forest_score") {
+                // Ballista plans scalar subqueries as joins, which copy the 200-tree forest
+                // into every scored row (gigabytes); see the README's cluster limits
+                continue;
+            }
+            eprintln!("{file}: {}", step.title);
+            let expected = typed_rows(&local, &step.sql).await.unwrap_or_else(|e| panic!("{file} locally: {e}"));
+            let got = typed_rows(&cluster, &step.sql).await;
+            let before = failures.len();
+            compared += 1;
+            match got {
+                Err(e) => failures.push(format!("{file} '{}': {e}", step.title)),
+                Ok(got) => {
+                    if let Err(e) = same_rows(expected, got) {
+                        failures.push(format!("{file} '{}': {e}", step.title));
+                    }
+                }
+            }
+            if let Some(failure) = failures.get(before) {
+                eprintln!("FAILED {failure}");
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {compared} recipe steps differ on the cluster:\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
+}
+
+#[test]
+fn in_memory_tables_travel_with_the_plan() {
+    runtime().block_on(in_memory_tables());
+}
+
+async fn in_memory_tables() {
+    let ctx = cluster_engine().await;
+    ctx.sql("CREATE TABLE picks AS SELECT customer_id FROM customers WHERE customer_id <= 5")
+        .await
+        .expect("create")
+        .collect()
+        .await
+        .expect("created");
+    let rows =
+        common::rows(&ctx, "SELECT count(*), sum(customer_id) FROM picks JOIN customers USING (customer_id)").await;
+    assert_eq!(rows, [["5", "15"]]);
+}
+
+#[tokio::test]
+async fn a_bad_cluster_url_is_refused_by_name() {
+    let Err(err) = EngineBuilder::new().cluster("http://localhost:1").build().await else {
+        panic!("an http:// cluster URL was accepted");
+    };
+    assert!(err.to_string().contains("df://HOST:PORT"), "{err}");
+}
+
+#[test]
+#[ignore = "debugging aid"]
+fn debug_statements() {
+    runtime().block_on(async {
+        let _ = tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).try_init();
+        let slots = std::env::var("DEBUG_SLOTS").ok().and_then(|s| s.parse().ok()).unwrap_or(1);
+        let url = persona::cluster::standalone(2, slots, StorageOptions::new(), None).await.expect("standalone");
+        let ctx = EngineBuilder::new()
+            .lake(test_lake().display().to_string())
+            .cluster(url)
+            .target_partitions(2)
+            .build()
+            .await
+            .expect("cluster engine");
+        let text = std::fs::read_to_string(std::env::var("DEBUG_SQL").expect("DEBUG_SQL")).expect("file");
+        for sql in text.split("\n\n").filter(|s| !s.trim().is_empty()) {
+            let started = std::time::Instant::now();
+            let result = tokio::time::timeout(std::time::Duration::from_secs(20), typed_rows(&ctx, sql)).await;
+            eprintln!("--- {:.1}s {sql}\n{result:?}", started.elapsed().as_secs_f64());
+        }
+    });
+}
