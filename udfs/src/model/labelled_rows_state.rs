@@ -47,6 +47,42 @@ impl<M> LabelledRows<M> {
     pub(super) fn len(&self) -> usize {
         self.dim.map_or(0, |d| self.values.len() / (d + 1))
     }
+
+    /// Puts the rows in one canonical order (by features, then label; no row holds a NaN), so
+    /// a fit's sums, and therefore its bits, do not depend on how the rows were split into
+    /// partitions and in which order their states were merged (on a cluster, tasks finish in
+    /// any order). In place: the extra memory is an index per row.
+    pub(super) fn sort_rows(&mut self) {
+        let Some(dim) = self.dim else { return };
+        let q = dim + 1;
+        let n = self.values.len() / q;
+        let values = &mut self.values;
+        let mut order: Vec<usize> = (0..n).collect();
+        order.sort_unstable_by(|&a, &b| {
+            let (x, y) = (&values[a * q..(a + 1) * q], &values[b * q..(b + 1) * q]);
+            x.iter().zip(y).map(|(u, v)| u.total_cmp(v)).find(|o| o.is_ne()).unwrap_or(std::cmp::Ordering::Equal)
+        });
+        // row i becomes the old row order[i], one permutation cycle at a time
+        let mut placed = vec![false; n];
+        let mut first = vec![0.0; q];
+        for start in 0..n {
+            if placed[start] {
+                continue;
+            }
+            first.copy_from_slice(&values[start * q..(start + 1) * q]);
+            let mut i = start;
+            loop {
+                placed[i] = true;
+                let from = order[i];
+                if from == start {
+                    values[i * q..(i + 1) * q].copy_from_slice(&first);
+                    break;
+                }
+                values.copy_within(from * q..(from + 1) * q, i * q);
+                i = from;
+            }
+        }
+    }
 }
 
 /// The state fields: the feature count and the rows.
@@ -120,5 +156,43 @@ impl<M: RowsModel> GroupState for LabelledRows<M> {
 
     fn size(&self) -> usize {
         self.values.capacity() * size_of::<f64>()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug)]
+    struct Rows;
+
+    impl RowsModel for Rows {
+        const NAME: &'static str = "rows";
+        type Params = ();
+
+        fn evaluate((): &(), _: &mut [LabelledRows<Self>]) -> Result<ArrayRef> {
+            unreachable!("not evaluated in these tests")
+        }
+    }
+
+    #[test]
+    fn rows_sort_into_one_order_whatever_order_they_came_in() {
+        let rows =
+            [[3.0, 1.0, 0.0], [1.0, 2.0, 1.0], [1.0, -0.0, 0.0], [3.0, 1.0, 1.0], [1.0, 2.0, 1.0], [-5.0, 9.0, 0.0]];
+        let mut expected: Vec<[f64; 3]> = rows.to_vec();
+        expected.sort_by(|a, b| {
+            a.iter().zip(b).map(|(x, y)| x.total_cmp(y)).find(|o| o.is_ne()).unwrap_or(std::cmp::Ordering::Equal)
+        });
+        for rotation in 0..rows.len() {
+            let mut shuffled = rows.to_vec();
+            shuffled.rotate_left(rotation);
+            shuffled.swap(0, rotation);
+            let mut group = LabelledRows::<Rows> { dim: Some(2), values: shuffled.concat(), model: PhantomData };
+            group.sort_rows();
+            assert_eq!(group.values, expected.concat(), "rotation {rotation}");
+        }
+        let mut empty = LabelledRows::<Rows>::default();
+        empty.sort_rows();
+        assert!(empty.values.is_empty());
     }
 }

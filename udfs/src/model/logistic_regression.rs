@@ -31,7 +31,7 @@ label is a boolean or a number 0 or 1 (another value is an error); rows with a N
 an infinite feature or feature lists of different lengths are errors. A group whose maximum likelihood does not exist gives NULL coefficients, converged = false \
 and the reason: no rows, every label the same, fewer rows than coefficients, a feature that is constant or a linear combination of the others (named by its position), \
 or (without l2) features that separate the labels perfectly (every fitted probability within 1e-8 of its label; quasi-complete separation shows, as in statsmodels, as very large coefficients and standard errors). A fit that reaches max_iter keeps its last coefficients with converged = false. \
-The state holds the group's rows (8 bytes per feature and label, counted in the memory pool).",
+The state holds the group's rows (8 bytes per feature and label, counted in the memory pool); they are sorted before the fit, so the result has the same bits however the rows were partitioned.",
     syntax_example = "logistic_regression(label, features [, l2 [, max_iter]])",
     sql_example = r#"```sql
 > SELECT round(m.coefficients[1], 4) AS b0, round(m.coefficients[2], 4) AS b_treatment,
@@ -179,8 +179,13 @@ impl RowsModel for Logistic {
     type Params = Params;
 
     fn evaluate(params: &Params, groups: &mut [LabelledRows<Self>]) -> Result<ArrayRef> {
-        let fits: Vec<Fit> =
-            groups.iter_mut().map(|g| fit_in_place(&mut g.values, g.dim.unwrap_or(0), *params)).collect();
+        let fits: Vec<Fit> = groups
+            .iter_mut()
+            .map(|g| {
+                g.sort_rows();
+                fit_in_place(&mut g.values, g.dim.unwrap_or(0), *params)
+            })
+            .collect();
         regression_args::struct_array(NAME, result_columns(&fits))
     }
 }
