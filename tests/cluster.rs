@@ -227,3 +227,121 @@ fn debug_statements() {
         }
     });
 }
+
+const PSEUDONYM_KEY: &str = "cluster-pseudonym-key-0123456789";
+
+/// `persona serve` on a cluster context: the role's masked plan is what the cluster runs.
+async fn masked_rows_over_flight(pseudonym_on_cluster: bool) -> Result<Vec<Vec<Option<String>>>, String> {
+    use arrow::array::{Array, AsArray};
+    use arrow_flight::sql::client::FlightSqlServiceClient;
+    use futures::TryStreamExt;
+
+    std::env::set_var("PERSONA_CLUSTER_TEST_KEY", PSEUDONYM_KEY);
+    let key = pseudonym_on_cluster.then_some(PSEUDONYM_KEY);
+    let url = persona::cluster::standalone(2, 1, StorageOptions::new(), key).await.expect("standalone cluster");
+    let ctx = EngineBuilder::new()
+        .lake(test_lake().display().to_string())
+        .cluster(url)
+        .target_partitions(2)
+        .build()
+        .await
+        .expect("cluster engine");
+    let hash = persona::serve::hash_password("pw").expect("hash");
+    let config = persona::serve::ServerConfig::parse(&format!(
+        r#"
+[server]
+pseudonym_key_env = "PERSONA_CLUSTER_TEST_KEY"
+[roles.marketing]
+tables = ["customers"]
+[users.mia]
+password_hash = "{hash}"
+role = "marketing"
+[pii.customers]
+phone = "mask_phone"
+email = "pseudonym"
+birth_year = "redact"
+"#
+    ))
+    .expect("config");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        persona::serve::serve(&ctx, &config, listener, async {
+            let _ = stopped.await;
+        })
+        .await
+        .map_err(|e| e.to_string())
+    });
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
+        .expect("uri")
+        .connect_timeout(std::time::Duration::from_secs(10))
+        .connect()
+        .await
+        .expect("connect");
+    let mut client = FlightSqlServiceClient::new(channel);
+    if let Err(e) = client.handshake("mia", "pw").await {
+        panic!("handshake: {e}; the server: {:?}", server.await);
+    }
+    let sql = "SELECT customer_id, phone, email, birth_year FROM customers ORDER BY customer_id LIMIT 20";
+    let result = async {
+        let info = client.execute(sql.to_string(), None).await.map_err(|e| e.to_string())?;
+        let mut rows = Vec::new();
+        for endpoint in info.endpoint {
+            let ticket = endpoint.ticket.ok_or("no ticket")?;
+            let batches: Vec<_> = client
+                .do_get(ticket)
+                .await
+                .map_err(|e| e.to_string())?
+                .try_collect()
+                .await
+                .map_err(|e| e.to_string())?;
+            for batch in batches {
+                let columns: Vec<_> = (1..4)
+                    .map(|c| arrow::compute::cast(batch.column(c), &arrow::datatypes::DataType::Utf8))
+                    .collect::<Result<_, _>>()
+                    .map_err(|e| e.to_string())?;
+                for row in 0..batch.num_rows() {
+                    rows.push(
+                        columns
+                            .iter()
+                            .map(|c| {
+                                let c = c.as_string::<i32>();
+                                (!c.is_null(row)).then(|| c.value(row).to_string())
+                            })
+                            .collect(),
+                    );
+                }
+            }
+        }
+        Ok::<_, String>(rows)
+    }
+    .await;
+    let _ = stop.send(());
+    let _ = server.await;
+    result
+}
+
+#[test]
+fn the_flight_server_masks_on_a_cluster_as_it_does_locally() {
+    runtime().block_on(async {
+        let local = test_engine().await;
+        let expected: Vec<Vec<Option<String>>> = common::rows(
+            &local,
+            &format!(
+                "SELECT mask_phone(phone), hash_pii(email, '{PSEUDONYM_KEY}'), CAST(NULL AS VARCHAR) \
+                 FROM customers ORDER BY customer_id LIMIT 20"
+            ),
+        )
+        .await
+        .into_iter()
+        .map(|row| row.into_iter().map(|v| (v != "NULL").then_some(v)).collect())
+        .collect();
+        let masked = masked_rows_over_flight(true).await.expect("masked rows from the cluster");
+        assert_eq!(masked, expected);
+        assert!(masked.iter().all(|r| r[0].as_deref().is_some_and(|p| p.contains("****"))));
+        // a cluster without the key cannot compute pseudonyms: the query fails, nothing unmasked
+        let err = masked_rows_over_flight(false).await.expect_err("no pseudonym on the cluster");
+        assert!(err.contains("pseudonym"), "{err}");
+    });
+}

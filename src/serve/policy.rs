@@ -100,7 +100,9 @@ fn role_context(base: &SessionContext) -> Result<SessionContext> {
     let state = base.state();
     let role = SessionStateBuilder::new()
         .with_default_features()
-        .with_config(base.copied_config())
+        // a state rebuilt from another (as a cluster client's is) stops creating the default
+        // catalog; the role's own catalog needs it
+        .with_config(base.copied_config().with_create_default_catalog_and_schema(true))
         .with_runtime_env(base.runtime_env())
         .with_query_planner(Arc::clone(state.query_planner()))
         .with_optimizer_rules(state.optimizers().to_vec())
