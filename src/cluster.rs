@@ -45,6 +45,7 @@ use datafusion::catalog::TableProvider;
 use datafusion::common::{exec_datafusion_err, plan_err, DataFusionError, Result, TableReference};
 use datafusion::datasource::MemTable;
 use datafusion::execution::cache::cache_manager::CacheManagerConfig;
+use datafusion::execution::context::QueryPlanner;
 use datafusion::execution::memory_pool::GreedyMemoryPool;
 use datafusion::execution::object_store::{DefaultObjectStoreRegistry, ObjectStoreRegistry};
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
@@ -53,6 +54,8 @@ use datafusion::execution::TaskContext;
 use datafusion::functions_table::generate_series::GenerateSeriesTable;
 use datafusion::logical_expr::{Extension, LogicalPlan, ScalarUDF};
 use datafusion::optimizer::OptimizerRule;
+use datafusion::physical_plan::ExecutionPlan;
+use datafusion::physical_planner::{DefaultPhysicalPlanner, PhysicalPlanner};
 use datafusion::prelude::{SessionConfig, SessionContext};
 use datafusion_proto::logical_plan::LogicalExtensionCodec;
 use object_store::ObjectStore;
@@ -367,9 +370,33 @@ pub(crate) async fn connect(url: &str, state: SessionState) -> Result<SessionCon
     let ctx = SessionContext::remote_with_state(url, state).await?;
     let state = ctx.state();
     let rules = shippable_rules(state.optimizers());
-    let mut state = SessionStateBuilder::new_from_existing(state).with_optimizer_rules(rules).build();
+    let planner = Arc::new(ClusterPlanner { ballista: Arc::clone(state.query_planner()) });
+    let mut state =
+        SessionStateBuilder::new_from_existing(state).with_optimizer_rules(rules).with_query_planner(planner).build();
     register_functions(&mut state, None)?;
     Ok(SessionContext::new_with_state(state))
+}
+
+/// Ballista's query planner, except for `DESCRIBE`, which only reads a schema and which
+/// Ballista cannot ship ("LogicalPlan serde is not yet implemented for DescribeTable"): it is
+/// answered here.
+#[derive(Debug)]
+struct ClusterPlanner {
+    ballista: Arc<dyn QueryPlanner + Send + Sync>,
+}
+
+#[async_trait::async_trait]
+impl QueryPlanner for ClusterPlanner {
+    async fn create_physical_plan(
+        &self,
+        logical_plan: &LogicalPlan,
+        session_state: &dyn datafusion::catalog::Session,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        if matches!(logical_plan, LogicalPlan::DescribeTable(_)) {
+            return DefaultPhysicalPlanner::default().create_physical_plan(logical_plan, session_state).await;
+        }
+        self.ballista.create_physical_plan(logical_plan, session_state).await
+    }
 }
 
 /// An in-process cluster for tests and trials: a scheduler and `executors` executors with

@@ -195,6 +195,9 @@ async fn in_memory_tables() {
     let rows =
         common::rows(&ctx, "SELECT count(*), sum(customer_id) FROM picks JOIN customers USING (customer_id)").await;
     assert_eq!(rows, [["5", "15"]]);
+    // DESCRIBE reads only the schema: answered by the client
+    let columns = common::rows(&ctx, "DESCRIBE customers").await;
+    assert!(columns.iter().any(|c| c[0] == "customer_id"), "{columns:?}");
 }
 
 #[tokio::test]
