@@ -55,6 +55,13 @@ struct SchedulerArgs {
     /// Address clients and executors connect to.
     #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:50050")]
     bind: std::net::SocketAddr,
+    #[command(flatten)]
+    node: NodeArgs,
+}
+
+/// What a scheduler and an executor both take.
+#[derive(Args, Debug)]
+struct NodeArgs {
     /// An option of the lake's object store (repeatable), as for the shell.
     #[arg(long = "storage", value_name = "KEY=VALUE")]
     storage: Vec<String>,
@@ -65,6 +72,18 @@ struct SchedulerArgs {
     /// Log lines as JSON instead of text.
     #[arg(long)]
     json_logs: bool,
+}
+
+impl NodeArgs {
+    /// Starts the log and reads the storage options and the pseudonym key.
+    fn start(&self) -> Result<(StorageOptions, Option<String>)> {
+        init_logs(self.json_logs);
+        let key = match &self.pseudonym_key_env {
+            Some(var) => Some(persona::serve::read_pseudonym_key(var, "--pseudonym-key-env")?),
+            None => None,
+        };
+        Ok((storage_options(&self.storage)?, key))
+    }
 }
 
 #[derive(Args, Debug)]
@@ -88,16 +107,8 @@ struct ExecutorArgs {
     /// Memory pool per session on this executor, e.g. 4G (default: unlimited).
     #[arg(short = 'm', long, value_name = "SIZE", value_parser = parse_size)]
     memory_limit: Option<usize>,
-    /// An option of the lake's object store (repeatable), as for the shell.
-    #[arg(long = "storage", value_name = "KEY=VALUE")]
-    storage: Vec<String>,
-    /// Environment variable holding `persona serve`'s pseudonym key (its
-    /// `pseudonym_key_env`), for a server with pseudonymised columns on this cluster.
-    #[arg(long, value_name = "VAR")]
-    pseudonym_key_env: Option<String>,
-    /// Log lines as JSON instead of text.
-    #[arg(long)]
-    json_logs: bool,
+    #[command(flatten)]
+    node: NodeArgs,
 }
 
 #[derive(Args, Debug)]
@@ -260,17 +271,13 @@ async fn run(cli: Cli) -> Result<()> {
         Some(Command::Serve(args)) => serve(args).await,
         Some(Command::HashSecret) => hash_secret(),
         Some(Command::Scheduler(args)) => {
-            init_logs(args.json_logs);
-            let options = persona::cluster::SchedulerOptions {
-                bind: args.bind,
-                storage: storage_options(&args.storage)?,
-                pseudonym_key: pseudonym_key(args.pseudonym_key_env.as_deref())?,
-            };
+            let (storage, pseudonym_key) = args.node.start()?;
+            let options = persona::cluster::SchedulerOptions { bind: args.bind, storage, pseudonym_key };
             eprintln!("persona scheduler listening on {}", args.bind);
             persona::cluster::run_scheduler(options, persona::serve::shutdown_signal()).await
         }
         Some(Command::Executor(args)) => {
-            init_logs(args.json_logs);
+            let (storage, pseudonym_key) = args.node.start()?;
             persona::cluster::run_executor(persona::cluster::ExecutorOptions {
                 scheduler: args.scheduler,
                 bind: args.bind,
@@ -278,21 +285,11 @@ async fn run(cli: Cli) -> Result<()> {
                 concurrent_tasks: args.concurrent_tasks,
                 work_dir: args.work_dir,
                 memory_limit: args.memory_limit,
-                storage: storage_options(&args.storage)?,
-                pseudonym_key: pseudonym_key(args.pseudonym_key_env.as_deref())?,
+                storage,
+                pseudonym_key,
             })
             .await
         }
-    }
-}
-
-/// The value of the pseudonym key's variable (as `persona serve` reads it: at least 16 bytes).
-fn pseudonym_key(var: Option<&str>) -> Result<Option<String>> {
-    let Some(var) = var else { return Ok(None) };
-    match std::env::var(var) {
-        Ok(key) if key.len() >= 16 => Ok(Some(key)),
-        Ok(_) => plan_err!("the pseudonym key in ${var} must have at least 16 bytes"),
-        Err(_) => plan_err!("--pseudonym-key-env names ${var}, which is not set"),
     }
 }
 

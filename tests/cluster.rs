@@ -3,6 +3,8 @@
 //! `persona executor` are), compared with the local engine on the test lake.
 
 mod common;
+#[path = "support/compare.rs"]
+mod compare;
 
 use std::path::PathBuf;
 
@@ -13,6 +15,7 @@ use persona::store::StorageOptions;
 use persona::EngineBuilder;
 
 use common::{run_slt, test_engine, test_lake};
+use compare::same_text;
 
 /// A runtime for an in-process cluster: decoding and encoding plans recurse deeply, and an
 /// unoptimised build overflows tokio's default 2 MiB worker stacks.
@@ -26,7 +29,12 @@ fn runtime() -> tokio::runtime::Runtime {
 }
 
 async fn cluster_engine() -> SessionContext {
-    let url = persona::cluster::standalone(2, 1, StorageOptions::new(), None).await.expect("standalone cluster");
+    cluster_engine_with(None).await
+}
+
+/// The test lake on a new in-process cluster, whose nodes know the pseudonym key `key`.
+async fn cluster_engine_with(key: Option<&str>) -> SessionContext {
+    let url = persona::cluster::standalone(2, 1, StorageOptions::new(), key).await.expect("standalone cluster");
     EngineBuilder::new()
         .lake(test_lake().display().to_string())
         .cluster(url)
@@ -36,8 +44,8 @@ async fn cluster_engine() -> SessionContext {
         .expect("cluster engine")
 }
 
-/// Every row of `sql` as strings, with the column types (NULL as "NULL").
-async fn typed_rows(ctx: &SessionContext, sql: &str) -> Result<Vec<Vec<(String, bool)>>, String> {
+/// Every row of `sql` as strings (NULL as "NULL"), or why it failed.
+async fn try_rows(ctx: &SessionContext, sql: &str) -> Result<Vec<Vec<String>>, String> {
     let df = ctx.sql(sql).await.map_err(|e| format!("plan: {e}"))?;
     let batches = df.collect().await.map_err(|e| format!("execute: {e}"))?;
     let options = FormatOptions::default().with_null("NULL");
@@ -45,58 +53,23 @@ async fn typed_rows(ctx: &SessionContext, sql: &str) -> Result<Vec<Vec<(String, 
     for batch in batches {
         let formatters: Vec<_> =
             batch.columns().iter().map(|c| ArrayFormatter::try_new(c.as_ref(), &options).expect("formatter")).collect();
-        let floats: Vec<bool> = batch.columns().iter().map(|c| c.data_type().is_floating()).collect();
         for row in 0..batch.num_rows() {
-            out.push(formatters.iter().zip(&floats).map(|(f, float)| (f.value(row).to_string(), *float)).collect());
+            out.push(formatters.iter().map(|f| f.value(row).to_string()).collect());
         }
     }
     Ok(out)
 }
 
-/// Whether two cells agree: floating values to 1e-9 relative or, for values the query rounded,
-/// to one unit of their last decimal (sums in another order can land on the other side of a
-/// rounding boundary); numbers inside nested values are compared token by token; everything
-/// else exactly.
-fn same_cell(local: &str, remote: &str) -> bool {
-    if local == remote {
-        return true;
-    }
-    let split = |s: &str| -> Vec<String> {
-        s.split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '+' | '_')))
-            .map(str::to_string)
-            .collect()
-    };
-    let (a, b) = (split(local), split(remote));
-    a.len() == b.len()
-        && a.iter().zip(&b).all(|(x, y)| {
-            x == y
-                || match (x.parse::<f64>(), y.parse::<f64>()) {
-                    (Ok(a), Ok(b)) => (a - b).abs() <= last_digit(x).max(1e-9 * a.abs().max(b.abs())),
-                    _ => false,
-                }
-        })
-}
-
-/// One unit of the last decimal of a number written with at least two decimals, else 0.
-fn last_digit(number: &str) -> f64 {
-    match number.split_once('.') {
-        Some((_, decimals)) if decimals.len() >= 2 && decimals.bytes().all(|b| b.is_ascii_digit()) => {
-            1.000_001 * 10f64.powi(-i32::try_from(decimals.len()).unwrap_or(i32::MAX))
-        }
-        _ => 0.0,
-    }
-}
-
-fn same_rows(mut local: Vec<Vec<(String, bool)>>, mut remote: Vec<Vec<(String, bool)>>) -> Result<(), String> {
+/// The same rows in any order (ties of an ORDER BY may come back in any order), values as
+/// [`same_text`] compares them.
+fn same_rows(mut local: Vec<Vec<String>>, mut remote: Vec<Vec<String>>) -> Result<(), String> {
     if local.len() != remote.len() {
         return Err(format!("{} rows locally, {} on the cluster", local.len(), remote.len()));
     }
-    // row order is compared as a set: ties of an ORDER BY may come back in any order
     local.sort();
     remote.sort();
     for (l, r) in local.iter().zip(&remote) {
-        let same = l.len() == r.len() && l.iter().zip(r).all(|((a, _), (b, _))| same_cell(a, b));
-        if !same {
+        if l.len() != r.len() || !l.iter().zip(r).all(|(a, b)| same_text(a, b)) {
             return Err(format!("local row {l:?}\ncluster row {r:?}"));
         }
     }
@@ -154,8 +127,8 @@ async fn recipes_on_a_cluster() {
                 continue;
             }
             eprintln!("{file}: {}", step.title);
-            let expected = typed_rows(&local, &step.sql).await.unwrap_or_else(|e| panic!("{file} locally: {e}"));
-            let got = typed_rows(&cluster, &step.sql).await;
+            let expected = try_rows(&local, &step.sql).await.unwrap_or_else(|e| panic!("{file} locally: {e}"));
+            let got = try_rows(&cluster, &step.sql).await;
             let before = failures.len();
             compared += 1;
             match got {
@@ -208,29 +181,6 @@ async fn a_bad_cluster_url_is_refused_by_name() {
     assert!(err.to_string().contains("df://HOST:PORT"), "{err}");
 }
 
-#[test]
-#[ignore = "debugging aid"]
-fn debug_statements() {
-    runtime().block_on(async {
-        let _ = tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).try_init();
-        let slots = std::env::var("DEBUG_SLOTS").ok().and_then(|s| s.parse().ok()).unwrap_or(1);
-        let url = persona::cluster::standalone(2, slots, StorageOptions::new(), None).await.expect("standalone");
-        let ctx = EngineBuilder::new()
-            .lake(test_lake().display().to_string())
-            .cluster(url)
-            .target_partitions(2)
-            .build()
-            .await
-            .expect("cluster engine");
-        let text = std::fs::read_to_string(std::env::var("DEBUG_SQL").expect("DEBUG_SQL")).expect("file");
-        for sql in text.split("\n\n").filter(|s| !s.trim().is_empty()) {
-            let started = std::time::Instant::now();
-            let result = tokio::time::timeout(std::time::Duration::from_secs(20), typed_rows(&ctx, sql)).await;
-            eprintln!("--- {:.1}s {sql}\n{result:?}", started.elapsed().as_secs_f64());
-        }
-    });
-}
-
 const PSEUDONYM_KEY: &str = "cluster-pseudonym-key-0123456789";
 
 /// `persona serve` on a cluster context: the role's masked plan is what the cluster runs.
@@ -240,15 +190,7 @@ async fn masked_rows_over_flight(pseudonym_on_cluster: bool) -> Result<Vec<Vec<O
     use futures::TryStreamExt;
 
     std::env::set_var("PERSONA_CLUSTER_TEST_KEY", PSEUDONYM_KEY);
-    let key = pseudonym_on_cluster.then_some(PSEUDONYM_KEY);
-    let url = persona::cluster::standalone(2, 1, StorageOptions::new(), key).await.expect("standalone cluster");
-    let ctx = EngineBuilder::new()
-        .lake(test_lake().display().to_string())
-        .cluster(url)
-        .target_partitions(2)
-        .build()
-        .await
-        .expect("cluster engine");
+    let ctx = cluster_engine_with(pseudonym_on_cluster.then_some(PSEUDONYM_KEY)).await;
     let hash = persona::serve::hash_password("pw").expect("hash");
     let config = persona::serve::ServerConfig::parse(&format!(
         r#"

@@ -21,6 +21,7 @@ use tonic::transport::{Identity as TlsIdentity, Server, ServerTlsConfig};
 
 pub use auth::{hash_password, sha256_hex};
 pub use config::{Mask, RoleConfig, ServerConfig, ServerSection, TokenConfig, UserConfig};
+pub use policy::read_pseudonym_key;
 pub use service::PersonaFlightSql;
 
 /// How long running calls may take to finish after a shutdown signal.

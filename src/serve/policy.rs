@@ -150,14 +150,21 @@ async fn lake_tables(base: &SessionContext) -> Result<BTreeMap<String, Arc<dyn T
 fn pseudonym_key(config: &ServerConfig) -> Result<String> {
     match &config.server.pseudonym_key_env {
         None => Ok(String::new()),
-        Some(var) => match std::env::var(var) {
-            Ok(key) if key.len() >= 16 => Ok(key),
-            Ok(_) => {
-                Err(DataFusionError::Configuration(format!("the pseudonym key in ${var} must have at least 16 bytes")))
-            }
-            Err(_) => {
-                Err(DataFusionError::Configuration(format!("server.pseudonym_key_env names ${var}, which is not set")))
-            }
-        },
+        Some(var) => read_pseudonym_key(var, "server.pseudonym_key_env"),
+    }
+}
+
+/// The pseudonym key in the environment variable `var` (at least 16 bytes); `setting` names
+/// where `var` was given, for the error.
+///
+/// # Errors
+/// A variable that is not set or holds fewer than 16 bytes.
+pub fn read_pseudonym_key(var: &str, setting: &str) -> Result<String> {
+    match std::env::var(var) {
+        Ok(key) if key.len() >= 16 => Ok(key),
+        Ok(_) => {
+            Err(DataFusionError::Configuration(format!("the pseudonym key in ${var} must have at least 16 bytes")))
+        }
+        Err(_) => Err(DataFusionError::Configuration(format!("{setting} names ${var}, which is not set"))),
     }
 }
