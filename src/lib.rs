@@ -16,7 +16,7 @@ pub mod demo;
 pub mod demo_lake;
 mod engine;
 pub mod generate;
-#[cfg(any(feature = "cli", feature = "cluster"))]
+#[cfg(any(feature = "cli", feature = "cluster", feature = "server"))]
 pub mod json_text;
 pub mod lake;
 #[cfg(feature = "server")]

@@ -122,6 +122,9 @@ struct ServeArgs {
     /// Address to listen on (default: server.addr of the configuration).
     #[arg(long, value_name = "HOST:PORT")]
     addr: Option<std::net::SocketAddr>,
+    /// Also serve PostgreSQL clients (psql, BI tools) here (default: server.pg_addr; off if neither).
+    #[arg(long, value_name = "HOST:PORT")]
+    pg_addr: Option<std::net::SocketAddr>,
     /// Memory pool shared by all queries (default: server.memory_limit).
     #[arg(short = 'm', long, value_name = "SIZE", value_parser = parse_size)]
     memory_limit: Option<usize>,
@@ -313,6 +316,9 @@ async fn serve(args: ServeArgs) -> Result<()> {
     let mut config = ServerConfig::load(&args.config).map_err(DataFusionError::Configuration)?;
     if let Some(addr) = args.addr {
         config.server.addr = addr;
+    }
+    if let Some(addr) = args.pg_addr {
+        config.server.pg_addr = Some(addr);
     }
     let lake = match args.lake.or_else(|| config.server.lake.clone()) {
         Some(lake) => lake,

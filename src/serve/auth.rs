@@ -78,6 +78,19 @@ impl Authenticator {
         }
     }
 
+    /// The identity of `user` if `password` is theirs (argon2: slow on purpose, call it on a
+    /// blocking thread). Unknown users take as long as known ones.
+    #[must_use]
+    pub fn verify_password(&self, user: &str, password: &str) -> Option<Identity> {
+        let (hash, role) = match self.passwords.get(user) {
+            Some((hash, role)) => (hash.as_str(), Some(role)),
+            None => (self.dummy_hash.as_str(), None),
+        };
+        let parsed = PasswordHash::new(hash).ok()?;
+        let verified = Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok();
+        role.filter(|_| verified).map(|role| Identity { user: user.to_string(), role: role.clone() })
+    }
+
     /// Checks a `Basic` authorization header and returns a new bearer token.
     ///
     /// # Errors
@@ -95,15 +108,8 @@ impl Authenticator {
             .ok_or_else(|| Status::unauthenticated("malformed Basic authorization"))?;
         let (user, password) =
             decoded.split_once(':').ok_or_else(|| Status::unauthenticated("malformed Basic authorization"))?;
-        let refused = || Status::unauthenticated("invalid user name or password");
-        let (hash, role) = match self.passwords.get(user) {
-            Some((hash, role)) => (hash.as_str(), Some(role)),
-            None => (self.dummy_hash.as_str(), None),
-        };
-        let parsed = PasswordHash::new(hash).map_err(|_| refused())?;
-        let verified = Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok();
-        let role = role.filter(|_| verified).ok_or_else(refused)?;
-        let identity = Identity { user: user.to_string(), role: role.clone() };
+        let identity =
+            self.verify_password(user, password).ok_or_else(|| Status::unauthenticated("invalid user name or password"))?;
         let mut random = [0u8; 32];
         getrandom::fill(&mut random).map_err(|e| Status::internal(format!("no randomness: {e}")))?;
         let token = URL_SAFE_NO_PAD.encode(random);

@@ -3,6 +3,7 @@
 //! ```toml
 //! [server]
 //! addr = "127.0.0.1:50051"
+//! # pg_addr = "127.0.0.1:5433" # PostgreSQL clients (psql, BI tools); off unless set
 //! memory_limit = "8G"          # pool shared by all queries
 //! token_ttl_secs = 28800       # lifetime of handshake tokens
 //! pseudonym_key_env = "PERSONA_PSEUDONYM_KEY"  # key of the "pseudonym" mask
@@ -102,6 +103,8 @@ fn storage_section<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<
 pub struct ServerSection {
     #[serde(default = "default_addr")]
     pub addr: SocketAddr,
+    /// Address of the PostgreSQL endpoint (off unless set), e.g. `127.0.0.1:5433`.
+    pub pg_addr: Option<SocketAddr>,
     /// The lake to serve; the `--lake` flag takes precedence.
     pub lake: Option<String>,
     /// Memory pool shared by all running queries (e.g. `8G`); unlimited if absent.
@@ -123,6 +126,7 @@ impl Default for ServerSection {
     fn default() -> Self {
         Self {
             addr: default_addr(),
+            pg_addr: None,
             lake: None,
             memory_limit: None,
             token_ttl_secs: default_token_ttl(),

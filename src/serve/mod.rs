@@ -4,9 +4,11 @@
 
 mod auth;
 mod config;
+mod guard;
 mod limits;
 mod masking;
 mod metadata;
+mod pg;
 mod policy;
 mod service;
 mod statement;
@@ -30,18 +32,46 @@ const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
 /// Largest gRPC message the server accepts or sends (parameter batches, result chunks).
 const MAX_MESSAGE_BYTES: usize = 64 << 20;
 
-/// Serves `base` (the engine with the lake registered) on `listener` until `shutdown`
-/// completes; then stops accepting calls and lets running ones finish (for at most 30 s).
+/// Serves `base` (the engine with the lake registered) to Flight SQL clients on `listener`, and
+/// to PostgreSQL clients on `server.pg_addr` when set, until `shutdown` completes; then stops
+/// accepting calls and lets running Flight calls finish (for at most 30 s).
 ///
 /// # Errors
-/// Role contexts that do not build, unreadable TLS files, or transport errors.
+/// Role contexts that do not build, unreadable TLS files, an address that cannot be bound, or
+/// transport errors.
 pub async fn serve(
     base: &SessionContext,
     config: &ServerConfig,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-    let service = PersonaFlightSql::new(base, config).await?;
+    let pg = match config.server.pg_addr {
+        None => None,
+        Some(addr) => {
+            Some(TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr} (server.pg_addr): {e}"))?)
+        }
+    };
+    serve_on(base, config, listener, pg, shutdown).await
+}
+
+/// [`serve`] on listeners bound already: Flight SQL on `flight`, PostgreSQL on `pg` (which
+/// needs `server.pg_addr` set, for the roles' PostgreSQL catalogs to be built).
+///
+/// # Errors
+/// As [`serve`]; a `pg` listener without `server.pg_addr`.
+pub async fn serve_on(
+    base: &SessionContext,
+    config: &ServerConfig,
+    listener: TcpListener,
+    pg: Option<TcpListener>,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    if pg.is_some() && config.server.pg_addr.is_none() {
+        return Err("a PostgreSQL listener needs server.pg_addr in the configuration".into());
+    }
+    let policy = std::sync::Arc::new(policy::Policy::build(base, config).await?);
+    let users = std::sync::Arc::new(auth::Authenticator::new(config));
+    let service = PersonaFlightSql::with_policy(std::sync::Arc::clone(&policy), std::sync::Arc::clone(&users), config)?;
     let service = FlightServiceServer::new(service)
         .max_decoding_message_size(MAX_MESSAGE_BYTES)
         .max_encoding_message_size(MAX_MESSAGE_BYTES);
@@ -54,10 +84,22 @@ pub async fn serve(
         let key = std::fs::read(key).map_err(|e| format!("TLS key {}: {e}", key.display()))?;
         server = server.tls_config(ServerTlsConfig::new().identity(TlsIdentity::from_pem(cert, key)))?;
     }
+    let (stop, mut stopping) = tokio::sync::watch::channel(false);
+    if let Some(pg) = pg {
+        let tls = match (&config.server.tls_cert, &config.server.tls_key) {
+            (Some(cert), Some(key)) => Some(pg::tls_acceptor(cert, key)?),
+            _ => None,
+        };
+        let address = pg.local_addr()?;
+        tracing::info!(%address, tls = tls.is_some(), "serving PostgreSQL clients");
+        let mut pg_stopping = stop.subscribe();
+        tokio::spawn(pg::serve(policy, users, pg, tls, async move {
+            let _ = pg_stopping.wait_for(|stop| *stop).await;
+        }));
+    }
     let address = listener.local_addr()?;
     let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
     tracing::info!(%address, tls = config.server.tls_cert.is_some(), "serving Flight SQL");
-    let (stop, mut stopping) = tokio::sync::watch::channel(false);
     let mut grace = stop.subscribe();
     let serving = server.add_service(service).serve_with_incoming_shutdown(incoming, async move {
         let _ = stopping.wait_for(|stop| *stop).await;

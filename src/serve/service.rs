@@ -28,10 +28,8 @@ use arrow_flight::{
 use datafusion::common::{DataFusionError, ScalarValue};
 use datafusion::datasource::TableType;
 use datafusion::execution::context::SessionState;
-use datafusion::execution::memory_pool::MemoryPool;
-use datafusion::execution::session_state::SessionStateBuilder;
 use datafusion::logical_expr::LogicalPlan;
-use datafusion::prelude::{DataFrame, SQLOptions, SessionContext};
+use datafusion::prelude::{DataFrame, SessionContext};
 use futures::{Stream, StreamExt, TryStreamExt};
 use prost::Message;
 use tokio::sync::Notify;
@@ -39,9 +37,9 @@ use tonic::metadata::MetadataValue;
 use tonic::{Request, Response, Status, Streaming};
 
 use super::auth::{Authenticator, Identity};
-use super::limits::QueryMemoryPool;
+use super::guard::{self, Audit, Stop};
 use super::metadata::{sql_info, xdbc_type_info};
-use super::policy::{Policy, RoleContext};
+use super::policy::{Policy, Refusal, RoleContext};
 use super::statement;
 
 /// Running queries by ticket handle: owner and cancellation signal.
@@ -76,8 +74,7 @@ pub struct PersonaFlightSql {
     auth: Arc<Authenticator>,
     /// Password checks (argon2, deliberately slow) run on blocking threads, two at a time.
     login_slots: tokio::sync::Semaphore,
-    policy: Policy,
-    shared_pool: Arc<dyn MemoryPool>,
+    policy: Arc<Policy>,
     ttl: Duration,
     pending: Mutex<HashMap<String, Pending>>,
     prepared: Mutex<HashMap<String, Prepared>>,
@@ -131,11 +128,20 @@ impl PersonaFlightSql {
     /// # Errors
     /// Role contexts that do not build (see [`Policy::build`]).
     pub async fn new(base: &SessionContext, config: &super::ServerConfig) -> datafusion::common::Result<Self> {
+        let policy = Arc::new(Policy::build(base, config).await?);
+        Self::with_policy(policy, Arc::new(Authenticator::new(config)), config)
+    }
+
+    /// A service over roles and users built already (shared with the PostgreSQL endpoint).
+    pub(super) fn with_policy(
+        policy: Arc<Policy>,
+        auth: Arc<Authenticator>,
+        config: &super::ServerConfig,
+    ) -> datafusion::common::Result<Self> {
         Ok(Self {
-            auth: Arc::new(Authenticator::new(config)),
+            auth,
             login_slots: tokio::sync::Semaphore::new(2),
-            policy: Policy::build(base, config).await?,
-            shared_pool: Arc::clone(&base.runtime_env().memory_pool),
+            policy,
             ttl: Duration::from_secs(config.server.ticket_ttl_secs),
             pending: Mutex::new(HashMap::new()),
             prepared: Mutex::new(HashMap::new()),
@@ -156,43 +162,16 @@ impl PersonaFlightSql {
 
     /// A session for one query: the role's catalog with a memory budget of its own.
     fn query_state(&self, role: &RoleContext) -> SessionState {
-        let state = role.ctx.state();
-        match role.config.memory_limit {
-            None => state,
-            Some(limit) => {
-                let mut runtime = datafusion::execution::runtime_env::RuntimeEnv::clone(state.runtime_env());
-                runtime.memory_pool = Arc::new(QueryMemoryPool::new(Arc::clone(&self.shared_pool), limit));
-                SessionStateBuilder::new_from_existing(state).with_runtime_env(Arc::new(runtime)).build()
-            }
-        }
+        self.policy.query_state(role, &role.ctx)
     }
 
     /// Parses, checks table permissions and plans `sql` for the caller.
     async fn plan(&self, role: &RoleContext, state: &SessionState, sql: &str) -> Result<(LogicalPlan, String), Status> {
         let parsed = statement::parse(state, sql).map_err(status)?;
-        for table in state.resolve_table_references(&parsed.statement).map_err(status)? {
-            if table.schema() == Some("information_schema") {
-                continue;
-            }
-            let name = table.table();
-            if self.policy.is_lake_table(name) && !role.config.may_read(name) {
-                return Err(Status::permission_denied(format!("role '{}' may not read table '{name}'", role.name)));
-            }
-        }
-        let plan = state.statement_to_plan(parsed.statement).await.map_err(status)?;
-        // plans print scan statistics (EXPLAIN VERBOSE, EXPLAIN (COSTS)): raw min and max of PII
-        // columns, and file paths (hive partition values)
-        if matches!(plan, LogicalPlan::Explain(_) | LogicalPlan::Analyze(_)) && !role.config.pii {
-            return Err(Status::permission_denied(
-                "EXPLAIN shows statistics and file paths of the raw data; it needs the pii permission",
-            ));
-        }
-        SQLOptions::new()
-            .with_allow_ddl(role.config.ddl)
-            .with_allow_dml(role.config.dml)
-            .with_allow_statements(false)
-            .verify_plan(&plan)
-            .map_err(|e| Status::permission_denied(e.to_string()))?;
+        let plan = self.policy.plan(role, state, parsed.statement).await.map_err(|refusal| match refusal {
+            Refusal::Denied(message) => Status::permission_denied(message),
+            Refusal::Engine(e) => status(e),
+        })?;
         Ok((plan, parsed.redacted))
     }
 
@@ -246,6 +225,8 @@ impl PersonaFlightSql {
         };
         let cancel = Arc::new(Notify::new());
         lock(&self.running)?.insert(handle.to_string(), (identity.clone(), Arc::clone(&cancel)));
+        let running = Arc::clone(&self.running);
+        let forget = handle.to_string();
         let audit = Audit {
             user: identity.user.clone(),
             query: handle.to_string(),
@@ -253,73 +234,26 @@ impl PersonaFlightSql {
             started: pending.planned,
             rows: 0,
             outcome: "abandoned",
-            running: Arc::clone(&self.running),
+            on_end: Some(Box::new(move || {
+                if let Ok(mut running) = running.lock() {
+                    running.remove(&forget);
+                }
+            })),
         };
         let deadline = pending.timeout.and_then(|t| pending.planned.checked_add(t)).map(tokio::time::Instant::from_std);
         let schema = Arc::new(pending.frame.schema().as_arrow().clone());
-        // The query runs in a task of its own; a watchdog aborts it at the deadline or on
-        // cancellation whether or not the client is reading, and tells the response stream
-        // why, so the client hears at once even while an operator is busy. Both tasks are
-        // aborted when the response stream ends or is dropped (client gone).
-        let (sender, receiver) = tokio::sync::mpsc::channel(2);
-        let producer = tokio::spawn(async move {
-            let mut stream = match pending.frame.execute_stream().await {
-                Ok(stream) => stream,
-                Err(e) => {
-                    let _ = sender.send(Err(status(e))).await;
-                    return;
-                }
-            };
-            while let Some(item) = stream.next().await {
-                if sender.send(item.map_err(status)).await.is_err() {
-                    return;
-                }
-            }
-        });
-        let (stop, stopped) = tokio::sync::watch::channel(None::<tonic::Code>);
-        let producer_abort = producer.abort_handle();
-        let watchdog = tokio::spawn(async move {
-            let code = tokio::select! {
-                () = cancel.notified() => tonic::Code::Cancelled,
-                () = sleep_until(deadline) => tonic::Code::DeadlineExceeded,
-            };
-            let _ = stop.send(Some(code));
-            producer_abort.abort();
-        });
-        let run = Run {
-            receiver,
-            stopped,
-            _tasks: [AbortOnDrop(producer.abort_handle()), AbortOnDrop(watchdog.abort_handle())],
-            audit,
-        };
-        let batches = futures::stream::unfold(Some(run), |run| async move {
-            let mut run = run?;
-            let next = tokio::select! {
-                biased;
-                Ok(()) = run.stopped.changed() => Some(Err(stop_status(*run.stopped.borrow()))),
-                next = run.receiver.recv() => match (next, *run.stopped.borrow()) {
-                    // the producer was aborted: say why rather than end as if complete
-                    (None, Some(code)) => Some(Err(stop_status(Some(code)))),
-                    (next, _) => next,
-                },
-            };
+        let stream = guard::guarded(pending.frame, deadline, async move { cancel.notified().await });
+        let batches = futures::stream::unfold(Some((Box::pin(stream), audit)), |state| async move {
+            let (mut stream, mut audit) = state?;
+            let next = stream.next().await;
+            audit.note(next.as_ref());
             match next {
                 Some(Ok(batch)) => {
-                    run.audit.rows += batch.num_rows() as u64;
-                    Some((Ok(batch), Some(run)))
+                    audit.rows += batch.num_rows() as u64;
+                    Some((Ok(batch), Some((stream, audit))))
                 }
-                Some(Err(e)) => {
-                    run.audit.outcome = match e.code() {
-                        tonic::Code::Cancelled => "cancelled",
-                        tonic::Code::DeadlineExceeded => "timeout",
-                        _ => "failed",
-                    };
-                    Some((Err(e), None))
-                }
-                None => {
-                    run.audit.outcome = "ok";
-                    None
-                }
+                Some(Err(stop)) => Some((Err(stop_status(stop)), None)),
+                None => None,
             }
         });
         let flight = FlightDataEncoderBuilder::new()
@@ -355,26 +289,12 @@ impl PersonaFlightSql {
     }
 }
 
-async fn sleep_until(deadline: Option<tokio::time::Instant>) {
-    match deadline {
-        Some(deadline) => tokio::time::sleep_until(deadline).await,
-        None => std::future::pending().await,
-    }
-}
-
-/// A running query as the response stream sees it.
-struct Run {
-    receiver: tokio::sync::mpsc::Receiver<Result<arrow::array::RecordBatch, Status>>,
-    stopped: tokio::sync::watch::Receiver<Option<tonic::Code>>,
-    _tasks: [AbortOnDrop; 2],
-    audit: Audit,
-}
-
-/// The error a stopped query ends with.
-fn stop_status(code: Option<tonic::Code>) -> Status {
-    match code {
-        Some(tonic::Code::Cancelled) => Status::cancelled("query cancelled"),
-        _ => Status::deadline_exceeded("query timeout reached"),
+/// The status a stopped query ends with.
+fn stop_status(stop: Stop) -> Status {
+    match stop {
+        Stop::Cancelled => Status::cancelled("query cancelled"),
+        Stop::Timeout => Status::deadline_exceeded("query timeout reached"),
+        Stop::Engine(e) => status(e),
     }
 }
 
@@ -383,50 +303,7 @@ async fn within<T>(
     timeout: Option<Duration>,
     work: impl std::future::Future<Output = datafusion::common::Result<T>>,
 ) -> Result<T, Status> {
-    match timeout {
-        None => work.await.map_err(status),
-        Some(limit) => tokio::time::timeout(limit, work)
-            .await
-            .map_err(|_| Status::deadline_exceeded("query timeout reached"))?
-            .map_err(status),
-    }
-}
-
-/// Aborts the query's task when the response stream is dropped.
-struct AbortOnDrop(tokio::task::AbortHandle);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
-/// One audit line per query when its stream ends, however it ends (never the values).
-struct Audit {
-    user: String,
-    query: String,
-    sql: String,
-    started: Instant,
-    rows: u64,
-    outcome: &'static str,
-    running: Arc<Running>,
-}
-
-impl Drop for Audit {
-    fn drop(&mut self) {
-        if let Ok(mut running) = self.running.lock() {
-            running.remove(&self.query);
-        }
-        tracing::info!(
-            user = %self.user,
-            query = %self.query,
-            sql = %self.sql,
-            rows = self.rows,
-            ms = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX),
-            outcome = self.outcome,
-            "query finished"
-        );
-    }
+    guard::within(timeout, work).await.map_err(stop_status)
 }
 
 /// The schema as the encoder sends it: dictionary-encoded columns (hive partition columns,

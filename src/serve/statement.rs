@@ -25,19 +25,26 @@ pub fn parse(state: &SessionState, sql: &str) -> Result<ParsedStatement> {
     let dialect = state.config().options().sql_parser.dialect;
     let mut statement = state.sql_to_statement(sql, &dialect)?;
     number_placeholders(&mut statement);
+    let redacted = redacted_text(&statement);
+    Ok(ParsedStatement { statement, redacted })
+}
+
+/// The statement's text for the audit log: every literal replaced by `?`; the text of
+/// statements that carry paths and options is not logged at all.
+#[must_use]
+pub fn redacted_text(statement: &Statement) -> String {
     let mut redacted = statement.clone();
-    let redacted = match redact_literals(&mut redacted) {
+    match redact_literals(&mut redacted) {
         Some(()) => redacted.to_string(),
         // CREATE EXTERNAL TABLE and COPY carry paths and options (credentials): not logged
         None => match statement {
-            Statement::CreateExternalTable(ref create) => {
+            Statement::CreateExternalTable(create) => {
                 format!("CREATE EXTERNAL TABLE {} (text not logged)", create.name)
             }
             Statement::CopyTo(_) => "COPY (text not logged)".to_string(),
             _ => "(statement text not logged)".to_string(),
         },
-    };
-    Ok(ParsedStatement { statement, redacted })
+    }
 }
 
 fn inner(statement: &mut Statement) -> Option<&mut datafusion::sql::sqlparser::ast::Statement> {

@@ -1,0 +1,167 @@
+//! What both front ends do around a running query: a time limit, cancellation that takes
+//! effect while an operator is busy, and one audit line when the query's stream ends.
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use arrow::array::RecordBatch;
+use datafusion::common::DataFusionError;
+use datafusion::prelude::DataFrame;
+use futures::{Stream, StreamExt};
+
+/// Why a query stopped early.
+#[derive(Debug)]
+pub enum Stop {
+    Engine(DataFusionError),
+    Cancelled,
+    Timeout,
+}
+
+/// Runs `work` within the optional time limit.
+///
+/// # Errors
+/// [`Stop::Timeout`] at the limit, or the engine's error.
+pub async fn within<T>(
+    timeout: Option<Duration>,
+    work: impl Future<Output = datafusion::common::Result<T>>,
+) -> Result<T, Stop> {
+    match timeout {
+        None => work.await.map_err(Stop::Engine),
+        Some(limit) => tokio::time::timeout(limit, work).await.map_err(|_| Stop::Timeout)?.map_err(Stop::Engine),
+    }
+}
+
+async fn sleep_until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Aborts a task when dropped.
+struct AbortOnDrop(tokio::task::AbortHandle);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// A running query as its stream sees it.
+struct Running {
+    receiver: tokio::sync::mpsc::Receiver<Result<RecordBatch, Stop>>,
+    /// `Some(true)` once cancelled, `Some(false)` once past the deadline.
+    stopped: tokio::sync::watch::Receiver<Option<bool>>,
+    _tasks: [AbortOnDrop; 2],
+}
+
+fn stop_of(cancelled: bool) -> Stop {
+    if cancelled {
+        Stop::Cancelled
+    } else {
+        Stop::Timeout
+    }
+}
+
+/// The batches of `frame`, computed in a task of their own. A watchdog aborts that task at
+/// `deadline` or when `cancel` completes, whether or not the client is reading, and the stream
+/// then ends with the reason at once, even while an operator is busy. Both tasks are aborted
+/// when the stream is dropped (client gone).
+pub fn guarded(
+    frame: DataFrame,
+    deadline: Option<tokio::time::Instant>,
+    cancel: impl Future<Output = ()> + Send + 'static,
+) -> impl Stream<Item = Result<RecordBatch, Stop>> + Send + 'static {
+    let (sender, receiver) = tokio::sync::mpsc::channel(2);
+    let producer = tokio::spawn(async move {
+        let mut stream = match frame.execute_stream().await {
+            Ok(stream) => stream,
+            Err(e) => {
+                let _ = sender.send(Err(Stop::Engine(e))).await;
+                return;
+            }
+        };
+        while let Some(item) = stream.next().await {
+            if sender.send(item.map_err(Stop::Engine)).await.is_err() {
+                return;
+            }
+        }
+    });
+    let (stop, stopped) = tokio::sync::watch::channel(None::<bool>);
+    let producer_abort = producer.abort_handle();
+    let watchdog = tokio::spawn(async move {
+        let cancelled = tokio::select! {
+            () = cancel => true,
+            () = sleep_until(deadline) => false,
+        };
+        let _ = stop.send(Some(cancelled));
+        producer_abort.abort();
+    });
+    let running = Running {
+        receiver,
+        stopped,
+        _tasks: [AbortOnDrop(producer.abort_handle()), AbortOnDrop(watchdog.abort_handle())],
+    };
+    futures::stream::unfold(Some(running), |running| async move {
+        let mut running = running?;
+        let next = tokio::select! {
+            biased;
+            Ok(()) = running.stopped.changed() => {
+                let cancelled = running.stopped.borrow().unwrap_or(false);
+                Some(Err(stop_of(cancelled)))
+            }
+            next = running.receiver.recv() => match (next, *running.stopped.borrow()) {
+                // the producer was aborted: say why rather than end as if complete
+                (None, Some(cancelled)) => Some(Err(stop_of(cancelled))),
+                (next, _) => next,
+            },
+        };
+        match next {
+            Some(Ok(batch)) => Some((Ok(batch), Some(running))),
+            Some(Err(e)) => Some((Err(e), None)),
+            None => None,
+        }
+    })
+}
+
+/// One audit line per query when its stream ends, however it ends (never the values).
+pub struct Audit {
+    pub user: String,
+    pub query: String,
+    pub sql: String,
+    pub started: Instant,
+    pub rows: u64,
+    pub outcome: &'static str,
+    /// Run when the line is written (the Flight server forgets the running query).
+    pub on_end: Option<Box<dyn FnOnce() + Send>>,
+}
+
+impl Audit {
+    /// Records how a stream item ended the query, if it did.
+    pub fn note<T>(&mut self, item: Option<&Result<T, Stop>>) {
+        self.outcome = match item {
+            None => "ok",
+            Some(Ok(_)) => return,
+            Some(Err(Stop::Cancelled)) => "cancelled",
+            Some(Err(Stop::Timeout)) => "timeout",
+            Some(Err(Stop::Engine(_))) => "failed",
+        };
+    }
+}
+
+impl Drop for Audit {
+    fn drop(&mut self) {
+        if let Some(on_end) = self.on_end.take() {
+            on_end();
+        }
+        tracing::info!(
+            user = %self.user,
+            query = %self.query,
+            sql = %self.sql,
+            rows = self.rows,
+            ms = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            outcome = self.outcome,
+            "query finished"
+        );
+    }
+}

@@ -1,0 +1,596 @@
+//! Statements from PostgreSQL clients: parsed with PostgreSQL's grammar (and the rewrites BI
+//! tools' catalog queries need), answered locally when they are session commands (`SET`,
+//! `SHOW`, `BEGIN`, …), otherwise planned through [`Policy::plan`] in the role's PostgreSQL
+//! context and run with the role's limits. `COPY … TO STDOUT` streams a query's rows in
+//! PostgreSQL's text or CSV format. Struct, list and map values travel as JSON text.
+
+use std::fmt::Debug;
+use std::sync::Arc;
+use std::time::Instant;
+
+use arrow::array::RecordBatch;
+use arrow::datatypes::{DataType, Field, Schema};
+use async_trait::async_trait;
+use datafusion::common::{DataFusionError, ParamValues};
+use datafusion::logical_expr::{DdlStatement, LogicalPlan};
+use datafusion::prelude::SessionContext;
+use datafusion::sql::parser::Statement as DfStatement;
+use datafusion::sql::sqlparser::ast::{
+    CopyLegacyCsvOption, CopyLegacyOption, CopyOption, CopySource, CopyTarget, Set, Statement,
+};
+use datafusion_pg_catalog::sql::PostgresCompatibilityParser;
+use futures::{stream, Sink, StreamExt};
+use pgwire::api::portal::{Format, Portal};
+use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
+use pgwire::api::results::{
+    CopyCsvOptions, CopyEncoder, CopyResponse, CopyTextOptions, FieldInfo, QueryResponse, Response, Tag,
+};
+use pgwire::api::stmt::QueryParser;
+use pgwire::api::store::PortalStore;
+use pgwire::api::{ClientInfo, ClientPortalStore, Type};
+use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
+use pgwire::messages::PgWireBackendMessage;
+use pgwire::types::format::FormatOptions;
+
+use super::auth::CancelKey;
+use super::{pg_error, settings, Session, Shared};
+use crate::serve::guard::{self, Audit, Stop};
+use crate::serve::policy::Refusal;
+use crate::serve::statement::redacted_text;
+
+/// A statement as parsed for a client: what runs, and the audit log's text of it.
+#[derive(Debug, Clone)]
+pub(super) enum Prepared {
+    Query { plan: LogicalPlan, redacted: String },
+    Copy { plan: LogicalPlan, redacted: String, copy: CopyFormat },
+    Set { name: String, value: String },
+    Show(String),
+    Begin,
+    Commit,
+    Rollback,
+    /// Acknowledged with this tag and nothing done (savepoints, `DISCARD`, `SET TRANSACTION` …).
+    Ignored(&'static str),
+}
+
+/// `COPY … TO STDOUT` options.
+#[derive(Debug, Clone, Default)]
+pub(super) struct CopyFormat {
+    csv: bool,
+    header: bool,
+    delimiter: Option<char>,
+    null: Option<String>,
+}
+
+/// Parses and plans for the connection's role.
+pub(super) struct PgParser {
+    shared: Arc<Shared>,
+    sql: PostgresCompatibilityParser,
+}
+
+/// Every handler of the PostgreSQL endpoint.
+pub(super) struct PgService {
+    pub(super) shared: Arc<Shared>,
+    parser: Arc<PgParser>,
+}
+
+impl PgService {
+    pub(super) fn new(shared: Arc<Shared>) -> Self {
+        let parser = Arc::new(PgParser { shared: Arc::clone(&shared), sql: PostgresCompatibilityParser::new() });
+        Self { shared, parser }
+    }
+}
+
+fn session<C: ClientInfo>(client: &C) -> PgWireResult<Arc<Session>> {
+    client.session_extensions().get::<Session>().ok_or_else(|| pg_error("08P01", "not logged in"))
+}
+
+/// A DataFusion error as PostgreSQL reports it: its SQLSTATE class and Persona's message
+/// (object-store messages redacted).
+fn engine_error(error: &DataFusionError) -> PgWireError {
+    let message = crate::store::redact(&error.to_string());
+    let code = match error.find_root() {
+        DataFusionError::SQL(..) => "42601",
+        DataFusionError::SchemaError(..) => "42703",
+        DataFusionError::Plan(m) if m.contains("not found") => "42P01",
+        DataFusionError::Plan(_) => "42000",
+        DataFusionError::ResourcesExhausted(_) => "53200",
+        DataFusionError::NotImplemented(_) => "0A000",
+        DataFusionError::Execution(_) | DataFusionError::ArrowError(..) => "22023",
+        DataFusionError::ObjectStore(_) => "58030",
+        _ => "XX000",
+    };
+    pg_error(code, message)
+}
+
+fn refusal_error(refusal: Refusal) -> PgWireError {
+    match refusal {
+        Refusal::Denied(message) => pg_error("42501", message),
+        Refusal::Engine(e) => engine_error(&e),
+    }
+}
+
+fn stop_error(stop: &Stop) -> PgWireError {
+    match stop {
+        Stop::Cancelled => pg_error("57014", "canceling statement due to user request"),
+        Stop::Timeout => pg_error("57014", "canceling statement due to statement timeout"),
+        Stop::Engine(e) => engine_error(e),
+    }
+}
+
+/// The schema clients see: nested values as JSON text.
+fn wire_schema(schema: &Schema) -> Schema {
+    Schema::new(
+        schema
+            .fields()
+            .iter()
+            .map(|f| {
+                if f.data_type().is_nested() {
+                    Arc::new(Field::new(f.name(), DataType::Utf8, true))
+                } else {
+                    Arc::clone(f)
+                }
+            })
+            .collect::<Vec<_>>(),
+    )
+}
+
+fn pg_fields(schema: &Schema, format: &Format, options: Option<Arc<FormatOptions>>) -> PgWireResult<Vec<FieldInfo>> {
+    arrow_pg::datatypes::arrow_schema_to_pg_fields(&wire_schema(schema), format, options)
+}
+
+/// The text of a `COPY` option list.
+fn copy_format(options: &[CopyOption], legacy: &[CopyLegacyOption]) -> PgWireResult<CopyFormat> {
+    let mut format = CopyFormat::default();
+    for option in options {
+        match option {
+            CopyOption::Format(name) => match name.value.to_ascii_lowercase().as_str() {
+                "csv" => format.csv = true,
+                "text" => format.csv = false,
+                other => return Err(pg_error("0A000", format!("COPY format {other} is not supported (text, csv)"))),
+            },
+            CopyOption::Header(header) => format.header = *header,
+            CopyOption::Delimiter(c) => format.delimiter = Some(*c),
+            CopyOption::Null(null) => format.null = Some(null.clone()),
+            CopyOption::Encoding(encoding) if encoding.eq_ignore_ascii_case("utf8") => {}
+            other => return Err(pg_error("0A000", format!("COPY option {other} is not supported"))),
+        }
+    }
+    for option in legacy {
+        match option {
+            CopyLegacyOption::Csv(csv) => {
+                format.csv = true;
+                for option in csv {
+                    match option {
+                        CopyLegacyCsvOption::Header => format.header = true,
+                        other => return Err(pg_error("0A000", format!("COPY option {other} is not supported"))),
+                    }
+                }
+            }
+            CopyLegacyOption::Delimiter(c) => format.delimiter = Some(*c),
+            CopyLegacyOption::Null(null) => format.null = Some(null.clone()),
+            other => return Err(pg_error("0A000", format!("COPY option {other} is not supported"))),
+        }
+    }
+    Ok(format)
+}
+
+impl PgParser {
+    /// Plans an ordinary statement in the role's context.
+    async fn plan(&self, session: &Session, statement: Statement) -> PgWireResult<(LogicalPlan, String)> {
+        let statement = DfStatement::Statement(Box::new(statement));
+        let redacted = redacted_text(&statement);
+        let state = session.ctx.state();
+        let plan = self.shared.policy.plan(&session.role, &state, statement).await.map_err(refusal_error)?;
+        Ok((plan, redacted))
+    }
+
+    /// What a statement is for this connection.
+    async fn prepare(&self, session: &Session, statement: Statement) -> PgWireResult<Prepared> {
+        Ok(match statement {
+            Statement::Set(set) => match set {
+                Set::SingleAssignment { variable, values, .. } => {
+                    Prepared::Set { name: variable.to_string(), value: settings::value_text(&values) }
+                }
+                Set::SetTimeZone { value, .. } => {
+                    Prepared::Set { name: "timezone".into(), value: settings::value_text(&[value]) }
+                }
+                Set::SetNames { charset_name, .. } => {
+                    Prepared::Set { name: "client_encoding".into(), value: charset_name.value }
+                }
+                Set::SetRole { .. } | Set::SetSessionAuthorization(_) => {
+                    return Err(pg_error("42501", "the role is the login's; connect as another user instead"));
+                }
+                _ => Prepared::Ignored("SET"),
+            },
+            Statement::ShowVariable { variable } => Prepared::Show(
+                variable.iter().map(|ident| ident.value.as_str()).collect::<Vec<_>>().join("."),
+            ),
+            Statement::StartTransaction { .. } => Prepared::Begin,
+            Statement::Commit { .. } => Prepared::Commit,
+            Statement::Rollback { savepoint: None, .. } => Prepared::Rollback,
+            Statement::Rollback { savepoint: Some(_), .. } => Prepared::Ignored("ROLLBACK"),
+            Statement::Savepoint { .. } => Prepared::Ignored("SAVEPOINT"),
+            Statement::ReleaseSavepoint { .. } => Prepared::Ignored("RELEASE"),
+            Statement::Discard { .. } => Prepared::Ignored("DISCARD ALL"),
+            Statement::Deallocate { .. } => Prepared::Ignored("DEALLOCATE"),
+            Statement::Copy { source, to: true, target: CopyTarget::Stdout, options, legacy_options, .. } => {
+                let copy = copy_format(&options, &legacy_options)?;
+                let sql = match source {
+                    CopySource::Query(query) => query.to_string(),
+                    CopySource::Table { table_name, columns } if columns.is_empty() => {
+                        format!("SELECT * FROM {table_name}")
+                    }
+                    CopySource::Table { table_name, columns } => format!(
+                        "SELECT {} FROM {table_name}",
+                        columns.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+                    ),
+                };
+                let mut parsed = self.sql.parse(&sql).map_err(|e| pg_error("42601", e.to_string()))?;
+                let query = parsed.pop().ok_or_else(|| pg_error("42601", "COPY needs a query"))?;
+                let (plan, redacted) = self.plan(session, query).await?;
+                Prepared::Copy { plan, redacted: format!("COPY ({redacted}) TO STDOUT"), copy }
+            }
+            Statement::Copy { .. } => {
+                return Err(pg_error(
+                    "42501",
+                    "only COPY … TO STDOUT is served: the server's files are not the client's to read or write",
+                ));
+            }
+            statement => {
+                let (plan, redacted) = self.plan(session, statement).await?;
+                Prepared::Query { plan, redacted }
+            }
+        })
+    }
+}
+
+#[async_trait]
+impl QueryParser for PgParser {
+    type Statement = Prepared;
+
+    async fn parse_sql<C>(&self, client: &C, sql: &str, _types: &[Option<Type>]) -> PgWireResult<Option<Prepared>>
+    where
+        C: ClientInfo + Unpin + Send + Sync,
+    {
+        let session = session(client)?;
+        let mut statements = self.sql.parse(sql).map_err(|e| pg_error("42601", e.to_string()))?;
+        if statements.len() > 1 {
+            return Err(pg_error("42601", "cannot insert multiple commands into a prepared statement"));
+        }
+        match statements.pop() {
+            None => Ok(None),
+            Some(statement) => self.prepare(&session, statement).await.map(Some),
+        }
+    }
+
+    fn get_parameter_types(&self, statement: &Prepared) -> PgWireResult<Vec<Type>> {
+        let (Prepared::Query { plan, .. } | Prepared::Copy { plan, .. }) = statement else {
+            return Ok(Vec::new());
+        };
+        parameter_types(plan)?
+            .iter()
+            .map(|t| match t {
+                Some(t) => arrow_pg::datatypes::into_pg_type(t),
+                None => Ok(Type::UNKNOWN),
+            })
+            .collect()
+    }
+
+    fn get_result_schema(&self, statement: &Prepared, format: Option<&Format>) -> PgWireResult<Vec<FieldInfo>> {
+        match statement {
+            Prepared::Query { plan, .. } if returns_rows(plan) => {
+                pg_fields(plan.schema().as_arrow(), format.unwrap_or(&Format::UnifiedText), None)
+            }
+            Prepared::Show(name) => {
+                let name = if name.eq_ignore_ascii_case("all") { "name" } else { name.as_str() };
+                Ok(vec![FieldInfo::new(name.into(), None, None, Type::TEXT, pgwire::api::results::FieldFormat::Text)])
+            }
+            _ => Ok(Vec::new()),
+        }
+    }
+}
+
+/// Whether running the plan yields rows (not DDL or DML).
+fn returns_rows(plan: &LogicalPlan) -> bool {
+    !matches!(plan, LogicalPlan::Ddl(_) | LogicalPlan::Dml(_))
+}
+
+/// The placeholders' types in `$n` order (`None` where the planner could not tell).
+fn parameter_types(plan: &LogicalPlan) -> PgWireResult<Vec<Option<DataType>>> {
+    let types = plan.get_parameter_types().map_err(|e| engine_error(&e))?;
+    let mut numbered: Vec<(usize, Option<DataType>)> = types
+        .into_iter()
+        .filter_map(|(name, t)| name.trim_start_matches('$').parse::<usize>().ok().map(|n| (n, t)))
+        .collect();
+    numbered.sort_by_key(|(n, _)| *n);
+    Ok(numbered.into_iter().map(|(_, t)| t).collect())
+}
+
+fn ddl_tag(ddl: &DdlStatement) -> &'static str {
+    match ddl {
+        DdlStatement::CreateExternalTable(_) | DdlStatement::CreateMemoryTable(_) => "CREATE TABLE",
+        DdlStatement::CreateView(_) => "CREATE VIEW",
+        DdlStatement::CreateCatalogSchema(_) => "CREATE SCHEMA",
+        DdlStatement::DropTable(_) => "DROP TABLE",
+        DdlStatement::DropView(_) => "DROP VIEW",
+        DdlStatement::DropCatalogSchema(_) => "DROP SCHEMA",
+        DdlStatement::CreateFunction(_) => "CREATE FUNCTION",
+        DdlStatement::DropFunction(_) => "DROP FUNCTION",
+        _ => "OK",
+    }
+}
+
+impl PgService {
+    /// Runs a session command or a planned statement.
+    async fn respond<C>(&self, client: &mut C, prepared: Prepared, format: &Format) -> PgWireResult<Response>
+    where
+        C: ClientInfo + Send + Sync,
+    {
+        match prepared {
+            Prepared::Set { name, value } => settings::set(client, &name, value),
+            Prepared::Show(name) => settings::show(client, &name),
+            Prepared::Begin => Ok(Response::TransactionStart(Tag::new("BEGIN"))),
+            Prepared::Commit => Ok(Response::TransactionEnd(Tag::new("COMMIT"))),
+            Prepared::Rollback => Ok(Response::TransactionEnd(Tag::new("ROLLBACK"))),
+            Prepared::Ignored(tag) => Ok(Response::Execution(Tag::new(tag))),
+            Prepared::Query { plan, redacted } => self.run(client, plan, redacted, Some(format), None).await,
+            Prepared::Copy { plan, redacted, copy } => self.run(client, plan, redacted, None, Some(copy)).await,
+        }
+    }
+
+    /// Plans physically and runs `plan` with the role's memory budget and the shorter of the
+    /// role's and the connection's time limits; rows stream under the same limit, cancellable.
+    async fn run<C>(
+        &self,
+        client: &C,
+        plan: LogicalPlan,
+        redacted: String,
+        format: Option<&Format>,
+        copy: Option<CopyFormat>,
+    ) -> PgWireResult<Response>
+    where
+        C: ClientInfo + Send + Sync,
+    {
+        let session = session(client)?;
+        let started = Instant::now();
+        let role_limit = session.role.config.timeout_secs.map(std::time::Duration::from_secs);
+        let timeout = match (role_limit, settings::statement_timeout(client)) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let mut audit = Audit {
+            user: session.identity.user.clone(),
+            query: uuid::Uuid::new_v4().to_string(),
+            sql: redacted,
+            started,
+            rows: 0,
+            outcome: "failed",
+            on_end: None,
+        };
+        let state = self.shared.policy.query_state(&session.role, &session.ctx);
+        let ctx = SessionContext::new_with_state(state);
+        let shape = match &plan {
+            LogicalPlan::Ddl(ddl) => Some(ddl_tag(ddl)),
+            LogicalPlan::Dml(_) => Some("INSERT"),
+            _ => None,
+        };
+        let frame = match guard::within(timeout, ctx.execute_logical_plan(plan)).await {
+            Ok(frame) => frame,
+            Err(stop) => {
+                let error = stop_error(&stop);
+                audit.note::<()>(Some(&Err(stop)));
+                return Err(error);
+            }
+        };
+        if let Some(tag) = shape {
+            // DDL ran while planning; DML runs now and reports its row count
+            let batches = guard::within(timeout, frame.collect()).await.map_err(|stop| stop_error(&stop))?;
+            let count = batches
+                .first()
+                .and_then(|b| b.column(0).as_any().downcast_ref::<arrow::array::UInt64Array>())
+                .map_or(0, |counts| counts.value(0));
+            audit.outcome = "ok";
+            audit.rows = count;
+            return Ok(Response::Execution(if tag == "INSERT" {
+                Tag::new(tag).with_oid(0).with_rows(usize::try_from(count).unwrap_or(usize::MAX))
+            } else {
+                Tag::new(tag)
+            }));
+        }
+        let frame = crate::json_text::nested_columns_as_json(frame).map_err(|e| engine_error(&e))?;
+        let deadline = timeout.and_then(|t| started.checked_add(t)).map(tokio::time::Instant::from_std);
+        let cancel = client
+            .session_extensions()
+            .get::<CancelKey>()
+            .map(|key| key.cancelled())
+            .ok_or_else(|| pg_error("08P01", "not logged in"))?;
+        let schema = Arc::new(frame.schema().as_arrow().clone());
+        audit.outcome = "abandoned";
+        let batches = guard::guarded(frame, deadline, cancel);
+        match copy {
+            None => {
+                let options = Arc::new(FormatOptions::from_client_metadata(client.metadata()));
+                let fields = Arc::new(pg_fields(&schema, format.unwrap_or(&Format::UnifiedText), Some(options))?);
+                Ok(Response::Query(QueryResponse::new(Arc::clone(&fields), data_rows(batches, audit, fields))))
+            }
+            Some(copy) => copy_out(&schema, batches, audit, &copy),
+        }
+    }
+}
+
+/// The stream's batches as rows, counted and audited.
+fn data_rows(
+    batches: impl futures::Stream<Item = Result<RecordBatch, Stop>> + Send + 'static,
+    audit: Audit,
+    fields: Arc<Vec<FieldInfo>>,
+) -> impl futures::Stream<Item = PgWireResult<pgwire::messages::data::DataRow>> + Send + 'static {
+    stream::unfold(Some((Box::pin(batches), audit)), move |state| {
+        let fields = Arc::clone(&fields);
+        async move {
+            let (mut batches, mut audit) = state?;
+            let next = batches.next().await;
+            audit.note(next.as_ref());
+            match next {
+                Some(Ok(batch)) => {
+                    audit.rows += batch.num_rows() as u64;
+                    let rows: Vec<_> = arrow_pg::datatypes::encode_recordbatch(fields, batch).collect();
+                    Some((stream::iter(rows), Some((batches, audit))))
+                }
+                Some(Err(stop)) => Some((stream::iter(vec![Err(stop_error(&stop))]), None)),
+                None => None,
+            }
+        }
+    })
+    .flatten()
+}
+
+/// `COPY … TO STDOUT`: one CopyData message per row in text or CSV format.
+fn copy_out(
+    schema: &Arc<Schema>,
+    batches: impl futures::Stream<Item = Result<RecordBatch, Stop>> + Send + 'static,
+    audit: Audit,
+    copy: &CopyFormat,
+) -> PgWireResult<Response> {
+    let fields = Arc::new(pg_fields(schema, &Format::UnifiedText, None)?);
+    let columns = fields.len();
+    let delimiter = copy.delimiter.map(String::from);
+    let encoder = if copy.csv {
+        let mut options = CopyCsvOptions::default();
+        if let Some(d) = &delimiter {
+            options.delimiter = d.as_str().into();
+        }
+        if let Some(null) = &copy.null {
+            options.null_string = null.as_str().into();
+        }
+        CopyEncoder::new_csv(Arc::clone(&fields), options)
+    } else {
+        let mut options = CopyTextOptions::default();
+        if let Some(d) = &delimiter {
+            options.delimiter = d.as_str().into();
+        }
+        if let Some(null) = &copy.null {
+            options.null_string = null.as_str().into();
+        }
+        CopyEncoder::new_text(Arc::clone(&fields), options)
+    };
+    let header = copy.header.then(|| {
+        let separator = delimiter.clone().unwrap_or_else(|| if copy.csv { ",".into() } else { "\t".into() });
+        let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+        format!("{}\n", names.join(&separator))
+    });
+    let schema = Arc::clone(schema);
+    let state = (Box::pin(batches), audit, encoder, header);
+    let data = stream::unfold(Some(state), move |state| {
+        let fields = Arc::clone(&fields);
+        let schema = Arc::clone(&schema);
+        async move {
+            let (mut batches, mut audit, mut encoder, mut header) = state?;
+            let next = batches.next().await;
+            audit.note(next.as_ref());
+            match next {
+                Some(Ok(batch)) => {
+                    audit.rows += batch.num_rows() as u64;
+                    let mut messages = Vec::with_capacity(batch.num_rows());
+                    for row in 0..batch.num_rows() {
+                        for (column, field) in fields.iter().enumerate() {
+                            if let Err(e) = arrow_pg::encoder::encode_value(
+                                &mut encoder,
+                                batch.column(column),
+                                row,
+                                schema.field(column),
+                                field,
+                            ) {
+                                messages.push(Err(e));
+                                return Some((stream::iter(messages), None));
+                            }
+                        }
+                        let mut data = encoder.take_copy();
+                        if let Some(header) = header.take() {
+                            let mut joined = bytes::BytesMut::from(header.as_bytes());
+                            joined.extend_from_slice(&data.data);
+                            data.data = joined.freeze();
+                        }
+                        messages.push(Ok(data));
+                    }
+                    Some((stream::iter(messages), Some((batches, audit, encoder, header))))
+                }
+                Some(Err(stop)) => Some((stream::iter(vec![Err(stop_error(&stop))]), None)),
+                None => None,
+            }
+        }
+    })
+    .flatten();
+    Ok(Response::CopyOut(CopyResponse::new(0, columns, data)))
+}
+
+#[async_trait]
+impl SimpleQueryHandler for PgService {
+    async fn do_query<C>(&self, client: &mut C, query: &str) -> PgWireResult<Vec<Response>>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let session = session(client)?;
+        let statements = self.parser.sql.parse(query).map_err(|e| pg_error("42601", e.to_string()))?;
+        if statements.is_empty() {
+            return Ok(vec![Response::EmptyQuery]);
+        }
+        let mut responses = Vec::with_capacity(statements.len());
+        for statement in statements {
+            let answered = match self.parser.prepare(&session, statement).await {
+                Ok(prepared) => self.respond(client, prepared, &Format::UnifiedText).await,
+                Err(e) => Err(e),
+            };
+            match answered {
+                Ok(response) => responses.push(response),
+                Err(e) => {
+                    // PostgreSQL stops at the first failing statement of a query string
+                    responses.push(Response::Error(Box::new(ErrorInfo::from(e))));
+                    break;
+                }
+            }
+        }
+        Ok(responses)
+    }
+}
+
+#[async_trait]
+impl ExtendedQueryHandler for PgService {
+    type Statement = Prepared;
+    type QueryParser = PgParser;
+
+    fn query_parser(&self) -> Arc<PgParser> {
+        Arc::clone(&self.parser)
+    }
+
+    async fn do_query<C>(&self, client: &mut C, portal: &Portal<Prepared>, _max_rows: usize) -> PgWireResult<Response>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Prepared>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let prepared = portal.statement.statement.clone();
+        let prepared = match prepared {
+            Prepared::Query { plan, redacted } => Prepared::Query { plan: bind(portal, plan)?, redacted },
+            Prepared::Copy { plan, redacted, copy } => Prepared::Copy { plan: bind(portal, plan)?, redacted, copy },
+            other => other,
+        };
+        self.respond(client, prepared, &portal.result_column_format).await
+    }
+}
+
+/// The plan with the portal's parameter values in place of its placeholders. A parameter whose
+/// type neither the client nor the planner gives is read as text.
+fn bind(portal: &Portal<Prepared>, plan: LogicalPlan) -> PgWireResult<LogicalPlan> {
+    let types = parameter_types(&plan)?;
+    if types.is_empty() && portal.parameter_len() == 0 {
+        return Ok(plan);
+    }
+    let types: Vec<DataType> = types.into_iter().map(|t| t.unwrap_or(DataType::Utf8)).collect();
+    let refs: Vec<Option<&DataType>> = types.iter().map(Some).collect();
+    let values: ParamValues = arrow_pg::datatypes::df::deserialize_parameters(portal, &refs)?;
+    plan.replace_params_with_values(&values).map_err(|e| engine_error(&e))
+}
