@@ -108,8 +108,9 @@ impl Authenticator {
             .ok_or_else(|| Status::unauthenticated("malformed Basic authorization"))?;
         let (user, password) =
             decoded.split_once(':').ok_or_else(|| Status::unauthenticated("malformed Basic authorization"))?;
-        let identity =
-            self.verify_password(user, password).ok_or_else(|| Status::unauthenticated("invalid user name or password"))?;
+        let identity = self
+            .verify_password(user, password)
+            .ok_or_else(|| Status::unauthenticated("invalid user name or password"))?;
         let mut random = [0u8; 32];
         getrandom::fill(&mut random).map_err(|e| Status::internal(format!("no randomness: {e}")))?;
         let token = URL_SAFE_NO_PAD.encode(random);

@@ -141,8 +141,17 @@ impl StartupHandler for PgService {
                 if let Ok(mut signals) = self.shared.cancels.signals.lock() {
                     signals.insert(key.clone(), sender);
                 }
-                client.session_extensions().insert(CancelKey { key, cancels: Arc::clone(&self.shared.cancels), signal });
-                client.session_extensions().insert(Session { identity, role, ctx });
+                client.session_extensions().insert(CancelKey {
+                    key,
+                    cancels: Arc::clone(&self.shared.cancels),
+                    signal,
+                });
+                client.session_extensions().insert(Session {
+                    identity,
+                    role,
+                    ctx,
+                    cursors: super::cursor::Cursors::default(),
+                });
                 finish_authentication(client, &parameters()).await?;
             }
             _ => {}

@@ -9,6 +9,8 @@
 //! checks as Flight SQL), limits, cancellation while rows stream, and the audit line.
 
 mod auth;
+mod cursor;
+mod functions;
 mod query;
 mod settings;
 
@@ -66,7 +68,11 @@ impl PgCatalogContextProvider for OwnRole {
 /// A catalog that does not register.
 pub(super) fn add_pg_catalog(ctx: &SessionContext, role: &str) -> Result<()> {
     datafusion_pg_catalog::setup_pg_catalog(ctx, PG_DATABASE, OwnRole(role.to_string())).map_err(|e| *e)?;
-    ctx.register_udf(settings::version_udf());
+    ctx.register_udf(functions::version());
+    ctx.register_udf(functions::to_regtype());
+    ctx.register_udf(functions::pg_get_serial_sequence());
+    ctx.register_udf(functions::pg_collation_is_visible());
+    ctx.register_udf(functions::json_build_object());
     Ok(())
 }
 
@@ -84,6 +90,7 @@ struct Session {
     identity: Identity,
     role: Arc<RoleContext>,
     ctx: SessionContext,
+    cursors: cursor::Cursors,
 }
 
 /// The handlers pgwire asks each connection for (all the same service).

@@ -9,30 +9,34 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use arrow::array::RecordBatch;
-use arrow::datatypes::{DataType, Field, Schema};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use async_trait::async_trait;
 use datafusion::common::{DataFusionError, ParamValues};
 use datafusion::logical_expr::{DdlStatement, LogicalPlan};
 use datafusion::prelude::SessionContext;
 use datafusion::sql::parser::Statement as DfStatement;
 use datafusion::sql::sqlparser::ast::{
-    CopyLegacyCsvOption, CopyLegacyOption, CopyOption, CopySource, CopyTarget, Set, Statement,
+    CloseCursor, CopyLegacyCsvOption, CopyLegacyOption, CopyOption, CopySource, CopyTarget, DeclareType,
+    FetchDirection, Set, Statement, Value, ValueWithSpan,
 };
 use datafusion_pg_catalog::sql::PostgresCompatibilityParser;
 use futures::{stream, Sink, StreamExt};
 use pgwire::api::portal::{Format, Portal};
-use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
+use pgwire::api::query::{send_describe_response, ExtendedQueryHandler, SimpleQueryHandler};
 use pgwire::api::results::{
-    CopyCsvOptions, CopyEncoder, CopyResponse, CopyTextOptions, FieldInfo, QueryResponse, Response, Tag,
+    CopyCsvOptions, CopyEncoder, CopyResponse, CopyTextOptions, DescribePortalResponse, FieldInfo, QueryResponse,
+    Response, Tag,
 };
 use pgwire::api::stmt::QueryParser;
 use pgwire::api::store::PortalStore;
 use pgwire::api::{ClientInfo, ClientPortalStore, Type};
 use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
+use pgwire::messages::extendedquery::{Describe, TARGET_TYPE_BYTE_PORTAL};
 use pgwire::messages::PgWireBackendMessage;
 use pgwire::types::format::FormatOptions;
 
 use super::auth::CancelKey;
+use super::cursor::{Batches, Cursor, FetchError};
 use super::{pg_error, settings, Session, Shared};
 use crate::serve::guard::{self, Audit, Stop};
 use crate::serve::policy::Refusal;
@@ -41,9 +45,32 @@ use crate::serve::statement::redacted_text;
 /// A statement as parsed for a client: what runs, and the audit log's text of it.
 #[derive(Debug, Clone)]
 pub(super) enum Prepared {
-    Query { plan: LogicalPlan, redacted: String },
-    Copy { plan: LogicalPlan, redacted: String, copy: CopyFormat },
-    Set { name: String, value: String },
+    Query {
+        plan: LogicalPlan,
+        redacted: String,
+    },
+    Copy {
+        plan: LogicalPlan,
+        redacted: String,
+        copy: CopyFormat,
+    },
+    Declare {
+        name: String,
+        plan: LogicalPlan,
+        redacted: String,
+        hold: bool,
+    },
+    /// `FETCH`: the cursor, how many rows (`None`: all), its columns when it was parsed.
+    Fetch {
+        name: String,
+        count: Option<usize>,
+        schema: Option<SchemaRef>,
+    },
+    Close(Option<String>),
+    Set {
+        name: String,
+        value: String,
+    },
     Show(String),
     Begin,
     Commit,
@@ -202,9 +229,14 @@ impl PgParser {
                 }
                 _ => Prepared::Ignored("SET"),
             },
-            Statement::ShowVariable { variable } => Prepared::Show(
-                variable.iter().map(|ident| ident.value.as_str()).collect::<Vec<_>>().join("."),
-            ),
+            Statement::ShowVariable { variable } => {
+                let words: Vec<String> = variable.iter().map(|ident| ident.value.to_ascii_lowercase()).collect();
+                Prepared::Show(match words.join(" ").as_str() {
+                    "transaction isolation level" => "transaction_isolation".into(),
+                    "time zone" => "timezone".into(),
+                    _ => words.join("."),
+                })
+            }
             Statement::StartTransaction { .. } => Prepared::Begin,
             Statement::Commit { .. } => Prepared::Commit,
             Statement::Rollback { savepoint: None, .. } => Prepared::Rollback,
@@ -230,6 +262,43 @@ impl PgParser {
                 let (plan, redacted) = self.plan(session, query).await?;
                 Prepared::Copy { plan, redacted: format!("COPY ({redacted}) TO STDOUT"), copy }
             }
+            Statement::Declare { stmts } => {
+                let [declare] = stmts.as_slice() else {
+                    return Err(pg_error("0A000", "declare one cursor at a time"));
+                };
+                let (Some(DeclareType::Cursor), Some(query), [name]) =
+                    (&declare.declare_type, &declare.for_query, declare.names.as_slice())
+                else {
+                    return Err(pg_error("0A000", "only DECLARE name CURSOR FOR a query is supported"));
+                };
+                let (plan, redacted) = self.plan(session, Statement::Query(query.clone())).await?;
+                if !returns_rows(&plan) {
+                    return Err(pg_error("42601", "a cursor needs a query"));
+                }
+                Prepared::Declare { name: name.value.clone(), plan, redacted, hold: declare.hold.unwrap_or(false) }
+            }
+            Statement::Fetch { name, direction, .. } => {
+                let number = |limit: &ValueWithSpan| match &limit.value {
+                    Value::Number(n, _) => {
+                        n.parse::<usize>().map_err(|_| pg_error("22023", format!("bad FETCH count {n}")))
+                    }
+                    other => Err(pg_error("22023", format!("bad FETCH count {other}"))),
+                };
+                let count = match &direction {
+                    FetchDirection::Count { limit } | FetchDirection::Forward { limit: Some(limit) } => {
+                        Some(number(limit)?)
+                    }
+                    FetchDirection::Next | FetchDirection::Forward { limit: None } => Some(1),
+                    FetchDirection::All | FetchDirection::ForwardAll => None,
+                    _ => return Err(pg_error("0A000", "cursors are forward only (FETCH [FORWARD] n | ALL)")),
+                };
+                let schema = session.cursors.schema(&name.value).await;
+                Prepared::Fetch { name: name.value, count, schema }
+            }
+            Statement::Close { cursor } => Prepared::Close(match cursor {
+                CloseCursor::All => None,
+                CloseCursor::Specific { name } => Some(name.value),
+            }),
             Statement::Copy { .. } => {
                 return Err(pg_error(
                     "42501",
@@ -281,6 +350,9 @@ impl QueryParser for PgParser {
             Prepared::Query { plan, .. } if returns_rows(plan) => {
                 pg_fields(plan.schema().as_arrow(), format.unwrap_or(&Format::UnifiedText), None)
             }
+            Prepared::Fetch { schema: Some(schema), .. } => {
+                pg_fields(schema, format.unwrap_or(&Format::UnifiedText), None)
+            }
             Prepared::Show(name) => {
                 let name = if name.eq_ignore_ascii_case("all") { "name" } else { name.as_str() };
                 Ok(vec![FieldInfo::new(name.into(), None, None, Type::TEXT, pgwire::api::results::FieldFormat::Text)])
@@ -330,8 +402,46 @@ impl PgService {
             Prepared::Set { name, value } => settings::set(client, &name, value),
             Prepared::Show(name) => settings::show(client, &name),
             Prepared::Begin => Ok(Response::TransactionStart(Tag::new("BEGIN"))),
-            Prepared::Commit => Ok(Response::TransactionEnd(Tag::new("COMMIT"))),
-            Prepared::Rollback => Ok(Response::TransactionEnd(Tag::new("ROLLBACK"))),
+            Prepared::Commit => {
+                session(client)?.cursors.end_transaction().await;
+                Ok(Response::TransactionEnd(Tag::new("COMMIT")))
+            }
+            Prepared::Rollback => {
+                session(client)?.cursors.end_transaction().await;
+                Ok(Response::TransactionEnd(Tag::new("ROLLBACK")))
+            }
+            Prepared::Declare { name, plan, redacted, hold } => match self.execute(client, plan, redacted).await? {
+                Execution::Rows { schema, batches, audit } => {
+                    session(client)?.cursors.declare(name, Cursor::new(schema, batches, audit, hold)).await?;
+                    Ok(Response::Execution(Tag::new("DECLARE CURSOR")))
+                }
+                Execution::Done(_) => Err(pg_error("42601", "a cursor needs a query")),
+            },
+            Prepared::Fetch { name, count, .. } => {
+                let session = session(client)?;
+                let schema = session
+                    .cursors
+                    .schema(&name)
+                    .await
+                    .ok_or_else(|| pg_error("34000", format!("cursor \"{name}\" does not exist")))?;
+                let batches = session.cursors.fetch(&name, count).await.map_err(|e| match e {
+                    FetchError::Unknown(name) => pg_error("34000", format!("cursor \"{name}\" does not exist")),
+                    FetchError::Stopped(stop) => stop_error(&stop),
+                })?;
+                let options = Arc::new(FormatOptions::from_client_metadata(client.metadata()));
+                let fields = Arc::new(pg_fields(&schema, format, Some(options))?);
+                let rows: Vec<_> = batches
+                    .into_iter()
+                    .flat_map(|batch| arrow_pg::datatypes::encode_recordbatch(Arc::clone(&fields), batch))
+                    .collect();
+                let mut response = QueryResponse::new(fields, stream::iter(rows));
+                response.set_command_tag("FETCH");
+                Ok(Response::Query(response))
+            }
+            Prepared::Close(name) => {
+                session(client)?.cursors.close(name.as_deref()).await?;
+                Ok(Response::Execution(Tag::new("CLOSE CURSOR")))
+            }
             Prepared::Ignored(tag) => Ok(Response::Execution(Tag::new(tag))),
             Prepared::Query { plan, redacted } => self.run(client, plan, redacted, Some(format), None).await,
             Prepared::Copy { plan, redacted, copy } => self.run(client, plan, redacted, None, Some(copy)).await,
@@ -348,6 +458,25 @@ impl PgService {
         format: Option<&Format>,
         copy: Option<CopyFormat>,
     ) -> PgWireResult<Response>
+    where
+        C: ClientInfo + Send + Sync,
+    {
+        match self.execute(client, plan, redacted).await? {
+            Execution::Done(response) => Ok(response),
+            Execution::Rows { schema, batches, audit } => match copy {
+                None => {
+                    let options = Arc::new(FormatOptions::from_client_metadata(client.metadata()));
+                    let fields = Arc::new(pg_fields(&schema, format.unwrap_or(&Format::UnifiedText), Some(options))?);
+                    Ok(Response::Query(QueryResponse::new(Arc::clone(&fields), data_rows(batches, audit, fields))))
+                }
+                Some(copy) => copy_out(&schema, batches, audit, &copy),
+            },
+        }
+    }
+
+    /// Runs DDL and DML to completion; starts a query, whose rows are then read from the
+    /// returned stream.
+    async fn execute<C>(&self, client: &C, plan: LogicalPlan, redacted: String) -> PgWireResult<Execution>
     where
         C: ClientInfo + Send + Sync,
     {
@@ -391,11 +520,11 @@ impl PgService {
                 .map_or(0, |counts| counts.value(0));
             audit.outcome = "ok";
             audit.rows = count;
-            return Ok(Response::Execution(if tag == "INSERT" {
+            return Ok(Execution::Done(Response::Execution(if tag == "INSERT" {
                 Tag::new(tag).with_oid(0).with_rows(usize::try_from(count).unwrap_or(usize::MAX))
             } else {
                 Tag::new(tag)
-            }));
+            })));
         }
         let frame = crate::json_text::nested_columns_as_json(frame).map_err(|e| engine_error(&e))?;
         let deadline = timeout.and_then(|t| started.checked_add(t)).map(tokio::time::Instant::from_std);
@@ -406,16 +535,14 @@ impl PgService {
             .ok_or_else(|| pg_error("08P01", "not logged in"))?;
         let schema = Arc::new(frame.schema().as_arrow().clone());
         audit.outcome = "abandoned";
-        let batches = guard::guarded(frame, deadline, cancel);
-        match copy {
-            None => {
-                let options = Arc::new(FormatOptions::from_client_metadata(client.metadata()));
-                let fields = Arc::new(pg_fields(&schema, format.unwrap_or(&Format::UnifiedText), Some(options))?);
-                Ok(Response::Query(QueryResponse::new(Arc::clone(&fields), data_rows(batches, audit, fields))))
-            }
-            Some(copy) => copy_out(&schema, batches, audit, &copy),
-        }
+        Ok(Execution::Rows { schema, batches: Box::pin(guard::guarded(frame, deadline, cancel)), audit })
     }
+}
+
+/// A started statement.
+enum Execution {
+    Done(Response),
+    Rows { schema: SchemaRef, batches: Batches, audit: Audit },
 }
 
 /// The stream's batches as rows, counted and audited.
@@ -565,6 +692,25 @@ impl ExtendedQueryHandler for PgService {
         Arc::clone(&self.parser)
     }
 
+    /// Describes an open cursor as a portal (psycopg asks for its columns that way).
+    async fn on_describe<C>(&self, client: &mut C, message: Describe) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Prepared>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        if let (TARGET_TYPE_BYTE_PORTAL, Some(name)) = (message.target_type, message.name.as_deref()) {
+            if client.portal_store().get_portal(name).is_none() {
+                if let Some(schema) = session(client)?.cursors.schema(name).await {
+                    let fields = pg_fields(&schema, &Format::UnifiedText, None)?;
+                    return send_describe_response(client, &DescribePortalResponse::new(fields)).await;
+                }
+            }
+        }
+        self._on_describe(client, message).await
+    }
+
     async fn do_query<C>(&self, client: &mut C, portal: &Portal<Prepared>, _max_rows: usize) -> PgWireResult<Response>
     where
         C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
@@ -582,14 +728,34 @@ impl ExtendedQueryHandler for PgService {
     }
 }
 
-/// The plan with the portal's parameter values in place of its placeholders. A parameter whose
-/// type neither the client nor the planner gives is read as text.
+/// The Arrow type of a parameter the planner could not type, from the type the client sent
+/// it with (text when none).
+fn hinted_type(hint: Option<&Type>) -> DataType {
+    match hint {
+        Some(t) if *t == Type::BOOL => DataType::Boolean,
+        Some(t) if *t == Type::INT2 => DataType::Int16,
+        Some(t) if *t == Type::INT4 => DataType::Int32,
+        Some(t) if *t == Type::INT8 => DataType::Int64,
+        Some(t) if *t == Type::FLOAT4 => DataType::Float32,
+        Some(t) if *t == Type::FLOAT8 || *t == Type::NUMERIC => DataType::Float64,
+        Some(t) if *t == Type::DATE => DataType::Date32,
+        _ => DataType::Utf8,
+    }
+}
+
+/// The plan with the portal's parameter values in place of its placeholders. A parameter the
+/// planner could not type takes the client's type for it (text when the client sent none).
 fn bind(portal: &Portal<Prepared>, plan: LogicalPlan) -> PgWireResult<LogicalPlan> {
     let types = parameter_types(&plan)?;
     if types.is_empty() && portal.parameter_len() == 0 {
         return Ok(plan);
     }
-    let types: Vec<DataType> = types.into_iter().map(|t| t.unwrap_or(DataType::Utf8)).collect();
+    let hints = &portal.statement.parameter_types;
+    let types: Vec<DataType> = types
+        .into_iter()
+        .enumerate()
+        .map(|(i, t)| t.unwrap_or_else(|| hinted_type(hints.get(i).cloned().flatten().as_ref())))
+        .collect();
     let refs: Vec<Option<&DataType>> = types.iter().map(Some).collect();
     let values: ParamValues = arrow_pg::datatypes::df::deserialize_parameters(portal, &refs)?;
     plan.replace_params_with_values(&values).map_err(|e| engine_error(&e))

@@ -8,9 +8,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use arrow::datatypes::DataType;
-use datafusion::common::ScalarValue;
-use datafusion::logical_expr::{create_udf, ColumnarValue, ScalarUDF, Volatility};
 use datafusion::sql::sqlparser::ast::{Expr, Value};
 use pgwire::api::results::{DataRowEncoder, FieldFormat, FieldInfo, QueryResponse, Response, Tag};
 use pgwire::api::{ClientInfo, Type};
@@ -47,23 +44,6 @@ const DEFAULTS: &[(&str, &str)] = &[
 
 /// Metadata keys that are startup parameters, not settings.
 const NOT_SETTINGS: &[&str] = &["user", "database", "options", "replication"];
-
-/// `version()`: what PostgreSQL clients parse to learn the server (replaces DataFusion's in
-/// the PostgreSQL contexts only).
-pub(super) fn version_udf() -> ScalarUDF {
-    let text = format!(
-        "PostgreSQL {SERVER_VERSION} (Persona {}, Apache DataFusion {}) on x86_64-pc-linux-gnu, 64-bit",
-        env!("CARGO_PKG_VERSION"),
-        datafusion::DATAFUSION_VERSION
-    );
-    create_udf(
-        "version",
-        vec![],
-        DataType::Utf8,
-        Volatility::Immutable,
-        Arc::new(move |_: &[ColumnarValue]| Ok(ColumnarValue::Scalar(ScalarValue::Utf8(Some(text.clone()))))),
-    )
-}
 
 /// The text of a `SET` value: quoted strings and identifiers without their quotes.
 pub(super) fn value_text(values: &[Expr]) -> String {
@@ -132,7 +112,9 @@ fn statement_timeout_of(value: &str) -> PgWireResult<Option<Duration>> {
 }
 
 fn text_fields(names: &[&str]) -> Arc<Vec<FieldInfo>> {
-    Arc::new(names.iter().map(|name| FieldInfo::new((*name).into(), None, None, Type::TEXT, FieldFormat::Text)).collect())
+    Arc::new(
+        names.iter().map(|name| FieldInfo::new((*name).into(), None, None, Type::TEXT, FieldFormat::Text)).collect(),
+    )
 }
 
 fn rows(fields: Arc<Vec<FieldInfo>>, values: Vec<Vec<String>>) -> PgWireResult<Response> {
