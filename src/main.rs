@@ -355,8 +355,13 @@ fn hash_secret() -> Result<()> {
         return Err(DataFusionError::Execution("no secret on stdin".into()));
     }
     let hash = persona::serve::hash_password(secret).map_err(DataFusionError::Execution)?;
-    println!("password_hash = \"{hash}\"");
-    println!("sha256 = \"{}\"", persona::serve::sha256_hex(secret));
+    let scram = persona::serve::scram_verifier(secret).map_err(DataFusionError::Execution)?;
+    let lines = format!(
+        "password_hash = \"{hash}\"\nscram_sha256 = \"{scram}\"   # optional: SCRAM logins over PostgreSQL\nsha256 = \"{}\"\n",
+        persona::serve::sha256_hex(secret)
+    );
+    // a closed pipe (| head) is not an error worth a panic
+    let _ = std::io::Write::write_all(&mut std::io::stdout(), lines.as_bytes());
     Ok(())
 }
 

@@ -115,7 +115,7 @@ fn functions_prints_the_catalogue() {
 }
 
 #[test]
-fn hash_secret_prints_both_hashes() {
+fn hash_secret_prints_the_hashes_and_the_scram_verifier() {
     use std::io::Write;
     let mut child = Command::new(env!("CARGO_BIN_EXE_persona"))
         .arg("hash-secret")
@@ -129,6 +129,11 @@ fn hash_secret_prints_both_hashes() {
     let text = stdout(&out);
     assert!(text.contains("password_hash = \"$argon2id$v=19$"), "{text}");
     assert!(text.contains(&format!("sha256 = \"{}\"", persona::serve::sha256_hex("s3cret"))), "{text}");
+    assert!(text.contains("scram_sha256 = \"SCRAM-SHA-256$4096:"), "{text}");
+    // the password lines make a valid [users.NAME] section (sha256 is for [tokens.NAME])
+    let user: Vec<&str> = text.lines().filter(|line| !line.starts_with("sha256")).collect();
+    let section = format!("[roles.r]\ntables = [\"*\"]\n[users.u]\nrole = \"r\"\n{}", user.join("\n"));
+    persona::serve::ServerConfig::parse(&section).expect("a valid user section");
 }
 
 #[cfg(unix)]

@@ -17,7 +17,7 @@ use arrow::util::display::{ArrayFormatter, FormatOptions};
 use arrow_flight::sql::client::FlightSqlServiceClient;
 use datafusion::prelude::SessionContext;
 use futures::{StreamExt, TryStreamExt};
-use persona::serve::{hash_password, serve_on, ServerConfig};
+use persona::serve::{hash_password, scram_verifier, serve_on, ServerConfig};
 use persona::EngineBuilder;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -33,7 +33,9 @@ const LONG_QUERY: &str = "SELECT count(*) AS n FROM generate_series(1, 100000000
 
 fn config_text(server_lines: &str) -> String {
     static PASSWORD_HASH: OnceLock<String> = OnceLock::new();
+    static SCRAM: OnceLock<String> = OnceLock::new();
     let hash = PASSWORD_HASH.get_or_init(|| hash_password("pw").expect("hash"));
+    let scram = SCRAM.get_or_init(|| scram_verifier("pw").expect("verifier"));
     format!(
         r#"
 [server]
@@ -52,11 +54,14 @@ tables = ["customers", "transactions", "campaigns", "campaign_contacts"]
 tables = ["*"]
 timeout_secs = 1
 
+# ana and mia log in with SCRAM, hal with a password over loopback
 [users.ana]
 password_hash = "{hash}"
+scram_sha256 = "{scram}"
 role = "analyst"
 [users.mia]
 password_hash = "{hash}"
+scram_sha256 = "{scram}"
 role = "marketing"
 [users.hal]
 password_hash = "{hash}"
@@ -178,13 +183,18 @@ fn message(error: &tokio_postgres::Error) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn logins_need_a_user_password_and_the_persona_database() {
+async fn logins_with_scram_or_a_password_and_the_persona_database() {
     let server = start().await;
     let _ = server.connect("ana").await;
     let wrong = server.try_connect("ana", "nope").await.expect_err("wrong password");
     assert_eq!(code(&wrong), Some(&SqlState::INVALID_PASSWORD), "{wrong}");
     let unknown = server.try_connect("eve", "pw").await.expect_err("unknown user");
     assert_eq!(code(&unknown), Some(&SqlState::INVALID_PASSWORD), "same answer for unknown users: {unknown}");
+    assert_eq!(message(&unknown), "password authentication failed for user \"eve\"");
+    // hal has no SCRAM verifier: the password in clear, accepted on loopback
+    let _ = server.connect("hal").await;
+    let wrong = server.try_connect("hal", "nope").await.expect_err("wrong password");
+    assert_eq!(code(&wrong), Some(&SqlState::INVALID_PASSWORD), "{wrong}");
     let url = format!("host=127.0.0.1 port={} user=ana password=pw dbname=postgres", server.pg.port());
     let database = tokio_postgres::connect(&url, NoTls).await.map(|_| ()).expect_err("unknown database");
     assert_eq!(code(&database), Some(&SqlState::INVALID_CATALOG_NAME), "{database}");

@@ -18,6 +18,7 @@ use tonic::metadata::MetadataMap;
 use tonic::Status;
 
 use super::config::ServerConfig;
+use super::scram::Verifier;
 
 /// Who is calling: the user (or static token) name and its role.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,6 +31,10 @@ pub struct Identity {
 #[derive(Debug)]
 pub struct Authenticator {
     passwords: HashMap<String, (String, String)>,
+    /// SCRAM verifiers and roles of the users that have one.
+    scram: HashMap<String, (Verifier, String)>,
+    /// Keys the mock SCRAM exchange of unknown users (stable per name, unguessable).
+    mock_secret: [u8; 32],
     /// Verified for unknown user names, so they take as long as known ones.
     dummy_hash: String,
     static_tokens: HashMap<String, Identity>,
@@ -64,6 +69,19 @@ impl Authenticator {
                 .iter()
                 .map(|(name, u)| (name.clone(), (u.password_hash.clone(), u.role.clone())))
                 .collect(),
+            scram: config
+                .users
+                .iter()
+                .filter_map(|(name, u)| {
+                    let verifier = Verifier::parse(u.scram_sha256.as_deref()?).ok()?;
+                    Some((name.clone(), (verifier, u.role.clone())))
+                })
+                .collect(),
+            mock_secret: {
+                let mut secret = [0u8; 32];
+                let _ = getrandom::fill(&mut secret);
+                secret
+            },
             static_tokens: config
                 .tokens
                 .iter()
@@ -89,6 +107,22 @@ impl Authenticator {
         let parsed = PasswordHash::new(hash).ok()?;
         let verified = Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok();
         role.filter(|_| verified).map(|role| Identity { user: user.to_string(), role: role.clone() })
+    }
+
+    /// How `user` logs in over PostgreSQL: `None` for a password in clear; else SCRAM with this
+    /// verifier, and the identity it proves (`None`: an unknown name, put through a mock
+    /// exchange that fails, so that names cannot be probed when SCRAM is in use).
+    #[must_use]
+    pub fn scram(&self, user: &str) -> Option<(Verifier, Option<Identity>)> {
+        if let Some((verifier, role)) = self.scram.get(user) {
+            return Some((verifier.clone(), Some(Identity { user: user.to_string(), role: role.clone() })));
+        }
+        if self.scram.is_empty() || self.passwords.contains_key(user) {
+            return None;
+        }
+        let salt = ring::hmac::sign(&ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &self.mock_secret), user.as_bytes());
+        let password = URL_SAFE_NO_PAD.encode(self.mock_secret);
+        Some((Verifier::derive(&password, &salt.as_ref()[..16], super::scram::ITERATIONS), None))
     }
 
     /// Checks a `Basic` authorization header and returns a new bearer token.

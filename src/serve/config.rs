@@ -20,6 +20,7 @@
 //!
 //! [users.alice]
 //! password_hash = "$argon2id$v=19$m=19456,t=2,p=1$..."   # persona hash-secret
+//! scram_sha256 = "SCRAM-SHA-256$4096:..."                 # optional: SCRAM logins over PostgreSQL
 //! role = "analyst"
 //!
 //! [tokens.nightly-report]      # a static bearer token, acting as user "nightly-report"
@@ -177,6 +178,10 @@ pub struct UserConfig {
     /// An argon2 PHC string (`persona hash-secret`).
     pub password_hash: String,
     pub role: String,
+    /// The password's SCRAM-SHA-256 verifier in PostgreSQL's format (`persona hash-secret`):
+    /// PostgreSQL clients then log in with SCRAM instead of sending the password.
+    #[serde(default)]
+    pub scram_sha256: Option<String>,
 }
 
 /// `[tokens.NAME]`: a static bearer token, identified by the SHA-256 of its value.
@@ -264,6 +269,9 @@ impl ServerConfig {
             }
             argon2::PasswordHash::new(&user.password_hash)
                 .map_err(|e| format!("user '{name}': password_hash is not a PHC string: {e}"))?;
+            if let Some(verifier) = &user.scram_sha256 {
+                super::scram::Verifier::parse(verifier).map_err(|e| format!("user '{name}': scram_sha256: {e}"))?;
+            }
         }
         for (name, token) in &self.tokens {
             if !self.roles.contains_key(&token.role) {

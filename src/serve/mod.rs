@@ -10,6 +10,7 @@ mod masking;
 mod metadata;
 mod pg;
 mod policy;
+mod scram;
 mod service;
 mod statement;
 
@@ -24,6 +25,7 @@ use tonic::transport::{Identity as TlsIdentity, Server, ServerTlsConfig};
 pub use auth::{hash_password, sha256_hex};
 pub use config::{Mask, RoleConfig, ServerConfig, ServerSection, TokenConfig, UserConfig};
 pub use policy::read_pseudonym_key;
+pub use scram::verifier as scram_verifier;
 pub use service::PersonaFlightSql;
 
 /// How long running calls may take to finish after a shutdown signal.

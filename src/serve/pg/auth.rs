@@ -1,10 +1,11 @@
 //! Logins and cancel keys.
 //!
-//! A client logs in with the password of one of the server's users (`[users.NAME]`, argon2):
-//! the server asks for it in clear, which PostgreSQL clients send only over TLS unless the
-//! connection is on the loopback interface (refused otherwise). SCRAM needs a verifier derived
-//! from the password that argon2 hashes do not give, so it is not offered. The database name
-//! must be `persona`.
+//! A client logs in as one of the server's users (`[users.NAME]`). Users with a
+//! `scram_sha256` verifier log in with SCRAM-SHA-256 (the password never crosses the wire);
+//! the others send their password, checked against the argon2 hash, which the server accepts
+//! only over TLS or on the loopback interface. When any user has a verifier, unknown names go
+//! through a mock SCRAM exchange that fails like a wrong password. The database name must be
+//! `persona`.
 
 use std::collections::HashMap;
 use std::fmt::Debug;
@@ -24,7 +25,9 @@ use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
 
 use super::query::PgService;
 use super::{pg_error, Session, SERVER_VERSION};
+use crate::serve::auth::Identity;
 use crate::serve::policy::PG_DATABASE;
+use crate::serve::scram::{Exchange, Verifier};
 
 /// The running query's cancel signal of every logged-in connection, by (pid, secret key).
 #[derive(Debug, Default)]
@@ -81,6 +84,47 @@ fn parameters() -> DefaultServerParameterProvider {
     parameters
 }
 
+/// Where a SCRAM login is: the verifier offered, then the exchange under way; with the
+/// identity it proves (`None` for an unknown name).
+enum Sasl {
+    Offered(Verifier, Option<Identity>),
+    Exchanging(Exchange, Option<Identity>),
+    Done,
+}
+
+/// The connection's SCRAM state between startup messages.
+struct SaslState(Mutex<Sasl>);
+
+impl PgService {
+    /// Logs `identity` in: the role's PostgreSQL context, a cancel key, and the server's
+    /// parameters (the caller sends the final authentication message first when it has one).
+    async fn log_in<C>(&self, client: &mut C, identity: Identity) -> PgWireResult<()>
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let role = self
+            .shared
+            .policy
+            .role(&identity.role)
+            .ok_or_else(|| pg_error("28000", format!("role '{}' is not defined", identity.role)))?;
+        let ctx =
+            role.pg.clone().ok_or_else(|| pg_error("XX000", "the PostgreSQL catalog of this role was not built"))?;
+        tracing::info!(user = %identity.user, role = %role.name, peer = %client.socket_addr(), "PostgreSQL login");
+        let (pid, secret) = self.shared.cancels.keys.generate(client);
+        client.set_pid_and_secret_key(pid, secret.clone());
+        let key = (pid, secret.to_bytes());
+        let (sender, signal) = tokio::sync::watch::channel(0u64);
+        if let Ok(mut signals) = self.shared.cancels.signals.lock() {
+            signals.insert(key.clone(), sender);
+        }
+        client.session_extensions().insert(CancelKey { key, cancels: Arc::clone(&self.shared.cancels), signal });
+        client.session_extensions().insert(Session { identity, role, ctx, cursors: super::cursor::Cursors::default() });
+        finish_authentication(client, &parameters()).await
+    }
+}
+
 #[async_trait]
 impl StartupHandler for PgService {
     async fn on_startup<C>(&self, client: &mut C, message: PgWireFrontendMessage) -> PgWireResult<()>
@@ -90,31 +134,74 @@ impl StartupHandler for PgService {
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
         use futures::SinkExt;
+        let user = client.metadata().get("user").cloned().unwrap_or_default();
+        let refused = || pg_error("28P01", format!("password authentication failed for user \"{user}\""));
         match message {
             PgWireFrontendMessage::Startup(ref startup) => {
                 protocol_negotiation(client, startup).await?;
                 save_startup_parameters_to_metadata(client, startup);
-                let database = client.metadata().get("database").or_else(|| client.metadata().get("user"));
-                if database.map(String::as_str) != Some(PG_DATABASE) {
-                    let given = database.cloned().unwrap_or_default();
+                let user = client.metadata().get("user").cloned().unwrap_or_default();
+                let database = client.metadata().get("database").unwrap_or(&user);
+                if database != PG_DATABASE {
                     return Err(pg_error(
                         "3D000",
-                        format!("database \"{given}\" does not exist: connect to database \"{PG_DATABASE}\""),
+                        format!("database \"{database}\" does not exist: connect to database \"{PG_DATABASE}\""),
                     ));
+                }
+                client.set_state(PgWireConnectionState::AuthenticationInProgress);
+                if let Some((verifier, identity)) = self.shared.auth.scram(&user) {
+                    client.session_extensions().insert(SaslState(Mutex::new(Sasl::Offered(verifier, identity))));
+                    let mechanisms = vec!["SCRAM-SHA-256".to_string()];
+                    client.send(PgWireBackendMessage::Authentication(Authentication::SASL(mechanisms))).await?;
+                    return Ok(());
                 }
                 if !client.is_secure() && !client.socket_addr().ip().is_loopback() {
                     return Err(pg_error(
                         "28000",
-                        "passwords are accepted only over TLS (sslmode=require) or from this machine",
+                        "this user's password is accepted only over TLS (sslmode=require) or from this machine; \
+                         give the user a scram_sha256 verifier to log in without TLS",
                     ));
                 }
-                client.set_state(PgWireConnectionState::AuthenticationInProgress);
                 client.send(PgWireBackendMessage::Authentication(Authentication::CleartextPassword)).await?;
             }
-            PgWireFrontendMessage::PasswordMessageFamily(password) => {
-                let password = password.into_password()?.password;
-                let user = client.metadata().get("user").cloned().unwrap_or_default();
-                let refused = || pg_error("28P01", format!("password authentication failed for user \"{user}\""));
+            PgWireFrontendMessage::PasswordMessageFamily(message) => {
+                if let Some(state) = client.session_extensions().get::<SaslState>() {
+                    let stage = state.0.lock().map(|mut stage| std::mem::replace(&mut *stage, Sasl::Done));
+                    match stage.map_err(|_| refused())? {
+                        Sasl::Offered(verifier, identity) => {
+                            let initial = message.into_sasl_initial_response()?;
+                            if initial.auth_method != "SCRAM-SHA-256" {
+                                return Err(pg_error(
+                                    "28000",
+                                    format!("unsupported SASL mechanism {}", initial.auth_method),
+                                ));
+                            }
+                            let data = initial.data.unwrap_or_default();
+                            let exchange = Exchange::start(verifier, &data).map_err(|e| pg_error("08P01", e))?;
+                            let server_first = Bytes::from(exchange.server_first().to_string());
+                            if let Ok(mut stage) = state.0.lock() {
+                                *stage = Sasl::Exchanging(exchange, identity);
+                            }
+                            client
+                                .send(PgWireBackendMessage::Authentication(Authentication::SASLContinue(server_first)))
+                                .await?;
+                        }
+                        Sasl::Exchanging(exchange, identity) => {
+                            let response = message.into_sasl_response()?;
+                            let server_final = exchange.finish(&response.data).map_err(|_| refused())?;
+                            let identity = identity.ok_or_else(refused)?;
+                            client
+                                .feed(PgWireBackendMessage::Authentication(Authentication::SASLFinal(Bytes::from(
+                                    server_final,
+                                ))))
+                                .await?;
+                            self.log_in(client, identity).await?;
+                        }
+                        Sasl::Done => return Err(refused()),
+                    }
+                    return Ok(());
+                }
+                let password = message.into_password()?.password;
                 let identity = {
                     let _slot = self.shared.login_slots.acquire().await.map_err(|_| refused())?;
                     let auth = Arc::clone(&self.shared.auth);
@@ -124,35 +211,7 @@ impl StartupHandler for PgService {
                         .map_err(|_| refused())?
                 }
                 .ok_or_else(refused)?;
-                let role = self
-                    .shared
-                    .policy
-                    .role(&identity.role)
-                    .ok_or_else(|| pg_error("28000", format!("role '{}' is not defined", identity.role)))?;
-                let ctx = role
-                    .pg
-                    .clone()
-                    .ok_or_else(|| pg_error("XX000", "the PostgreSQL catalog of this role was not built"))?;
-                tracing::info!(user = %identity.user, role = %role.name, peer = %client.socket_addr(), "PostgreSQL login");
-                let (pid, secret) = self.shared.cancels.keys.generate(client);
-                client.set_pid_and_secret_key(pid, secret.clone());
-                let key = (pid, secret.to_bytes());
-                let (sender, signal) = tokio::sync::watch::channel(0u64);
-                if let Ok(mut signals) = self.shared.cancels.signals.lock() {
-                    signals.insert(key.clone(), sender);
-                }
-                client.session_extensions().insert(CancelKey {
-                    key,
-                    cancels: Arc::clone(&self.shared.cancels),
-                    signal,
-                });
-                client.session_extensions().insert(Session {
-                    identity,
-                    role,
-                    ctx,
-                    cursors: super::cursor::Cursors::default(),
-                });
-                finish_authentication(client, &parameters()).await?;
+                self.log_in(client, identity).await?;
             }
             _ => {}
         }
