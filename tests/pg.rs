@@ -563,6 +563,37 @@ async fn psql_describes_tables_copies_and_connects_over_tls() {
     assert!(local.len() > 3, "{local:?}");
     assert_eq!(answer.lines().collect::<Vec<_>>(), local);
 
+    // a prepared query (psql 15 has no \\bind: SQL PREPARE / EXECUTE, kept per connection)
+    let prepared = run(
+        "mia",
+        "require",
+        vec![
+            "-t",
+            "-A",
+            "-c",
+            "PREPARE tier (INT) AS SELECT count(*) FROM customers WHERE city_tier = $1",
+            "-c",
+            "EXECUTE tier (1)",
+            "-c",
+            "EXECUTE tier (2)",
+            "-c",
+            "DEALLOCATE tier",
+        ],
+    )
+    .await
+    .expect("join");
+    // psql -c runs each command on the same connection
+    let prepared = prepared.expect("PREPARE and EXECUTE");
+    let counts: Vec<&str> =
+        prepared.lines().filter(|l| l.chars().all(|c| c.is_ascii_digit()) && !l.is_empty()).collect();
+    let expected = text_rows(
+        &server.connect("mia").await,
+        "SELECT count(*) FROM customers WHERE city_tier IN (1, 2) GROUP BY city_tier ORDER BY city_tier",
+    )
+    .await
+    .expect("counts");
+    assert_eq!(counts, expected.iter().map(|r| r[0].as_deref().unwrap_or("")).collect::<Vec<_>>(), "{prepared}");
+
     let wrong = Command::new("psql")
         .arg(format!("host=127.0.0.1 port={} user=ana dbname=persona sslmode=require", server.pg.port()))
         .args(["-X", "-c", "SELECT 1"])

@@ -120,7 +120,13 @@ impl PgService {
             signals.insert(key.clone(), sender);
         }
         client.session_extensions().insert(CancelKey { key, cancels: Arc::clone(&self.shared.cancels), signal });
-        client.session_extensions().insert(Session { identity, role, ctx, cursors: super::cursor::Cursors::default() });
+        client.session_extensions().insert(Session {
+            identity,
+            role,
+            ctx,
+            cursors: super::cursor::Cursors::default(),
+            statements: std::sync::Mutex::default(),
+        });
         finish_authentication(client, &parameters()).await
     }
 }

@@ -91,6 +91,8 @@ struct Session {
     role: Arc<RoleContext>,
     ctx: SessionContext,
     cursors: cursor::Cursors,
+    /// `PREPARE`d statements by name.
+    statements: std::sync::Mutex<std::collections::HashMap<String, query::PreparedStatement>>,
 }
 
 /// The handlers pgwire asks each connection for (all the same service).

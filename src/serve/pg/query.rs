@@ -11,12 +11,12 @@ use std::time::Instant;
 use arrow::array::RecordBatch;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use async_trait::async_trait;
-use datafusion::common::{DataFusionError, ParamValues};
+use datafusion::common::{DataFusionError, ParamValues, ScalarValue};
 use datafusion::logical_expr::{DdlStatement, LogicalPlan};
 use datafusion::prelude::SessionContext;
 use datafusion::sql::parser::Statement as DfStatement;
 use datafusion::sql::sqlparser::ast::{
-    CloseCursor, CopyLegacyCsvOption, CopyLegacyOption, CopyOption, CopySource, CopyTarget, DeclareType,
+    CloseCursor, CopyLegacyCsvOption, CopyLegacyOption, CopyOption, CopySource, CopyTarget, DeclareType, Expr,
     FetchDirection, Set, Statement, Value, ValueWithSpan,
 };
 use datafusion_pg_catalog::sql::PostgresCompatibilityParser;
@@ -67,6 +67,17 @@ pub(super) enum Prepared {
         schema: Option<SchemaRef>,
     },
     Close(Option<String>),
+    /// `PREPARE name [(types)] AS statement`: kept for this connection's `EXECUTE`.
+    Prepare {
+        name: String,
+        statement: PreparedStatement,
+    },
+    /// `EXECUTE name (values)`: the values evaluated already.
+    Execute {
+        name: String,
+        values: Vec<ScalarValue>,
+    },
+    Deallocate(String),
     Set {
         name: String,
         value: String,
@@ -244,7 +255,17 @@ impl PgParser {
             Statement::Savepoint { .. } => Prepared::Ignored("SAVEPOINT"),
             Statement::ReleaseSavepoint { .. } => Prepared::Ignored("RELEASE"),
             Statement::Discard { .. } => Prepared::Ignored("DISCARD ALL"),
-            Statement::Deallocate { .. } => Prepared::Ignored("DEALLOCATE"),
+            Statement::Deallocate { name, .. } => Prepared::Deallocate(name.value),
+            Statement::Prepare { name, data_types, statement } => {
+                let (plan, redacted) = self.plan(session, *statement).await?;
+                let types = data_types.iter().map(ToString::to_string).collect();
+                Prepared::Prepare { name: name.value, statement: PreparedStatement { plan, redacted, types } }
+            }
+            Statement::Execute { name: Some(name), parameters, using, .. } if using.is_empty() => {
+                let name = name.to_string();
+                let types = session.statement(&name)?.types;
+                Prepared::Execute { values: literal_values(&parameters, &types).await?, name }
+            }
             Statement::Copy { source, to: true, target: CopyTarget::Stdout, options, legacy_options, .. } => {
                 let copy = copy_format(&options, &legacy_options)?;
                 let sql = match source {
@@ -362,6 +383,73 @@ impl QueryParser for PgParser {
     }
 }
 
+/// A statement kept by `PREPARE`.
+#[derive(Debug, Clone)]
+pub(super) struct PreparedStatement {
+    plan: LogicalPlan,
+    redacted: String,
+    /// The declared parameter types, as SQL.
+    types: Vec<String>,
+}
+
+impl Session {
+    fn prepare(&self, name: String, statement: PreparedStatement) -> PgWireResult<()> {
+        let mut statements = self.statements.lock().map_err(|_| pg_error("XX000", "session state poisoned"))?;
+        if statements.contains_key(&name) {
+            return Err(pg_error("42P05", format!("prepared statement \"{name}\" already exists")));
+        }
+        statements.insert(name, statement);
+        Ok(())
+    }
+
+    fn statement(&self, name: &str) -> PgWireResult<PreparedStatement> {
+        let statements = self.statements.lock().map_err(|_| pg_error("XX000", "session state poisoned"))?;
+        statements
+            .get(name)
+            .cloned()
+            .ok_or_else(|| pg_error("26000", format!("prepared statement \"{name}\" does not exist")))
+    }
+
+    fn deallocate(&self, name: &str) -> PgWireResult<()> {
+        let mut statements = self.statements.lock().map_err(|_| pg_error("XX000", "session state poisoned"))?;
+        if name.eq_ignore_ascii_case("all") {
+            statements.clear();
+        } else if statements.remove(name).is_none() {
+            return Err(pg_error("26000", format!("prepared statement \"{name}\" does not exist")));
+        }
+        Ok(())
+    }
+}
+
+/// The values of `EXECUTE`'s parameters, cast to the declared types: constant expressions
+/// only, evaluated in a context without tables.
+async fn literal_values(parameters: &[Expr], types: &[String]) -> PgWireResult<Vec<ScalarValue>> {
+    if parameters.is_empty() {
+        return Ok(Vec::new());
+    }
+    let columns: Vec<String> = parameters
+        .iter()
+        .enumerate()
+        .map(|(i, p)| match types.get(i) {
+            Some(t) => format!("CAST({p} AS {t})"),
+            None => p.to_string(),
+        })
+        .collect();
+    let sql = format!("SELECT {}", columns.join(", "));
+    let batches = SessionContext::new()
+        .sql(&sql)
+        .await
+        .map_err(|e| engine_error(&e))?
+        .collect()
+        .await
+        .map_err(|e| engine_error(&e))?;
+    let batch = batches
+        .first()
+        .filter(|b| b.num_rows() == 1)
+        .ok_or_else(|| pg_error("22023", "EXECUTE takes constant values"))?;
+    batch.columns().iter().map(|column| ScalarValue::try_from_array(column, 0).map_err(|e| engine_error(&e))).collect()
+}
+
 /// Whether running the plan yields rows (not DDL or DML).
 fn returns_rows(plan: &LogicalPlan) -> bool {
     !matches!(plan, LogicalPlan::Ddl(_) | LogicalPlan::Dml(_))
@@ -437,6 +525,19 @@ impl PgService {
                 let mut response = QueryResponse::new(fields, stream::iter(rows));
                 response.set_command_tag("FETCH");
                 Ok(Response::Query(response))
+            }
+            Prepared::Prepare { name, statement } => {
+                session(client)?.prepare(name, statement)?;
+                Ok(Response::Execution(Tag::new("PREPARE")))
+            }
+            Prepared::Execute { name, values } => {
+                let statement = session(client)?.statement(&name)?;
+                let plan = statement.plan.with_param_values(values).map_err(|e| engine_error(&e))?;
+                self.run(client, plan, format!("EXECUTE {name} ({})", statement.redacted), Some(format), None).await
+            }
+            Prepared::Deallocate(name) => {
+                session(client)?.deallocate(&name)?;
+                Ok(Response::Execution(Tag::new("DEALLOCATE")))
             }
             Prepared::Close(name) => {
                 session(client)?.cursors.close(name.as_deref()).await?;
