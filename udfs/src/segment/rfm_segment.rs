@@ -61,7 +61,7 @@ const SEGMENTS: [[&str; 5]; 5] = [
 /// The segment of one (r, f) pair, or `None` outside 1..5.
 #[must_use]
 pub fn rfm_segment_name(r: i64, f: i64) -> Option<&'static str> {
-    let index = |s: i64| usize::try_from(s - 1).ok().filter(|&i| i < 5);
+    let index = |s: i64| s.checked_sub(1).and_then(|i| usize::try_from(i).ok()).filter(|&i| i < 5);
     Some(SEGMENTS[index(r)?][index(f)?])
 }
 
