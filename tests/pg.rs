@@ -230,6 +230,15 @@ async fn queries_parameters_portals_and_nested_values() {
         assert_eq!(row.get::<_, String>(0), masked);
     }
 
+    // SQL PREPARE / EXECUTE, the EXECUTE sent through the extended protocol (described first)
+    client
+        .simple_query("PREPARE tier (INT) AS SELECT count(*) AS n FROM customers WHERE city_tier = $1")
+        .await
+        .expect("prepare");
+    let executed: i64 = client.query_one("EXECUTE tier (1)", &[]).await.expect("execute").get(0);
+    let counted = text_rows(&client, "SELECT count(*) FROM customers WHERE city_tier = 1").await.expect("count");
+    assert_eq!(Some(executed.to_string()), counted[0][0]);
+
     // struct and list values are JSON text, in both protocols
     let nested = "SELECT named_struct('a', 1, 'b', make_array(1, 2)) AS s, make_array(1.5, 2.5) AS l";
     assert_eq!(

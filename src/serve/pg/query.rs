@@ -72,10 +72,12 @@ pub(super) enum Prepared {
         name: String,
         statement: PreparedStatement,
     },
-    /// `EXECUTE name (values)`: the values evaluated already.
+    /// `EXECUTE name (values)`: the values evaluated already, and the columns it returns (for
+    /// a Describe in the extended protocol).
     Execute {
         name: String,
         values: Vec<ScalarValue>,
+        schema: Option<SchemaRef>,
     },
     Deallocate(String),
     Set {
@@ -263,8 +265,10 @@ impl PgParser {
             }
             Statement::Execute { name: Some(name), parameters, using, .. } if using.is_empty() => {
                 let name = name.to_string();
-                let types = session.statement(&name)?.types;
-                Prepared::Execute { values: literal_values(&parameters, &types).await?, name }
+                let statement = session.statement(&name)?;
+                let schema =
+                    returns_rows(&statement.plan).then(|| Arc::new(statement.plan.schema().as_arrow().clone()));
+                Prepared::Execute { values: literal_values(&parameters, &statement.types).await?, name, schema }
             }
             Statement::Copy { source, to: true, target: CopyTarget::Stdout, options, legacy_options, .. } => {
                 let copy = copy_format(&options, &legacy_options)?;
@@ -371,7 +375,7 @@ impl QueryParser for PgParser {
             Prepared::Query { plan, .. } if returns_rows(plan) => {
                 pg_fields(plan.schema().as_arrow(), format.unwrap_or(&Format::UnifiedText), None)
             }
-            Prepared::Fetch { schema: Some(schema), .. } => {
+            Prepared::Fetch { schema: Some(schema), .. } | Prepared::Execute { schema: Some(schema), .. } => {
                 pg_fields(schema, format.unwrap_or(&Format::UnifiedText), None)
             }
             Prepared::Show(name) => {
@@ -530,7 +534,7 @@ impl PgService {
                 session(client)?.prepare(name, statement)?;
                 Ok(Response::Execution(Tag::new("PREPARE")))
             }
-            Prepared::Execute { name, values } => {
+            Prepared::Execute { name, values, .. } => {
                 let statement = session(client)?.statement(&name)?;
                 let plan = statement.plan.with_param_values(values).map_err(|e| engine_error(&e))?;
                 self.run(client, plan, format!("EXECUTE {name} ({})", statement.redacted), Some(format), None).await
