@@ -8,7 +8,8 @@
 //! file-metadata cache, where schema inference and the scans find them — so a query over
 //! two tables of a remote lake does not pay for the footers of the other five. A file that
 //! cannot be read fails the statement that names its table, with an error naming the file,
-//! and the table is tried again by the next statement. Hive-style partition
+//! and the table is tried again by the next statement; so do files of one table that disagree
+//! (a column of two types, or a NOT NULL column some files lack). Hive-style partition
 //! folders (`month=2025-01/`) below a table become partition columns (strings); files are
 //! found recursively. Folders whose names start with `.` or `_` are skipped, as are
 //! folders without any `.parquet` file. Listing goes through the session's object store, so a
@@ -286,6 +287,7 @@ impl Lake {
             .buffer_unordered(state.config_options().execution.meta_fetch_concurrency.get())
             .try_collect::<Vec<()>>()
             .await?;
+        check_file_schemas(name, &files, &cache, &self.root)?;
         let config = ListingTableConfig::new(table_url)
             .with_listing_options(options)
             .infer_partitions_from_path(&state)
@@ -346,6 +348,71 @@ impl Lake {
         cache.put(&file.location, entry);
         Ok(())
     }
+}
+
+/// The Arrow schema of a file whose footer is in `cache`.
+fn cached_schema(cache: &Arc<FileMetadataCache>, file: &ObjectMeta) -> Option<arrow::datatypes::Schema> {
+    let entry = cache.get(&file.location)?;
+    let parquet = entry.file_metadata.as_any().downcast_ref::<CachedParquetMetaData>()?;
+    let metadata = parquet.parquet_metadata().file_metadata();
+    parquet::arrow::parquet_to_arrow_schema(metadata.schema_descr(), metadata.key_value_metadata()).ok()
+}
+
+/// The files of one table must agree: a column two files both have has one type, and a
+/// column some files lack is nullable wherever it appears (the files without it read as
+/// NULL). Otherwise the table's scans fail later with errors that name no file ("Column
+/// 'amount' is declared as non-nullable but contains null values"); here the error names the
+/// two files and the column.
+fn check_file_schemas(table: &str, files: &[ObjectMeta], cache: &Arc<FileMetadataCache>, root: &Url) -> Result<()> {
+    let schemas: Vec<(&ObjectMeta, arrow::datatypes::Schema)> =
+        files.iter().filter_map(|file| cached_schema(cache, file).map(|schema| (file, schema))).collect();
+    let mut first_seen: BTreeMap<&str, (&ObjectMeta, &arrow::datatypes::Field)> = BTreeMap::new();
+    for (file, schema) in &schemas {
+        for field in schema.fields() {
+            let Some((other, seen)) = first_seen.get(field.name().as_str()) else {
+                first_seen.insert(field.name(), (file, field));
+                continue;
+            };
+            if seen.data_type() != field.data_type() {
+                return plan_err!(
+                    "table '{table}': column '{}' is {} in {} but {} in {}",
+                    field.name(),
+                    seen.data_type(),
+                    object_url(root, &other.location),
+                    field.data_type(),
+                    object_url(root, &file.location)
+                );
+            }
+        }
+    }
+    for (name, (holder, field)) in &first_seen {
+        if field.is_nullable() {
+            continue;
+        }
+        let lacking: Vec<&ObjectMeta> =
+            schemas.iter().filter(|(_, schema)| schema.field_with_name(name).is_err()).map(|(file, _)| *file).collect();
+        let Some(first_lacking) = lacking.first() else { continue };
+        let holders = schemas.len() - lacking.len();
+        if holders < lacking.len() {
+            // the odd one out is the file with the column
+            return plan_err!(
+                "table '{table}': Parquet file {} has a NOT NULL column '{name}' that {} other file(s) of the table \
+                 (e.g. {}) do not have (files of one table must agree)",
+                object_url(root, &holder.location),
+                lacking.len(),
+                object_url(root, &first_lacking.location)
+            );
+        }
+        if let Some(lacking) = lacking.first() {
+            return plan_err!(
+                "table '{table}': Parquet file {} has no column '{name}', which {} has as NOT NULL (files of one \
+                 table must agree; a column missing from some files must be nullable)",
+                object_url(root, &lacking.location),
+                object_url(root, &holder.location)
+            );
+        }
+    }
+    Ok(())
 }
 
 /// The URL of the table in the lake's folder `name`.
