@@ -398,11 +398,29 @@ impl QueryPlanner for ClusterPlanner {
         logical_plan: &LogicalPlan,
         session_state: &dyn datafusion::catalog::Session,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        if matches!(logical_plan, LogicalPlan::DescribeTable(_)) {
+        if matches!(logical_plan, LogicalPlan::DescribeTable(_)) || reads_catalog(logical_plan) {
             return DefaultPhysicalPlanner::default().create_physical_plan(logical_plan, session_state).await;
         }
         self.ballista.create_physical_plan(logical_plan, session_state).await
     }
+}
+
+/// Whether the plan reads `information_schema` or `pg_catalog` (the catalog queries of BI tools
+/// and PostgreSQL clients): those tables live in the client's session, so such a query runs
+/// there, not on the cluster.
+fn reads_catalog(plan: &LogicalPlan) -> bool {
+    use datafusion::common::tree_node::TreeNodeRecursion;
+    let mut found = false;
+    let _ = plan.apply_with_subqueries(|node| {
+        if matches!(node, LogicalPlan::TableScan(scan)
+            if matches!(scan.table_name.schema(), Some("information_schema" | "pg_catalog")))
+        {
+            found = true;
+            return Ok(TreeNodeRecursion::Stop);
+        }
+        Ok(TreeNodeRecursion::Continue)
+    });
+    found
 }
 
 /// An in-process cluster for tests and trials: a scheduler and `executors` executors with

@@ -171,6 +171,52 @@ async fn in_memory_tables() {
     // DESCRIBE reads only the schema: answered by the client
     let columns = common::rows(&ctx, "DESCRIBE customers").await;
     assert!(columns.iter().any(|c| c[0] == "customer_id"), "{columns:?}");
+    // so do catalog queries (information_schema lives in the client's session)
+    let tables =
+        common::rows(&ctx, "SELECT count(*) FROM information_schema.tables WHERE table_name = 'customers'").await;
+    assert_eq!(tables, [["1"]]);
+}
+
+/// `persona serve --cluster` with its PostgreSQL endpoint: the catalog queries of clients run in
+/// the server, the masked queries on the cluster.
+#[test]
+fn postgresql_clients_of_a_cluster_backed_server() {
+    runtime().block_on(async {
+        std::env::set_var("PERSONA_CLUSTER_TEST_KEY", PSEUDONYM_KEY);
+        let ctx = cluster_engine().await;
+        let hash = persona::serve::hash_password("pw").expect("hash");
+        let config = persona::serve::ServerConfig::parse(&format!(
+            "[server]\npseudonym_key_env = \"PERSONA_CLUSTER_TEST_KEY\"\npg_addr = \"127.0.0.1:0\"\n\
+             [roles.marketing]\ntables = [\"customers\"]\n[users.mia]\npassword_hash = \"{hash}\"\nrole = \"marketing\"\n\
+             [pii.customers]\nphone = \"mask_phone\"\n"
+        ))
+        .expect("config");
+        let flight = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let pg = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let port = pg.local_addr().expect("addr").port();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            persona::serve::serve_on(&ctx, &config, flight, Some(pg), async {
+                let _ = stopped.await;
+            })
+            .await
+            .map_err(|e| e.to_string())
+        });
+        let url = format!("host=127.0.0.1 port={port} user=mia password=pw dbname=persona");
+        let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.expect("connect");
+        tokio::spawn(connection);
+        let tables = client
+            .query("SELECT c.relname FROM pg_catalog.pg_class c WHERE c.relkind = 'r' AND c.relname = 'customers'", &[])
+            .await
+            .expect("pg_class");
+        assert_eq!(tables.len(), 1);
+        let phone: String =
+            client.query_one("SELECT phone FROM customers ORDER BY customer_id LIMIT 1", &[]).await.expect("select").get(0);
+        assert!(phone.contains("****"), "{phone}");
+        drop(client);
+        let _ = stop.send(());
+        let _ = server.await;
+    });
 }
 
 #[tokio::test]

@@ -238,6 +238,10 @@ async fn queries_parameters_portals_and_nested_values() {
     let executed: i64 = client.query_one("EXECUTE tier (1)", &[]).await.expect("execute").get(0);
     let counted = text_rows(&client, "SELECT count(*) FROM customers WHERE city_tier = 1").await.expect("count");
     assert_eq!(Some(executed.to_string()), counted[0][0]);
+    // a pool's DISCARD ALL forgets it
+    client.simple_query("DISCARD ALL").await.expect("discard");
+    let gone = client.simple_query("EXECUTE tier (1)").await.expect_err("deallocated");
+    assert_eq!(code(&gone), Some(&SqlState::INVALID_SQL_STATEMENT_NAME), "{gone}");
 
     // struct and list values are JSON text, in both protocols
     let nested = "SELECT named_struct('a', 1, 'b', make_array(1, 2)) AS s, make_array(1.5, 2.5) AS l";

@@ -80,6 +80,9 @@ pub(super) enum Prepared {
         schema: Option<SchemaRef>,
     },
     Deallocate(String),
+    /// `DISCARD …` (connection pools send it when a connection is handed back): closes the
+    /// connection's cursors and forgets its prepared statements.
+    Discard,
     Set {
         name: String,
         value: String,
@@ -256,7 +259,7 @@ impl PgParser {
             Statement::Rollback { savepoint: Some(_), .. } => Prepared::Ignored("ROLLBACK"),
             Statement::Savepoint { .. } => Prepared::Ignored("SAVEPOINT"),
             Statement::ReleaseSavepoint { .. } => Prepared::Ignored("RELEASE"),
-            Statement::Discard { .. } => Prepared::Ignored("DISCARD ALL"),
+            Statement::Discard { .. } => Prepared::Discard,
             Statement::Deallocate { name, .. } => Prepared::Deallocate(name.value),
             Statement::Prepare { name, data_types, statement } => {
                 let (plan, redacted) = self.plan(session, *statement).await?;
@@ -538,6 +541,12 @@ impl PgService {
                 let statement = session(client)?.statement(&name)?;
                 let plan = statement.plan.with_param_values(values).map_err(|e| engine_error(&e))?;
                 self.run(client, plan, format!("EXECUTE {name} ({})", statement.redacted), Some(format), None).await
+            }
+            Prepared::Discard => {
+                let session = session(client)?;
+                session.cursors.close(None).await?;
+                session.deallocate("all")?;
+                Ok(Response::Execution(Tag::new("DISCARD ALL")))
             }
             Prepared::Deallocate(name) => {
                 session(client)?.deallocate(&name)?;
