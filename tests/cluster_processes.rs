@@ -103,6 +103,19 @@ fn same_output(local: &str, cluster: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Waits for `child` at most `limit`, killing it then; whether it finished, and its output.
+fn wait_at_most(mut child: std::process::Child, limit: Duration) -> (bool, std::process::Output) {
+    let started = Instant::now();
+    while child.try_wait().expect("poll").is_none() && started.elapsed() < limit {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let finished = child.try_wait().expect("poll").is_some();
+    if !finished {
+        let _ = child.kill();
+    }
+    (finished, child.wait_with_output().expect("output"))
+}
+
 #[test]
 fn recipes_on_a_scheduler_and_two_executors_equal_local_and_survive_a_lost_executor() {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
@@ -189,15 +202,7 @@ fn recipes_on_a_scheduler_and_two_executors_equal_local_and_survive_a_lost_execu
     // is accepted — a clear error or the local answer — never another answer; the wait is bounded
     // because with the retry on Ballista once left the job waiting on a rolled-back stage
     let started = Instant::now();
-    let mut query = query;
-    while query.try_wait().expect("poll the query").is_none() && started.elapsed() < Duration::from_secs(120) {
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    let finished = query.try_wait().expect("poll the query").is_some();
-    if !finished {
-        let _ = query.kill();
-    }
-    let outcome = query.wait_with_output().expect("the long query");
+    let (finished, outcome) = wait_at_most(query, Duration::from_secs(120));
     let waited = started.elapsed().as_secs_f64();
     if !finished {
         eprintln!("the query was still waiting {waited:.0} s after the kill (a Ballista job hang); cancelled");
@@ -217,7 +222,7 @@ fn recipes_on_a_scheduler_and_two_executors_equal_local_and_survive_a_lost_execu
         return;
     }
     // the cluster keeps serving with one executor
-    let mut next = command(
+    let next = command(
         &server,
         &["--lake", LAKE, "--cluster", &cluster, "-q", "--format", "csv", "-c", "SELECT count(*) AS n FROM customers"],
     )
@@ -225,15 +230,7 @@ fn recipes_on_a_scheduler_and_two_executors_equal_local_and_survive_a_lost_execu
     .stderr(Stdio::piped())
     .spawn()
     .expect("the next query");
-    let started = Instant::now();
-    while next.try_wait().expect("poll").is_none() && started.elapsed() < Duration::from_secs(90) {
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let answered = next.try_wait().expect("poll").is_some();
-    if !answered {
-        let _ = next.kill();
-    }
-    let next = next.wait_with_output().expect("the next query");
+    let (answered, next) = wait_at_most(next, Duration::from_secs(90));
     assert!(answered && next.status.success(), "the next query was not served: {}", text(&next));
     assert_eq!(String::from_utf8_lossy(&next.stdout), "n\n2000\n");
     drop(processes);

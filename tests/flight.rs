@@ -585,35 +585,14 @@ async fn thirty_two_concurrent_clients() {
     server.shutdown().await;
 }
 
-/// A venv under target/tmp with the ADBC Flight SQL driver and pyarrow from PyPI, created on
-/// first use (the only step of the test suite that needs Python and the package index).
+/// Python with the ADBC Flight SQL driver and pyarrow from PyPI.
 fn adbc_python() -> std::path::PathBuf {
-    let venv = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("adbc-venv");
-    let python = venv.join("bin").join("python");
-    let ready = venv.join(".persona-installed-1");
-    if !ready.exists() {
-        let run = |program: &std::path::Path, args: &[&str]| {
-            let status = std::process::Command::new(program).args(args).status();
-            let status = status.unwrap_or_else(|e| panic!("cannot run {}: {e}", program.display()));
-            assert!(status.success(), "{} {args:?} failed", program.display());
-        };
-        run(std::path::Path::new("python3"), &["-m", "venv", "--clear", &venv.display().to_string()]);
-        run(
-            &python,
-            &[
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-                "adbc-driver-flightsql==1.13.0",
-                "adbc-driver-manager==1.13.0",
-                "pyarrow==26.0.1",
-            ],
-        );
-        std::fs::write(&ready, b"").expect("mark the venv ready");
-    }
-    python
+    common::python_venv(
+        "adbc-venv",
+        &["adbc-driver-flightsql==1.13.0", "adbc-driver-manager==1.13.0", "pyarrow==26.0.1"],
+    )
+    .join("bin")
+    .join("python")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -568,11 +568,7 @@ async fn psql_describes_tables_copies_and_connects_over_tls() {
     // a segmentation query with Persona's functions: the same answer as the engine in process
     let answer =
         run("ana", "require", vec!["-t", "-A", "-F", ",", "-c", SEGMENTS]).await.expect("join").expect("segments");
-    let local = server.ctx.sql(SEGMENTS).await.expect("plan").collect().await.expect("run");
-    let local: Vec<String> = strings(&concat_batches(&local[0].schema(), &local).expect("concat"))
-        .into_iter()
-        .map(|row| row.into_iter().map(Option::unwrap_or_default).collect::<Vec<_>>().join(","))
-        .collect();
+    let local: Vec<String> = common::rows(&server.ctx, SEGMENTS).await.into_iter().map(|row| row.join(",")).collect();
     assert!(local.len() > 3, "{local:?}");
     assert_eq!(answer.lines().collect::<Vec<_>>(), local);
 
@@ -667,34 +663,11 @@ async fn the_stream_of_a_large_result_is_paced_by_the_client() {
     server.shutdown().await;
 }
 
-/// A venv under target/tmp with psycopg 3, SQLAlchemy and pandas from PyPI, created on first use.
+/// Python with psycopg 3, SQLAlchemy and pandas from PyPI.
 fn python_clients() -> std::path::PathBuf {
-    let venv = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("pg-clients-venv");
-    let python = venv.join("bin").join("python");
-    let ready = venv.join(".persona-installed-1");
-    if !ready.exists() {
-        let run = |program: &std::path::Path, args: &[&str]| {
-            let status = Command::new(program).args(args).status();
-            let status = status.unwrap_or_else(|e| panic!("cannot run {}: {e}", program.display()));
-            assert!(status.success(), "{} {args:?} failed", program.display());
-        };
-        run(std::path::Path::new("python3"), &["-m", "venv", "--clear", &venv.display().to_string()]);
-        run(
-            &python,
-            &[
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-                "psycopg[binary]==3.3.9",
-                "SQLAlchemy==2.1.9",
-                "pandas==3.1.1",
-            ],
-        );
-        std::fs::write(&ready, b"").expect("mark the venv ready");
-    }
-    python
+    common::python_venv("pg-clients-venv", &["psycopg[binary]==3.3.9", "SQLAlchemy==2.1.9", "pandas==3.1.1"])
+        .join("bin")
+        .join("python")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

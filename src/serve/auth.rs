@@ -120,9 +120,7 @@ impl Authenticator {
         if self.scram.is_empty() || self.passwords.contains_key(user) {
             return None;
         }
-        let salt = ring::hmac::sign(&ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &self.mock_secret), user.as_bytes());
-        let password = URL_SAFE_NO_PAD.encode(self.mock_secret);
-        Some((Verifier::derive(&password, &salt.as_ref()[..16], super::scram::ITERATIONS), None))
+        Some((Verifier::mock(&self.mock_secret, user), None))
     }
 
     /// Checks a `Basic` authorization header and returns a new bearer token.

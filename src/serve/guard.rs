@@ -53,6 +53,7 @@ struct Running {
     /// `Some(true)` once cancelled, `Some(false)` once past the deadline.
     stopped: tokio::sync::watch::Receiver<Option<bool>>,
     _tasks: [AbortOnDrop; 2],
+    audit: Audit,
 }
 
 fn stop_of(cancelled: bool) -> Stop {
@@ -66,11 +67,13 @@ fn stop_of(cancelled: bool) -> Stop {
 /// The batches of `frame`, computed in a task of their own. A watchdog aborts that task at
 /// `deadline` or when `cancel` completes, whether or not the client is reading, and the stream
 /// then ends with the reason at once, even while an operator is busy. Both tasks are aborted
-/// when the stream is dropped (client gone).
+/// when the stream is dropped (client gone). `audit` counts the rows and takes the outcome;
+/// its line is written when the stream ends or is dropped.
 pub fn guarded(
     frame: DataFrame,
     deadline: Option<tokio::time::Instant>,
     cancel: impl Future<Output = ()> + Send + 'static,
+    audit: Audit,
 ) -> impl Stream<Item = Result<RecordBatch, Stop>> + Send + 'static {
     let (sender, receiver) = tokio::sync::mpsc::channel(2);
     let producer = tokio::spawn(async move {
@@ -101,6 +104,7 @@ pub fn guarded(
         receiver,
         stopped,
         _tasks: [AbortOnDrop(producer.abort_handle()), AbortOnDrop(watchdog.abort_handle())],
+        audit,
     };
     futures::stream::unfold(Some(running), |running| async move {
         let mut running = running?;
@@ -116,8 +120,12 @@ pub fn guarded(
                 (next, _) => next,
             },
         };
+        running.audit.note(next.as_ref());
         match next {
-            Some(Ok(batch)) => Some((Ok(batch), Some(running))),
+            Some(Ok(batch)) => {
+                running.audit.rows += batch.num_rows() as u64;
+                Some((Ok(batch), Some(running)))
+            }
             Some(Err(e)) => Some((Err(e), None)),
             None => None,
         }

@@ -31,10 +31,7 @@ fn sha256(bytes: &[u8]) -> Vec<u8> {
 }
 
 impl Verifier {
-    /// The verifier of `password` with `salt`.
-    ///
-    /// # Panics
-    /// Never: the iteration count is a non-zero constant or was parsed as one.
+    /// The verifier of `password` with `salt` (an iteration count of 0 counts as 1).
     #[must_use]
     pub fn derive(password: &str, salt: &[u8], iterations: u32) -> Self {
         let rounds = std::num::NonZeroU32::new(iterations.max(1)).unwrap_or(std::num::NonZeroU32::MIN);
@@ -46,6 +43,20 @@ impl Verifier {
             salt: salt.to_vec(),
             stored_key: sha256(&client_key),
             server_key: hmac_sha256(&salted, b"Server Key"),
+        }
+    }
+
+    /// A verifier no password matches, for a user name that has none: keyed by `secret` and
+    /// the name, so a name always gets the same salt, and made of HMACs only, so it takes no
+    /// longer than looking a real verifier up (no PBKDF2 that would time unknown names apart).
+    #[must_use]
+    pub fn mock(secret: &[u8], user: &str) -> Self {
+        let key = |label: &str| hmac_sha256(secret, format!("{label}\0{user}").as_bytes());
+        Self {
+            iterations: ITERATIONS,
+            salt: key("salt")[..16].to_vec(),
+            stored_key: key("stored"),
+            server_key: key("server"),
         }
     }
 

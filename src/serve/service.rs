@@ -242,20 +242,8 @@ impl PersonaFlightSql {
         };
         let deadline = pending.timeout.and_then(|t| pending.planned.checked_add(t)).map(tokio::time::Instant::from_std);
         let schema = Arc::new(pending.frame.schema().as_arrow().clone());
-        let stream = guard::guarded(pending.frame, deadline, async move { cancel.notified().await });
-        let batches = futures::stream::unfold(Some((Box::pin(stream), audit)), |state| async move {
-            let (mut stream, mut audit) = state?;
-            let next = stream.next().await;
-            audit.note(next.as_ref());
-            match next {
-                Some(Ok(batch)) => {
-                    audit.rows += batch.num_rows() as u64;
-                    Some((Ok(batch), Some((stream, audit))))
-                }
-                Some(Err(stop)) => Some((Err(stop_status(stop)), None)),
-                None => None,
-            }
-        });
+        let batches =
+            guard::guarded(pending.frame, deadline, async move { cancel.notified().await }, audit).map_err(stop_status);
         let flight = FlightDataEncoderBuilder::new()
             .with_schema(schema)
             .build(batches.map_err(FlightError::from))

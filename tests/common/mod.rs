@@ -18,6 +18,26 @@ pub const TEST_CUSTOMERS: i64 = 3_000;
 pub const TEST_SEED: u64 = 7;
 pub const TEST_MONTHS: usize = 12;
 
+/// A venv under target/tmp named `name` with `packages` from PyPI, created on first use (the
+/// only steps of the test suite that need Python and the package index); its directory.
+pub fn python_venv(name: &str, packages: &[&str]) -> PathBuf {
+    let venv = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let ready = venv.join(".persona-installed-1");
+    if !ready.exists() {
+        let run = |program: &Path, args: &[&str]| {
+            let status = std::process::Command::new(program).args(args).status();
+            let status = status.unwrap_or_else(|e| panic!("cannot run {}: {e}", program.display()));
+            assert!(status.success(), "{} {args:?} failed", program.display());
+        };
+        run(Path::new("python3"), &["-m", "venv", "--clear", &venv.display().to_string()]);
+        let mut install = vec!["-m", "pip", "install", "--quiet", "--disable-pip-version-check"];
+        install.extend_from_slice(packages);
+        run(&venv.join("bin").join("python"), &install);
+        std::fs::write(&ready, b"").expect("mark the venv ready");
+    }
+    venv
+}
+
 /// The test lake (3,000 customers, seed 7, 12 months), generated once under
 /// target/tmp and reused while the generator version stays the same.
 pub fn test_lake() -> PathBuf {

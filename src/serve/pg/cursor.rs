@@ -13,24 +13,23 @@ use futures::{Stream, StreamExt};
 use pgwire::error::PgWireResult;
 
 use super::pg_error;
-use crate::serve::guard::{Audit, Stop};
+use crate::serve::guard::Stop;
 
-/// A running query's batches.
+/// A running query's batches (audited as they are read: see `guard::guarded`).
 pub(super) type Batches = Pin<Box<dyn Stream<Item = Result<RecordBatch, Stop>> + Send>>;
 
 /// An open cursor.
 pub(super) struct Cursor {
     pub(super) schema: SchemaRef,
     pub(super) batches: Batches,
-    pub(super) audit: Audit,
     pub(super) hold: bool,
     /// Rows of the last batch not fetched yet.
     leftover: Option<RecordBatch>,
 }
 
 impl Cursor {
-    pub(super) fn new(schema: SchemaRef, batches: Batches, audit: Audit, hold: bool) -> Self {
-        Self { schema, batches, audit, hold, leftover: None }
+    pub(super) fn new(schema: SchemaRef, batches: Batches, hold: bool) -> Self {
+        Self { schema, batches, hold, leftover: None }
     }
 }
 
@@ -69,18 +68,14 @@ impl Cursors {
         while wanted > 0 {
             let batch = match cursor.leftover.take() {
                 Some(batch) => batch,
-                None => {
-                    let next = cursor.batches.next().await;
-                    cursor.audit.note(next.as_ref());
-                    match next {
-                        Some(Ok(batch)) => batch,
-                        Some(Err(stop)) => {
-                            cursors.remove(name);
-                            return Err(FetchError::Stopped(stop));
-                        }
-                        None => break,
+                None => match cursor.batches.next().await {
+                    Some(Ok(batch)) => batch,
+                    Some(Err(stop)) => {
+                        cursors.remove(name);
+                        return Err(FetchError::Stopped(stop));
                     }
-                }
+                    None => break,
+                },
             };
             if batch.num_rows() > wanted {
                 cursor.leftover = Some(batch.slice(wanted, batch.num_rows() - wanted));
@@ -91,7 +86,6 @@ impl Cursors {
                 batches.push(batch);
             }
         }
-        cursor.audit.rows += batches.iter().map(|b| b.num_rows() as u64).sum::<u64>();
         Ok(batches)
     }
 

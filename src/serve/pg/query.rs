@@ -8,7 +8,6 @@ use std::fmt::Debug;
 use std::sync::Arc;
 use std::time::Instant;
 
-use arrow::array::RecordBatch;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use async_trait::async_trait;
 use datafusion::common::{DataFusionError, ParamValues, ScalarValue};
@@ -506,8 +505,8 @@ impl PgService {
                 Ok(Response::TransactionEnd(Tag::new("ROLLBACK")))
             }
             Prepared::Declare { name, plan, redacted, hold } => match self.execute(client, plan, redacted).await? {
-                Execution::Rows { schema, batches, audit } => {
-                    session(client)?.cursors.declare(name, Cursor::new(schema, batches, audit, hold)).await?;
+                Execution::Rows { schema, batches } => {
+                    session(client)?.cursors.declare(name, Cursor::new(schema, batches, hold)).await?;
                     Ok(Response::Execution(Tag::new("DECLARE CURSOR")))
                 }
                 Execution::Done(_) => Err(pg_error("42601", "a cursor needs a query")),
@@ -577,13 +576,13 @@ impl PgService {
     {
         match self.execute(client, plan, redacted).await? {
             Execution::Done(response) => Ok(response),
-            Execution::Rows { schema, batches, audit } => match copy {
+            Execution::Rows { schema, batches } => match copy {
                 None => {
                     let options = Arc::new(FormatOptions::from_client_metadata(client.metadata()));
                     let fields = Arc::new(pg_fields(&schema, format.unwrap_or(&Format::UnifiedText), Some(options))?);
-                    Ok(Response::Query(QueryResponse::new(Arc::clone(&fields), data_rows(batches, audit, fields))))
+                    Ok(Response::Query(QueryResponse::new(Arc::clone(&fields), data_rows(batches, fields))))
                 }
-                Some(copy) => copy_out(&schema, batches, audit, &copy),
+                Some(copy) => copy_out(&schema, batches, &copy),
             },
         }
     }
@@ -649,118 +648,94 @@ impl PgService {
             .ok_or_else(|| pg_error("08P01", "not logged in"))?;
         let schema = Arc::new(frame.schema().as_arrow().clone());
         audit.outcome = "abandoned";
-        Ok(Execution::Rows { schema, batches: Box::pin(guard::guarded(frame, deadline, cancel)), audit })
+        Ok(Execution::Rows { schema, batches: Box::pin(guard::guarded(frame, deadline, cancel, audit)) })
     }
 }
 
 /// A started statement.
 enum Execution {
     Done(Response),
-    Rows { schema: SchemaRef, batches: Batches, audit: Audit },
+    /// A query's batches, audited as they are read.
+    Rows {
+        schema: SchemaRef,
+        batches: Batches,
+    },
 }
 
-/// The stream's batches as rows, counted and audited.
+/// The query's batches as data rows.
 fn data_rows(
-    batches: impl futures::Stream<Item = Result<RecordBatch, Stop>> + Send + 'static,
-    audit: Audit,
+    batches: Batches,
     fields: Arc<Vec<FieldInfo>>,
 ) -> impl futures::Stream<Item = PgWireResult<pgwire::messages::data::DataRow>> + Send + 'static {
-    stream::unfold(Some((Box::pin(batches), audit)), move |state| {
-        let fields = Arc::clone(&fields);
-        async move {
-            let (mut batches, mut audit) = state?;
-            let next = batches.next().await;
-            audit.note(next.as_ref());
-            match next {
-                Some(Ok(batch)) => {
-                    audit.rows += batch.num_rows() as u64;
-                    let rows: Vec<_> = arrow_pg::datatypes::encode_recordbatch(fields, batch).collect();
-                    Some((stream::iter(rows), Some((batches, audit))))
-                }
-                Some(Err(stop)) => Some((stream::iter(vec![Err(stop_error(&stop))]), None)),
-                None => None,
-            }
-        }
+    batches.flat_map(move |item| {
+        let rows: Vec<_> = match item {
+            Ok(batch) => arrow_pg::datatypes::encode_recordbatch(Arc::clone(&fields), batch).collect(),
+            Err(stop) => vec![Err(stop_error(&stop))],
+        };
+        stream::iter(rows)
     })
-    .flatten()
 }
 
-/// `COPY … TO STDOUT`: one CopyData message per row in text or CSV format.
-fn copy_out(
-    schema: &Arc<Schema>,
-    batches: impl futures::Stream<Item = Result<RecordBatch, Stop>> + Send + 'static,
-    audit: Audit,
-    copy: &CopyFormat,
-) -> PgWireResult<Response> {
+/// Sets a COPY option (a delimiter or a NULL string) when the statement gave one.
+fn copy_option<T: for<'a> From<&'a str>>(option: &mut T, given: Option<&str>) {
+    if let Some(given) = given {
+        *option = given.into();
+    }
+}
+
+/// `COPY … TO STDOUT`: one CopyData message per row in text or CSV format (the header, if
+/// asked for, travels with the first row).
+fn copy_out(schema: &Arc<Schema>, batches: Batches, copy: &CopyFormat) -> PgWireResult<Response> {
     let fields = Arc::new(pg_fields(schema, &Format::UnifiedText, None)?);
     let columns = fields.len();
     let delimiter = copy.delimiter.map(String::from);
-    let encoder = if copy.csv {
+    let mut encoder = if copy.csv {
         let mut options = CopyCsvOptions::default();
-        if let Some(d) = &delimiter {
-            options.delimiter = d.as_str().into();
-        }
-        if let Some(null) = &copy.null {
-            options.null_string = null.as_str().into();
-        }
+        copy_option(&mut options.delimiter, delimiter.as_deref());
+        copy_option(&mut options.null_string, copy.null.as_deref());
         CopyEncoder::new_csv(Arc::clone(&fields), options)
     } else {
         let mut options = CopyTextOptions::default();
-        if let Some(d) = &delimiter {
-            options.delimiter = d.as_str().into();
-        }
-        if let Some(null) = &copy.null {
-            options.null_string = null.as_str().into();
-        }
+        copy_option(&mut options.delimiter, delimiter.as_deref());
+        copy_option(&mut options.null_string, copy.null.as_deref());
         CopyEncoder::new_text(Arc::clone(&fields), options)
     };
-    let header = copy.header.then(|| {
+    let mut header = copy.header.then(|| {
         let separator = delimiter.clone().unwrap_or_else(|| if copy.csv { ",".into() } else { "\t".into() });
         let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
         format!("{}\n", names.join(&separator))
     });
     let schema = Arc::clone(schema);
-    let state = (Box::pin(batches), audit, encoder, header);
-    let data = stream::unfold(Some(state), move |state| {
-        let fields = Arc::clone(&fields);
-        let schema = Arc::clone(&schema);
-        async move {
-            let (mut batches, mut audit, mut encoder, mut header) = state?;
-            let next = batches.next().await;
-            audit.note(next.as_ref());
-            match next {
-                Some(Ok(batch)) => {
-                    audit.rows += batch.num_rows() as u64;
-                    let mut messages = Vec::with_capacity(batch.num_rows());
-                    for row in 0..batch.num_rows() {
-                        for (column, field) in fields.iter().enumerate() {
-                            if let Err(e) = arrow_pg::encoder::encode_value(
-                                &mut encoder,
-                                batch.column(column),
-                                row,
-                                schema.field(column),
-                                field,
-                            ) {
-                                messages.push(Err(e));
-                                return Some((stream::iter(messages), None));
-                            }
-                        }
-                        let mut data = encoder.take_copy();
-                        if let Some(header) = header.take() {
-                            let mut joined = bytes::BytesMut::from(header.as_bytes());
-                            joined.extend_from_slice(&data.data);
-                            data.data = joined.freeze();
-                        }
-                        messages.push(Ok(data));
-                    }
-                    Some((stream::iter(messages), Some((batches, audit, encoder, header))))
+    let data = batches.flat_map(move |item| {
+        let batch = match item {
+            Ok(batch) => batch,
+            Err(stop) => return stream::iter(vec![Err(stop_error(&stop))]),
+        };
+        let mut messages = Vec::with_capacity(batch.num_rows());
+        for row in 0..batch.num_rows() {
+            for (column, field) in fields.iter().enumerate() {
+                let encoded = arrow_pg::encoder::encode_value(
+                    &mut encoder,
+                    batch.column(column),
+                    row,
+                    schema.field(column),
+                    field,
+                );
+                if let Err(e) = encoded {
+                    messages.push(Err(e));
+                    return stream::iter(messages);
                 }
-                Some(Err(stop)) => Some((stream::iter(vec![Err(stop_error(&stop))]), None)),
-                None => None,
             }
+            let mut data = encoder.take_copy();
+            if let Some(header) = header.take() {
+                let mut joined = bytes::BytesMut::from(header.as_bytes());
+                joined.extend_from_slice(&data.data);
+                data.data = joined.freeze();
+            }
+            messages.push(Ok(data));
         }
-    })
-    .flatten();
+        stream::iter(messages)
+    });
     Ok(Response::CopyOut(CopyResponse::new(0, columns, data)))
 }
 
