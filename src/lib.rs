@@ -19,6 +19,8 @@ pub mod generate;
 #[cfg(any(feature = "cli", feature = "cluster", feature = "server"))]
 pub mod json_text;
 pub mod lake;
+pub mod profile;
+pub mod report;
 #[cfg(feature = "server")]
 pub mod serve;
 #[cfg(feature = "cli")]

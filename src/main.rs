@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use arrow::record_batch::RecordBatch;
 use clap::{Args, Parser, Subcommand};
 use datafusion::common::{plan_err, DataFusionError, Result};
 use datafusion::prelude::SessionContext;
@@ -39,6 +40,13 @@ enum Command {
     Demo(DemoArgs),
     /// Print the function catalogue (Markdown, as docs/functions.md).
     Functions,
+    /// Profile the data quality of lake tables: every column in one pass per table (NULLs,
+    /// distinct values, ranges, quantiles, top values, invalid IDs/mobiles/e-mails, negative
+    /// amounts, future dates) and duplicate keys.
+    Profile(ProfileArgs),
+    /// Write a self-contained HTML report with charts (segmentation, campaigns, drift, credit,
+    /// baskets, data quality, lifetime), or the charts as SVG files.
+    Report(ReportArgs),
     /// Serve a lake over Arrow Flight SQL with authentication, roles and PII masking.
     Serve(ServeArgs),
     /// Read a secret from stdin and print its argon2 hash (for `password_hash`) and its
@@ -212,6 +220,48 @@ struct DemoArgs {
 }
 
 #[derive(Args, Debug)]
+struct ReportArgs {
+    #[command(flatten)]
+    engine: EngineArgs,
+    /// Output: the HTML file, or with --format svg the directory the charts are written to.
+    #[arg(long, value_name = "PATH", default_value = "report.html")]
+    out: PathBuf,
+    /// Comma-separated sections (default all): segmentation, campaigns, drift, credit, baskets,
+    /// quality, lifetime.
+    #[arg(long, value_name = "LIST", default_value = "")]
+    sections: String,
+    /// html: one self-contained file; svg: one standalone SVG file per chart.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Html)]
+    format: ReportFormat,
+    /// No progress lines.
+    #[arg(short = 'q', long)]
+    quiet: bool,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum ReportFormat {
+    Html,
+    Svg,
+}
+
+#[derive(Args, Debug)]
+struct ProfileArgs {
+    #[command(flatten)]
+    engine: EngineArgs,
+    #[command(flatten)]
+    print: PrintArgs,
+    /// Key columns of a table, checked for duplicates (repeatable), e.g. orders=order_id or
+    /// lines=order_id,line_no; the demo lake's keys are known.
+    #[arg(long = "key", value_name = "TABLE=COL[,COL]")]
+    keys: Vec<String>,
+    /// SQL expression of the date after which dates count as future (default: now()).
+    #[arg(long, value_name = "SQL")]
+    as_of: Option<String>,
+    /// Tables to profile (default: every table of the lake).
+    tables: Vec<String>,
+}
+
+#[derive(Args, Debug)]
 struct GenerateArgs {
     /// Directory or object-store URL (s3://bucket/prefix, gs://, az://) to create; written
     /// atomically (see the README on remote lakes).
@@ -267,6 +317,8 @@ async fn run(cli: Cli) -> Result<()> {
             let ctx = engine(&args.engine, args.print.quiet).await?;
             persona::demo::run(&ctx, &print_options(&args.print)).await
         }
+        Some(Command::Profile(args)) => profile(args).await,
+        Some(Command::Report(args)) => report(args).await,
         Some(Command::Functions) => {
             print!("{}", persona::catalog::markdown());
             Ok(())
@@ -362,6 +414,62 @@ fn hash_secret() -> Result<()> {
     );
     // a closed pipe (| head) is not an error worth a panic
     let _ = std::io::Write::write_all(&mut std::io::stdout(), lines.as_bytes());
+    Ok(())
+}
+
+async fn report(args: ReportArgs) -> Result<()> {
+    use persona::report::{build, Section};
+    let sections = Section::parse_list(&args.sections)?;
+    let ctx = engine(&args.engine, args.quiet).await?;
+    let lake = args.engine.lake.clone().unwrap_or_else(|| "the demo lake".into());
+    let start = std::time::Instant::now();
+    let quiet = args.quiet;
+    let report = build(&ctx, &lake, &sections, |i: usize, n: usize, section: Section, id: &str| {
+        if !quiet {
+            eprintln!("[{i:>2}/{n}] {:>5.1} s  {}: {id}", start.elapsed().as_secs_f64(), section.name());
+        }
+    })
+    .await?;
+    match args.format {
+        ReportFormat::Html => std::fs::write(&args.out, report.html())?,
+        ReportFormat::Svg => {
+            std::fs::create_dir_all(&args.out)?;
+            for chart in report.charts.iter().filter(|c| !c.svg.is_empty()) {
+                let svg = format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{}\n", chart.svg);
+                std::fs::write(args.out.join(format!("{}.svg", chart.id)), svg)?;
+            }
+        }
+    }
+    if !quiet {
+        eprintln!("wrote {} in {:.1} s", args.out.display(), start.elapsed().as_secs_f64());
+    }
+    Ok(())
+}
+
+async fn profile(args: ProfileArgs) -> Result<()> {
+    let ctx = engine(&args.engine, args.print.quiet).await?;
+    let mut keys = Vec::new();
+    for pair in &args.keys {
+        let Some((table, columns)) = pair.split_once('=').filter(|(t, c)| !t.is_empty() && !c.is_empty()) else {
+            return plan_err!("--key: expected TABLE=COL[,COL], got {pair}");
+        };
+        keys.push((table.to_string(), columns.split(',').map(|c| c.trim().to_string()).collect()));
+    }
+    let options = persona::profile::ProfileOptions { keys, as_of: args.as_of.clone() };
+    let quiet = args.print.quiet;
+    let start = datafusion::common::instant::Instant::now();
+    let batches = persona::profile::profile_tables(&ctx, &args.tables, &options, |table| {
+        if !quiet {
+            eprintln!("profiling {table} …");
+        }
+    })
+    .await?;
+    let Some(first) = batches.first() else {
+        return plan_err!("profile: the lake has no tables");
+    };
+    let rows = batches.iter().map(RecordBatch::num_rows).sum();
+    let print = print_options(&args.print);
+    print.print_batches(first.schema(), &batches, start, rows, &datafusion::config::FormatOptions::default())?;
     Ok(())
 }
 

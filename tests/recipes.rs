@@ -25,12 +25,22 @@ async fn every_recipe_step_runs_and_returns_rows() {
 }
 
 #[tokio::test]
-async fn customer_profile_finds_no_invalid_personal_data_and_the_november_peak() {
+async fn customer_profile_finds_the_planted_invalid_personal_data_and_the_november_peak() {
     let ctx = test_engine().await;
     let steps = steps(recipe("customer_profile.sql"));
     let quality = rows(&ctx, &steps.last().expect("steps").sql).await;
-    assert_eq!(quality[0][..3], ["3000", "0", "0"]);
+    let truth = common::test_truth().quality;
+    assert_eq!(
+        quality[0][..4],
+        [
+            "3000".to_string(),
+            truth.invalid_id_numbers.to_string(),
+            truth.invalid_phones.to_string(),
+            truth.missing_emails.to_string()
+        ]
+    );
     assert_eq!(quality[0][4], "0");
+    assert_eq!(quality[0][5], truth.invalid_emails.to_string());
     let missing: f64 = quality[0][3].parse().expect("count");
     assert!((200.0..=500.0).contains(&missing), "about 12% of e-mails are missing, got {missing}");
     let monthly = rows(&ctx, &steps[2].sql).await;

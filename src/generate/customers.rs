@@ -69,6 +69,7 @@ impl Customer {
         let spend_level = (monthly_income / 8_000.0).powf(0.35) * rng.lognormal(1.0, 0.25);
         let churn_month = rng.chance(CHURN_SHARE).then(|| rng.below(calendar.months() as u64) as usize);
         let risk = rng.normal();
+        let (phone, id_number, email) = plant_defects(seed, id, phone, id_number, email);
         Self {
             id,
             name: format!("{surname}{given}"),
@@ -142,6 +143,44 @@ fn income(rng: &mut Rng, tier: i32, age: i32, occupation: &str) -> f64 {
 
 /// Area code, birth date, a sequence number whose last digit is odd for men and even for
 /// women, and the ISO 7064 MOD 11-2 check digit.
+/// Share of customers whose identity number has a wrong check digit (a planted defect).
+pub const INVALID_ID_SHARE: f64 = 0.002;
+/// Share of customers whose mobile number lost its last digit (a planted defect).
+pub const INVALID_PHONE_SHARE: f64 = 0.002;
+/// Share of e-mail addresses cut after the mail host, without the top-level domain (`x@163`).
+pub const INVALID_EMAIL_SHARE: f64 = 0.003;
+
+/// The planted data-quality defects of the contact data, from the customer's own defect stream
+/// (so every other column is the same as without them).
+fn plant_defects(
+    seed: u64,
+    id: i64,
+    phone: String,
+    id_number: String,
+    email: Option<String>,
+) -> (String, String, Option<String>) {
+    let mut rng = Rng::new(seed, &[stream::DEFECT, id.unsigned_abs()]);
+    let mut id_number = id_number;
+    if rng.chance(INVALID_ID_SHARE) {
+        let wrong = match id_number.pop() {
+            Some('X') => '0',
+            Some('9') => 'X',
+            Some(d) => char::from_digit(d.to_digit(10).map_or(0, |d| d + 1), 10).unwrap_or('0'),
+            None => '0',
+        };
+        id_number.push(wrong);
+    }
+    let mut phone = phone;
+    if rng.chance(INVALID_PHONE_SHARE) {
+        phone.pop();
+    }
+    let email = email.map(|e| match e.rfind('.') {
+        Some(dot) if rng.chance(INVALID_EMAIL_SHARE) => e[..dot].to_string(),
+        _ => e,
+    });
+    (phone, id_number, email)
+}
+
 fn id_number(rng: &mut Rng, area_code: &str, birth_date: NaiveDate, male: bool) -> String {
     let sequence = rng.below(50) * 20 + 2 * rng.below(5) + u64::from(male);
     let first17 = format!("{area_code}{}{sequence:03}", birth_date.format("%Y%m%d"));

@@ -34,7 +34,7 @@ use parquet_file::write_parquet;
 pub use remote::publish_to_store;
 
 /// Bump when the generated data changes, so cached demo lakes are regenerated.
-pub const GENERATOR_VERSION: u32 = 4;
+pub const GENERATOR_VERSION: u32 = 5;
 
 /// Customers per chunk: the unit of parallelism and of the output files.
 pub const CHUNK_CUSTOMERS: i64 = 50_000;
@@ -54,6 +54,7 @@ mod stream {
     pub const CREDIT: u64 = 5;
     pub const TASTE: u64 = 6;
     pub const FRAUD: u64 = 7;
+    pub const DEFECT: u64 = 8;
 }
 
 /// What to generate.
@@ -79,6 +80,8 @@ pub struct Summary {
     pub campaign_contacts: usize,
     pub credit_scores: usize,
     pub fraud_labels: usize,
+    /// The data-quality defects the lake holds (planted and by design), counted exactly.
+    pub defects: truth::QualityTruth,
 }
 
 /// Generates a demo lake into `options.out`.
@@ -137,18 +140,19 @@ fn write_lake(options: &GenerateOptions, dir: &Path) -> Result<Summary> {
         .collect::<Result<_>>()?;
     progress.finish();
 
-    let truth = truth::Truth::new(options, &calendar, &campaigns, drifts);
-    let json = serde_json::to_string_pretty(&truth).map_err(|e| DataFusionError::External(Box::new(e)))?;
-    fs::write(dir.join("_truth.json"), json + "\n")?;
-
-    Ok(summaries.into_iter().fold(Summary::default(), |a, b| Summary {
+    let summary = summaries.into_iter().fold(Summary::default(), |a, b| Summary {
         customers: a.customers + b.customers,
         transactions: a.transactions + b.transactions,
         baskets: a.baskets + b.baskets,
         campaign_contacts: a.campaign_contacts + b.campaign_contacts,
         credit_scores: a.credit_scores + b.credit_scores,
         fraud_labels: a.fraud_labels + b.fraud_labels,
-    }))
+        defects: a.defects.plus(&b.defects),
+    });
+    let truth = truth::Truth::new(options, &calendar, &campaigns, drifts, summary.defects.clone());
+    let json = serde_json::to_string_pretty(&truth).map_err(|e| DataFusionError::External(Box::new(e)))?;
+    fs::write(dir.join("_truth.json"), json + "\n")?;
+    Ok(summary)
 }
 
 fn write_chunk(
@@ -167,20 +171,23 @@ fn write_chunk(
     let mut contacts = campaigns::ContactBuilder::new();
     let mut snapshots: Vec<_> = (0..months).map(|_| credit::SnapshotBuilder::new()).collect();
     let mut fraud_labels = fraud::LabelBuilder::new();
+    let mut summary = Summary { customers: customers.len(), ..Summary::default() };
     for customer in &customers {
-        let n = transactions::append(seed, customer, calendar, &mut txn_months);
+        let (n, duplicates) = transactions::append(seed, customer, calendar, &mut txn_months);
+        summary.defects.duplicate_transactions += duplicates;
         fraud::append(seed, customer, calendar, n, &mut txn_months, &mut fraud_labels);
         baskets::append(seed, customer, calendar, &mut basket_rows);
         campaigns::append(seed, customer, calendar, campaigns, &mut contacts);
         credit::append(seed, customer, calendar, drifts, &mut snapshots);
     }
     let file = format!("part-{chunk:05}.parquet");
-    let mut summary = Summary { customers: customers.len(), ..Summary::default() };
+    summary.defects.count_customers(&customers);
     write_parquet(&dir.join("customers").join(&file), &[customers::batch(&customers)?])?;
     write_parquet(&dir.join("planted_churn").join(&file), &[customers::churn_batch(&customers, calendar)?])?;
     for (i, month) in txn_months.into_iter().enumerate() {
         let batch = month.finish()?;
         summary.transactions += batch.num_rows();
+        summary.defects.count_amounts(&batch)?;
         let partition = format!("transactions/month={}", calendar.month_label(i));
         write_parquet(&dir.join(partition).join(&file), &[batch])?;
     }

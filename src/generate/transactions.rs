@@ -89,10 +89,17 @@ pub fn category_weights(seed: u64, customer: &Customer) -> (Vec<f64>, Rng) {
     (weights, rng)
 }
 
-/// Appends the customer's transactions to the month builders and returns how many.
+/// Share of transactions written twice (a planted data-quality defect: the same row, same
+/// `txn_id`, as a replayed load would leave).
+pub const DUPLICATE_SHARE: f64 = 0.001;
+
+/// Appends the customer's transactions to the month builders and returns how many and how many
+/// of them were written twice ([`DUPLICATE_SHARE`]).
 /// `txn_id = customer_id * 100_000 + n` for the customer's n-th transaction.
-pub fn append(seed: u64, customer: &Customer, calendar: &Calendar, months: &mut [MonthBuilder]) -> i64 {
+pub fn append(seed: u64, customer: &Customer, calendar: &Calendar, months: &mut [MonthBuilder]) -> (i64, u64) {
     let (category_weights, mut rng) = category_weights(seed, customer);
+    let mut defects = Rng::new(seed, &[stream::DEFECT, customer.id.unsigned_abs(), 1]);
+    let mut duplicates = 0;
     let mut n: i64 = 0;
     for (i, builder) in months.iter_mut().enumerate() {
         if customer.churn_month.is_some_and(|churn| i >= churn) {
@@ -129,15 +136,13 @@ pub fn append(seed: u64, customer: &Customer, calendar: &Calendar, months: &mut 
             }
             n += 1;
             let channel = if rng.chance(in_store) { "pos" } else { weighted_label(&mut rng, ONLINE_CHANNELS) };
-            builder.push(
-                customer.id * 100_000 + n,
-                customer.id,
-                timestamp_micros(day.and_time(time)),
-                amount,
-                name,
-                channel,
-            );
+            let ts = timestamp_micros(day.and_time(time));
+            builder.push(customer.id * 100_000 + n, customer.id, ts, amount, name, channel);
+            if defects.chance(DUPLICATE_SHARE) {
+                builder.push(customer.id * 100_000 + n, customer.id, ts, amount, name, channel);
+                duplicates += 1;
+            }
         }
     }
-    n
+    (n, duplicates)
 }

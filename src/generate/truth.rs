@@ -26,6 +26,63 @@ pub struct Truth {
     pub drift: DriftTruth,
     pub churn: ChurnTruth,
     pub fraud: FraudTruth,
+    /// Data-quality defects (lakes of generator version 4 and older have none recorded).
+    #[serde(default)]
+    pub quality: QualityTruth,
+}
+
+/// The data-quality defects of the lake, counted exactly as written: what `persona profile`
+/// must find.
+#[derive(Debug, Default, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct QualityTruth {
+    /// `customers.id_number` failing `is_valid_cn_id` (a wrong check digit).
+    pub invalid_id_numbers: u64,
+    /// `customers.phone` failing `is_valid_cn_mobile` (the last digit lost).
+    pub invalid_phones: u64,
+    /// `customers.email` failing `is_valid_email` (cut before the top-level domain).
+    pub invalid_emails: u64,
+    /// `customers.email` NULL.
+    pub missing_emails: u64,
+    /// `transactions` rows whose `txn_id` occurred before (the whole row written twice).
+    pub duplicate_transactions: u64,
+    /// `transactions.amount` below zero: refunds, by design.
+    pub negative_amounts: u64,
+}
+
+impl QualityTruth {
+    #[must_use]
+    pub fn plus(&self, o: &Self) -> Self {
+        Self {
+            invalid_id_numbers: self.invalid_id_numbers + o.invalid_id_numbers,
+            invalid_phones: self.invalid_phones + o.invalid_phones,
+            invalid_emails: self.invalid_emails + o.invalid_emails,
+            missing_emails: self.missing_emails + o.missing_emails,
+            duplicate_transactions: self.duplicate_transactions + o.duplicate_transactions,
+            negative_amounts: self.negative_amounts + o.negative_amounts,
+        }
+    }
+
+    pub(crate) fn count_customers(&mut self, customers: &[super::customers::Customer]) {
+        use persona_udfs::privacy::{is_valid_cn_id, is_valid_cn_mobile, is_valid_email};
+        for c in customers {
+            self.invalid_id_numbers += u64::from(!is_valid_cn_id(&c.id_number));
+            self.invalid_phones += u64::from(!is_valid_cn_mobile(&c.phone));
+            match &c.email {
+                Some(e) => self.invalid_emails += u64::from(!is_valid_email(e)),
+                None => self.missing_emails += 1,
+            }
+        }
+    }
+
+    pub(crate) fn count_amounts(&mut self, batch: &arrow::record_batch::RecordBatch) -> datafusion::common::Result<()> {
+        use arrow::array::AsArray;
+        let Some(amount) = batch.column_by_name("amount") else {
+            return datafusion::common::internal_err!("generate: a transactions batch without amount");
+        };
+        let amount = amount.as_primitive::<arrow::datatypes::Float64Type>();
+        self.negative_amounts += amount.iter().filter(|a| a.is_some_and(|a| a < 0.0)).count() as u64;
+        Ok(())
+    }
 }
 
 /// The planted fraud that `sql/fraud_monitor.sql` scores its alerts against.
@@ -128,7 +185,13 @@ pub struct DriftedFeature {
 }
 
 impl Truth {
-    pub fn new(options: &GenerateOptions, calendar: &Calendar, campaigns: &[Campaign], drifts: Drifts) -> Self {
+    pub fn new(
+        options: &GenerateOptions,
+        calendar: &Calendar,
+        campaigns: &[Campaign],
+        drifts: Drifts,
+        quality: QualityTruth,
+    ) -> Self {
         let months = calendar.months();
         let peak = (0..months)
             .max_by(|&a, &b| {
@@ -244,6 +307,7 @@ impl Truth {
                     .map(|(name, description)| FraudPattern { name: (*name).into(), description: (*description).into() })
                     .collect(),
             },
+            quality,
         }
     }
 }

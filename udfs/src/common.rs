@@ -11,6 +11,7 @@ use datafusion::physical_expr::PhysicalExpr;
 
 pub(crate) mod cached_arg;
 pub(crate) mod item_pairs;
+pub(crate) mod validate;
 
 /// Applies a string predicate to every row of a string argument (Utf8, LargeUtf8 or
 /// Utf8View, array or scalar); NULL in gives NULL out.
@@ -217,7 +218,7 @@ pub(crate) fn literal_arg(exprs: &[Arc<dyn PhysicalExpr>], index: usize) -> Lite
 /// The offsets of a List array under construction, checked against the 2^31 - 1 values an
 /// `i32` offset can address: past that, `push` is an error naming `function` instead of a
 /// wrapped offset (a panic or a corrupt array further on).
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct ListOffsets {
     function: &'static str,
     offsets: Vec<i32>,

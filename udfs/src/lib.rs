@@ -1,7 +1,7 @@
 //! Persona's SQL functions for Apache DataFusion.
 //!
 //! Every function lives in its own file, grouped by family folder (`segment`, `basket`, `drift`,
-//! `evaluation`, `fraud`, `lifetime`, `model`, `privacy`, `recommend`), and carries `#[user_doc]` documentation so `SHOW FUNCTIONS` and
+//! `evaluation`, `fraud`, `lifetime`, `model`, `privacy`, `quality`, `recommend`), and carries `#[user_doc]` documentation so `SHOW FUNCTIONS` and
 //! `information_schema.routines` list it. Each family declares its functions in one
 //! `functions!` block: a shared instance per function (`segment::rfm_udaf()`), an expression
 //! builder ([`expr_fn`]) and the family's registration list. [`register_all`] adds all of them
@@ -29,6 +29,7 @@ mod group_state;
 pub mod lifetime;
 pub mod model;
 pub mod privacy;
+pub mod quality;
 pub mod recommend;
 pub mod segment;
 mod stats;
@@ -43,6 +44,7 @@ pub mod expr_fn {
     pub use crate::lifetime::expr_fn::*;
     pub use crate::model::expr_fn::*;
     pub use crate::privacy::expr_fn::*;
+    pub use crate::quality::expr_fn::*;
     pub use crate::recommend::expr_fn::*;
     pub use crate::segment::expr_fn::*;
 }
@@ -75,6 +77,7 @@ pub fn all_functions() -> Functions {
         lifetime::functions(),
         model::functions(),
         privacy::functions(),
+        quality::functions(),
         recommend::functions(),
         segment::functions(),
     ] {

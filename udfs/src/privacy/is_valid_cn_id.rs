@@ -8,6 +8,7 @@ use datafusion::logical_expr::{
 use datafusion_macros::user_doc;
 
 use crate::common::string_predicate;
+pub use crate::common::validate::{cn_id_check_digit, is_valid_cn_id};
 
 #[user_doc(
     doc_section(label = "Privacy Functions"),
@@ -65,62 +66,6 @@ impl ScalarUDFImpl for IsValidCnId {
     fn documentation(&self) -> Option<&Documentation> {
         self.doc()
     }
-}
-
-const PROVINCE_CODES: [u8; 34] = [
-    11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44, 45, 46, 50, 51, 52, 53, 54, 61, 62, 63,
-    64, 65, 71, 81, 82,
-];
-
-/// The ISO 7064 MOD 11-2 check character (`b'0'..=b'9'` or `b'X'`) of the first 17 digits,
-/// or `None` when `first17` is not 17 ASCII digits.
-#[must_use]
-pub fn cn_id_check_digit(first17: &[u8]) -> Option<u8> {
-    if first17.len() != 17 || !first17.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    // weight of position i (0-based) is 2^(17 - i) mod 11
-    let mut weight: u32 = 1;
-    let mut sum: u32 = 0;
-    for &digit in first17.iter().rev() {
-        weight = weight * 2 % 11;
-        sum += u32::from(digit - b'0') * weight;
-    }
-    Some(b"10X98765432"[(sum % 11) as usize])
-}
-
-/// The validity rule of `is_valid_cn_id` on one value.
-#[must_use]
-pub fn is_valid_cn_id(value: &str) -> bool {
-    let bytes = value.as_bytes();
-    if bytes.len() != 18 {
-        return false;
-    }
-    let Some(expected) = cn_id_check_digit(&bytes[..17]) else {
-        return false;
-    };
-    let digits =
-        |range: std::ops::Range<usize>| bytes[range].iter().fold(0u32, |acc, d| acc * 10 + u32::from(d - b'0'));
-    let province = digits(0..2);
-    if !PROVINCE_CODES.iter().any(|&p| u32::from(p) == province) {
-        return false;
-    }
-    if !is_calendar_date(digits(6..10), digits(10..12), digits(12..14)) {
-        return false;
-    }
-    bytes[17].to_ascii_uppercase() == expected
-}
-
-fn is_calendar_date(year: u32, month: u32, day: u32) -> bool {
-    let leap = year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400));
-    let days_in_month = match month {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if leap => 29,
-        2 => 28,
-        _ => return false,
-    };
-    (1900..=2099).contains(&year) && (1..=days_in_month).contains(&day)
 }
 
 #[cfg(test)]

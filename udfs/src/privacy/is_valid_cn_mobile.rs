@@ -8,6 +8,7 @@ use datafusion::logical_expr::{
 use datafusion_macros::user_doc;
 
 use crate::common::string_predicate;
+pub use crate::common::validate::is_valid_cn_mobile;
 
 #[user_doc(
     doc_section(label = "Privacy Functions"),
@@ -62,20 +63,6 @@ impl ScalarUDFImpl for IsValidCnMobile {
     fn documentation(&self) -> Option<&Documentation> {
         self.doc()
     }
-}
-
-/// The validity rule of `is_valid_cn_mobile` on one value.
-#[must_use]
-pub fn is_valid_cn_mobile(value: &str) -> bool {
-    let number = value
-        .strip_prefix("+86")
-        .or_else(|| value.strip_prefix("86").filter(|rest| rest.len() == 11))
-        .unwrap_or(value)
-        .as_bytes();
-    number.len() == 11
-        && number[0] == b'1'
-        && (b'3'..=b'9').contains(&number[1])
-        && number.iter().all(u8::is_ascii_digit)
 }
 
 #[cfg(test)]

@@ -5,6 +5,8 @@
 //! family.
 
 pub(crate) mod distributions;
+pub(crate) mod frequent;
+pub(crate) mod hll;
 pub(crate) mod kolmogorov_smirnov;
 pub(crate) mod linalg;
 pub(crate) mod lloyd;
