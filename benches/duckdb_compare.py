@@ -271,6 +271,38 @@ SELECT count(*) AS n, count(z) AS scored, count(*) FILTER (WHERE z > 3.5) AS out
 FROM f
 """
 
+# Data-quality profile of the transactions table (persona profile's query): Persona's column_profile computes
+# every field of the profile (HyperLogLog distinct counts, t-digest quantiles, top values, domain checks) for
+# six columns in one pass; the answer compared is the part plain SQL and DuckDB can state exactly — rows,
+# NULLs, min, max, mean, standard deviation and negatives of amount, the time range and future rows, the
+# category range — which is all they compute.
+PERSONA_PROFILE = """
+WITH p AS (
+    SELECT column_profile(txn_id) AS id, column_profile(customer_id) AS customer,
+           column_profile(txn_ts, NULL, TIMESTAMP '2026-01-01 00:00:00') AS ts, column_profile(amount) AS amount,
+           column_profile(merchant_category) AS category, column_profile(channel) AS channel
+    FROM transactions
+)
+SELECT amount['rows'] AS n, amount['nulls'] AS nulls, CAST(amount['min'] AS DOUBLE) AS min_amount,
+       CAST(amount['max'] AS DOUBLE) AS max_amount, amount['mean'] AS mean_amount, amount['std_dev'] AS sd_amount,
+       amount['negative'] AS negatives, ts['min'] AS first_ts, ts['max'] AS last_ts, ts['future'] AS future,
+       category['min'] AS first_category, category['max'] AS last_category, channel['nulls'] AS channel_nulls,
+       CAST(id['max'] AS BIGINT) AS max_id, CAST(customer['min'] AS BIGINT) AS min_customer
+FROM p
+"""
+
+PLAIN_PROFILE = """
+SELECT count(*) AS n, count(*) - count(amount) AS nulls, min(amount) AS min_amount, max(amount) AS max_amount,
+       avg(amount) AS mean_amount, stddev_samp(amount) AS sd_amount, count(*) FILTER (WHERE amount < 0) AS negatives,
+       strftime(min(txn_ts), '%Y-%m-%d %H:%M:%S') AS first_ts, strftime(max(txn_ts), '%Y-%m-%d %H:%M:%S') AS last_ts,
+       count(*) FILTER (WHERE txn_ts > TIMESTAMP '2026-01-01 00:00:00') AS future,
+       min(merchant_category) AS first_category, max(merchant_category) AS last_category,
+       count(*) - count(channel) AS channel_nulls, max(txn_id) AS max_id, min(customer_id) AS min_customer
+FROM transactions
+"""
+PLAIN_PROFILE_DF = PLAIN_PROFILE.replace("strftime(min(txn_ts), '%Y-%m-%d %H:%M:%S')", "to_char(min(txn_ts), '%Y-%m-%d %H:%M:%S')").replace(
+    "strftime(max(txn_ts), '%Y-%m-%d %H:%M:%S')", "to_char(max(txn_ts), '%Y-%m-%d %H:%M:%S')")
+
 WORKLOADS = [
     ('rfm_segments', PERSONA_RFM, PLAIN_RFM, PLAIN_RFM),
     ('psi_9_features_x_12_months', PERSONA_PSI, plain_psi(lambda p: f'percentile_cont({p}) WITHIN GROUP (ORDER BY value)'),
@@ -280,6 +312,7 @@ WORKLOADS = [
     ('auc_ks_per_month', PERSONA_AUC, PLAIN_AUC, PLAIN_AUC),
     ('item_similarity', PERSONA_SIMILARITY, PLAIN_SIMILARITY, PLAIN_SIMILARITY),
     ('behavioural_features', PERSONA_BEHAVIOUR, None, DUCK_BEHAVIOUR),
+    ('profile_transactions', PERSONA_PROFILE, PLAIN_PROFILE_DF, PLAIN_PROFILE),
 ]
 
 # The workloads that also run on the Online Retail lake (`--scales online_retail`): its customers and
@@ -296,6 +329,8 @@ SCAN_BOUNDS = {
                                  "count(*) FILTER (WHERE k.converted), (SELECT sum(customer_id + birth_year) FROM customers) "
                                  "FROM campaign_contacts k",
     'pair_rules': "SELECT sum(order_id), sum(length(item)) FROM baskets",
+    'profile_transactions': "SELECT sum(txn_id), sum(customer_id), max(txn_ts), sum(amount), sum(length(merchant_category)), "
+                            "sum(length(channel)) FROM transactions",
     'auc_ks_per_month': "SELECT count(snapshot_month), sum(score), count(*) FILTER (WHERE default_12m) FROM credit_scores",
     'item_similarity': "SELECT sum(customer_id), sum(length(item)) FROM baskets",
     'behavioural_features': "SELECT count(*), sum(customer_id), sum(amount), max(txn_ts), max(txn_id), "
