@@ -212,7 +212,7 @@ fn postgresql_clients_of_a_cluster_backed_server() {
         assert_eq!(tables.len(), 1);
         let phone: String =
             client.query_one("SELECT phone FROM customers ORDER BY customer_id LIMIT 1", &[]).await.expect("select").get(0);
-        assert!(phone.contains("****"), "{phone}");
+        assert!(phone.contains("***"), "{phone}");
         drop(client);
         let _ = stop.send(());
         let _ = server.await;
@@ -330,7 +330,7 @@ fn the_flight_server_masks_on_a_cluster_as_it_does_locally() {
         .collect();
         let masked = masked_rows_over_flight(true).await.expect("masked rows from the cluster");
         assert_eq!(masked, expected);
-        assert!(masked.iter().all(|r| r[0].as_deref().is_some_and(|p| p.contains("****"))));
+        assert!(masked.iter().all(|r| r[0].as_deref().is_some_and(|p| p.contains("***"))));
         // a cluster without the key cannot compute pseudonyms: the query fails, nothing unmasked
         let err = masked_rows_over_flight(false).await.expect_err("no pseudonym on the cluster");
         assert!(err.contains("pseudonym"), "{err}");

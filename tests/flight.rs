@@ -379,7 +379,7 @@ async fn pii_is_masked_on_every_query_path() {
     assert_eq!(strings(&masked, "email"), strings(&clear, "he"), "email is the keyed pseudonym (joinable)");
     assert_eq!(masked.column_by_name("birth_year").expect("column").null_count(), 50, "redacted");
     assert_ne!(strings(&masked, "phone"), strings(&clear, "phone"));
-    assert!(strings(&masked, "phone").iter().flatten().all(|p| p.contains("****")));
+    assert!(strings(&masked, "phone").iter().flatten().all(|p| p.contains("***")));
 
     // joins, subqueries, CTEs, functions over the column, views and filters see masked values only
     let raw_phone = strings(&clear, "phone")[0].clone().expect("phone");
@@ -397,7 +397,7 @@ async fn pii_is_masked_on_every_query_path() {
         let batch = query(&mut mia, sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
         let values = strings(&batch, "phone");
         assert!(!values.is_empty(), "{sql}");
-        assert!(values.iter().flatten().all(|v| v.contains("****") && !v.contains(&raw_phone)), "{sql}: {values:?}");
+        assert!(values.iter().flatten().all(|v| v.contains("***") && !v.contains(&raw_phone)), "{sql}: {values:?}");
     }
     let filtered = query(&mut mia, &format!("SELECT count(*) AS n FROM customers WHERE phone = '{raw_phone}'"))
         .await

@@ -85,7 +85,7 @@ with login("ana") as ana:
 
 with login("mia") as mia:
     masked_phone = scalar(mia, "SELECT phone FROM customers ORDER BY customer_id LIMIT 1")
-    assert masked_phone == clear_phone[:3] + "****" + clear_phone[-4:], (masked_phone, clear_phone)
+    assert masked_phone == clear_phone[:3] + "*" * (len(clear_phone) - 7) + clear_phone[-4:], (masked_phone, clear_phone)
     refused(mia, "SELECT * FROM credit_scores", "may not read table 'credit_scores'")
     objects = mia.adbc_get_objects(depth="tables").read_all().to_pylist()
     names = {t["table_name"] for c in objects for s in c["catalog_db_schemas"] for t in s["db_schema_tables"] or []}

@@ -223,8 +223,12 @@ impl AggregateUDFImpl for ColumnProfile {
         match arg_types {
             [value] => Ok(vec![value.clone()]),
             [value, domain] if domain_ok(domain) => Ok(vec![value.clone(), DataType::Utf8]),
-            [value, domain, as_of] if domain_ok(domain) && as_of_ok(as_of) => {
+            // as_of keeps its date or timestamp type (the accumulator reads both as µs); NULL becomes a timestamp
+            [value, domain, DataType::Null] if domain_ok(domain) => {
                 Ok(vec![value.clone(), DataType::Utf8, DataType::Timestamp(TimeUnit::Microsecond, None)])
+            }
+            [value, domain, as_of] if domain_ok(domain) && as_of_ok(as_of) => {
+                Ok(vec![value.clone(), DataType::Utf8, as_of.clone()])
             }
             _ => plan_err!("{NAME} takes (value [, string domain [, date or timestamp as_of]]), got {arg_types:?}"),
         }
