@@ -458,12 +458,13 @@ async fn profile(args: ProfileArgs) -> Result<()> {
     let options = persona::profile::ProfileOptions { keys, as_of: args.as_of.clone() };
     let quiet = args.print.quiet;
     let start = datafusion::common::instant::Instant::now();
-    let batches = persona::profile::profile_tables(&ctx, &args.tables, &options, |table| {
+    let profiles = persona::profile::profile_tables(&ctx, &args.tables, &options, |table| {
         if !quiet {
             eprintln!("profiling {table} …");
         }
     })
     .await?;
+    let batches: Vec<RecordBatch> = profiles.into_iter().map(|p| p.batch).collect();
     let Some(first) = batches.first() else {
         return plan_err!("profile: the lake has no tables");
     };

@@ -78,24 +78,29 @@ const COLUMNS: &[&str] = &[
     "future",
 ];
 
-/// The one-pass profile query of `table`: one `column_profile` per column.
+/// The check of a column: [`domain_of`] its name, for string columns only.
+fn column_domain(field: &Field) -> Option<&'static str> {
+    matches!(field.data_type(), DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View)
+        .then(|| domain_of(field.name()))
+        .flatten()
+}
+
+async fn table_schema(ctx: &SessionContext, table: &str) -> Result<Schema> {
+    Ok(ctx.table(quote(table).as_str()).await?.schema().as_arrow().clone())
+}
+
+/// The one-pass profile query of `table` (with columns `schema`): one `column_profile` per column.
 ///
 /// # Errors
-/// An unknown table.
-pub async fn profile_sql(ctx: &SessionContext, table: &str, options: &ProfileOptions) -> Result<String> {
-    let schema = ctx.table(quote(table).as_str()).await?.schema().as_arrow().clone();
+/// A table without columns.
+pub fn profile_sql(table: &str, schema: &Schema, options: &ProfileOptions) -> Result<String> {
     let as_of = options.as_of.as_deref().unwrap_or("now()");
     let calls: Vec<String> = schema
         .fields()
         .iter()
         .map(|f| {
             let column = quote(f.name());
-            let domain = if matches!(f.data_type(), DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View) {
-                domain_of(f.name())
-            } else {
-                None
-            };
-            let domain = domain.map_or_else(|| "NULL".to_string(), |d| format!("'{d}'"));
+            let domain = column_domain(f).map_or_else(|| "NULL".to_string(), |d| format!("'{d}'"));
             let temporal = matches!(f.data_type(), DataType::Date32 | DataType::Date64 | DataType::Timestamp(_, _));
             let call = if temporal {
                 format!("column_profile({column}, {domain}, {as_of})")
@@ -134,24 +139,34 @@ pub fn duplicate_keys_sql(table: &str, keys: &[String]) -> String {
     )
 }
 
+/// The profile of one table and the queries that made it.
+#[derive(Debug, Clone)]
+pub struct TableProfile {
+    /// One row per column: see [`profile_table`].
+    pub batch: RecordBatch,
+    /// The profile query, then the duplicate-key query when the table has keys.
+    pub sql: Vec<String>,
+}
+
 /// Profiles `table`: one row per column with `table`, `column`, the fields of `column_profile`
 /// (top values as text `value (share %)`, comma-separated), `check` (the domain checked) and
 /// `duplicate_keys` (on the first key column only, NULL elsewhere).
 ///
 /// # Errors
 /// An unknown table or a failing query (memory limit, unreadable files).
-pub async fn profile_table(ctx: &SessionContext, table: &str, options: &ProfileOptions) -> Result<RecordBatch> {
-    let sql = profile_sql(ctx, table, options).await?;
-    let batches = ctx.sql(&sql).await?.collect().await?;
+pub async fn profile_table(ctx: &SessionContext, table: &str, options: &ProfileOptions) -> Result<TableProfile> {
+    let schema = table_schema(ctx, table).await?;
+    let mut sql = vec![profile_sql(table, &schema, options)?];
+    let batches = ctx.sql(&sql[0]).await?.collect().await?;
     let Some(batch) = batches.iter().find(|b| b.num_rows() == 1) else {
         return exec_err!("profile: the profile query of {table} returned no row");
     };
-    let schema = ctx.table(quote(table).as_str()).await?.schema().as_arrow().clone();
     let keys = keys_of(table, &schema, options);
     let duplicates = if keys.is_empty() {
         None
     } else {
-        let result = ctx.sql(&duplicate_keys_sql(table, &keys)).await?.collect().await?;
+        sql.push(duplicate_keys_sql(table, &keys));
+        let result = ctx.sql(&sql[1]).await?.collect().await?;
         result
             .iter()
             .find(|b| b.num_rows() > 0)
@@ -176,8 +191,7 @@ pub async fn profile_table(ctx: &SessionContext, table: &str, options: &ProfileO
         }
         top_texts.push(top_values_text(profile));
         names.push(field.name().clone());
-        let textual = matches!(field.data_type(), DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View);
-        checks.push(if textual { domain_of(field.name()) } else { None });
+        checks.push(column_domain(field));
         duplicate_keys.push(keys.first().filter(|k| *k == field.name()).and(duplicates));
     }
     let mut fields = vec![Field::new("table", DataType::Utf8, false), Field::new("column", DataType::Utf8, false)];
@@ -198,7 +212,7 @@ pub async fn profile_table(ctx: &SessionContext, table: &str, options: &ProfileO
     arrays.push(Arc::new(StringArray::from(checks)));
     fields.push(Field::new("duplicate_keys", DataType::Int64, true));
     arrays.push(Arc::new(Int64Array::from(duplicate_keys)));
-    Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays)?)
+    Ok(TableProfile { batch: RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays)?, sql })
 }
 
 /// `value (12.3%), value (4.5%)` from the `top_values` list of a one-row profile.
@@ -229,7 +243,7 @@ pub async fn profile_tables(
     tables: &[String],
     options: &ProfileOptions,
     mut progress: impl FnMut(&str),
-) -> Result<Vec<RecordBatch>> {
+) -> Result<Vec<TableProfile>> {
     let tables = if tables.is_empty() { lake_tables(ctx)? } else { tables.to_vec() };
     let mut out = Vec::with_capacity(tables.len());
     for table in &tables {

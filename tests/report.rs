@@ -20,8 +20,8 @@ use serde_json::Value;
 
 /// The profile rows of `table` by column name: field name → displayed value.
 async fn profile(ctx: &datafusion::prelude::SessionContext, table: &str) -> HashMap<String, HashMap<String, String>> {
-    let batch = profile_table(ctx, table, &ProfileOptions::default()).await.expect("profile");
-    let table = Table::from_batches(&[batch]).expect("table");
+    let profile = profile_table(ctx, table, &ProfileOptions::default()).await.expect("profile");
+    let table = Table::from_batches(&[profile.batch]).expect("table");
     table
         .rows
         .iter()

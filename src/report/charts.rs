@@ -45,6 +45,27 @@ macro_rules! rfm_scored {
     };
 }
 
+/// The credit score of the first month by score value, riskiest (lowest) first, with the cumulative
+/// shares of customers (`population`), defaults and non-defaults up to each score; then `$tail`.
+macro_rules! score_cumulative {
+    ($tail:literal) => {
+        concat!(
+            "WITH per_score AS (
+    SELECT score, count(*) AS n, sum(CASE WHEN default_12m THEN 1 ELSE 0 END) AS bads
+    FROM credit_scores WHERE snapshot_month = (SELECT min(snapshot_month) FROM credit_scores)
+    GROUP BY score
+), cumulative AS (
+    SELECT score,
+           1.0 * sum(n) OVER (ORDER BY score ROWS UNBOUNDED PRECEDING) / sum(n) OVER () AS population,
+           1.0 * sum(bads) OVER (ORDER BY score ROWS UNBOUNDED PRECEDING) / sum(bads) OVER () AS defaults,
+           1.0 * sum(n - bads) OVER (ORDER BY score ROWS UNBOUNDED PRECEDING) / sum(n - bads) OVER () AS non_defaults
+    FROM per_score
+)",
+            $tail
+        )
+    };
+}
+
 /// Every chart, in report order.
 pub const CHARTS: &[ChartSpec] = &[
     ChartSpec {
@@ -204,44 +225,24 @@ ORDER BY share_of_customers",
         section: Section::Credit,
         title: "ROC curve of the credit score, first month · ROC 曲线",
         kind: Kind::Lines { x_title: "false positive rate (goods flagged)", y_title: "true positive rate (defaults flagged)", diagonal: true },
-        sql: "WITH per_score AS (
-    SELECT score, count(*) AS n, sum(CASE WHEN default_12m THEN 1 ELSE 0 END) AS bads
-    FROM credit_scores WHERE snapshot_month = (SELECT min(snapshot_month) FROM credit_scores)
-    GROUP BY score
-), cumulative AS (
-    SELECT score,
-           sum(bads) OVER (ORDER BY score ROWS UNBOUNDED PRECEDING) AS cum_bads,
-           sum(n - bads) OVER (ORDER BY score ROWS UNBOUNDED PRECEDING) AS cum_goods,
-           sum(bads) OVER () AS bads, sum(n - bads) OVER () AS goods
-    FROM per_score
-)
+        sql: score_cumulative!("
 SELECT 'score' AS series, 0.0 AS false_positive_rate, 0.0 AS true_positive_rate, NULL AS score_up_to
 UNION ALL
-SELECT 'score', round(1.0 * cum_goods / goods, 4), round(1.0 * cum_bads / bads, 4), score FROM cumulative
-ORDER BY false_positive_rate, true_positive_rate",
+SELECT 'score', round(non_defaults, 4), round(defaults, 4), score FROM cumulative
+ORDER BY false_positive_rate, true_positive_rate"),
     },
     ChartSpec {
         id: "credit_ks",
         section: Section::Credit,
         title: "KS curve: cumulative defaults and non-defaults by score · KS 曲线",
         kind: Kind::Lines { x_title: "share of customers, riskiest first", y_title: "cumulative share", diagonal: false },
-        sql: "WITH per_score AS (
-    SELECT score, count(*) AS n, sum(CASE WHEN default_12m THEN 1 ELSE 0 END) AS bads
-    FROM credit_scores WHERE snapshot_month = (SELECT min(snapshot_month) FROM credit_scores)
-    GROUP BY score
-), cumulative AS (
-    SELECT score,
-           1.0 * sum(n) OVER (ORDER BY score ROWS UNBOUNDED PRECEDING) / sum(n) OVER () AS population,
-           1.0 * sum(bads) OVER (ORDER BY score ROWS UNBOUNDED PRECEDING) / sum(bads) OVER () AS defaults,
-           1.0 * sum(n - bads) OVER (ORDER BY score ROWS UNBOUNDED PRECEDING) / sum(n - bads) OVER () AS non_defaults
-    FROM per_score
-)
+        sql: score_cumulative!("
 SELECT curve, share_of_customers, cumulative_share FROM (
     SELECT 'defaults' AS curve, 0.0 AS share_of_customers, 0.0 AS cumulative_share
     UNION ALL SELECT 'non-defaults', 0.0, 0.0
     UNION ALL SELECT 'defaults', round(population, 4), round(defaults, 4) FROM cumulative
     UNION ALL SELECT 'non-defaults', round(population, 4), round(non_defaults, 4) FROM cumulative
-) ORDER BY curve, share_of_customers, cumulative_share",
+) ORDER BY curve, share_of_customers, cumulative_share"),
     },
     ChartSpec {
         id: "basket_rules",

@@ -252,14 +252,10 @@ pub async fn build(
 /// chart (`quality_issues`) and the NULL shares (`quality_nulls`).
 async fn quality_charts(ctx: &SessionContext) -> Result<Vec<Chart>> {
     let start = Instant::now();
-    let options = ProfileOptions::default();
     let tables = crate::profile::lake_tables(ctx)?;
-    let mut sql = String::new();
-    for table in &tables {
-        let _ = writeln!(sql, "{};", crate::profile::profile_sql(ctx, table, &options).await?);
-    }
-    let profiles = profile_tables(ctx, &tables, &options, |_| {}).await?;
-    let profile = Table::from_batches(&profiles)?;
+    let profiles = profile_tables(ctx, &tables, &ProfileOptions::default(), |_| {}).await?;
+    let batches: Vec<RecordBatch> = profiles.iter().map(|p| p.batch.clone()).collect();
+    let profile = Table::from_batches(&batches)?;
     let column = |name: &str| profile.columns.iter().position(|c| c == name);
     let (Some(t), Some(c), Some(rows), Some(nulls)) =
         (column("table"), column("column"), column("rows"), column("nulls"))
@@ -315,15 +311,10 @@ async fn quality_charts(ctx: &SessionContext) -> Result<Vec<Chart>> {
     let issues_svg = draw(Kind::Bar { value_label: "rows 行数" }, issues_title, &issues);
     let nulls_svg = draw(Kind::Bar { value_label: "% NULL 缺失率" }, nulls_title, &null_rows);
     let elapsed = start.elapsed();
-    let full = Table::from_batches(&profiles)?;
     let mut sql_note =
-        String::from("-- one column_profile query per table (one pass each), then the duplicate-key counts\n");
-    sql_note.push_str(&sql);
-    for (table, keys) in crate::profile::DEMO_KEYS {
-        if tables.iter().any(|t| t == table) {
-            let keys: Vec<String> = keys.iter().map(|k| (*k).to_string()).collect();
-            let _ = writeln!(sql_note, "{};", crate::profile::duplicate_keys_sql(table, &keys));
-        }
+        String::from("-- one column_profile query per table (one pass each), then its duplicate-key count\n");
+    for statement in profiles.iter().flat_map(|p| &p.sql) {
+        let _ = writeln!(sql_note, "{statement};");
     }
     Ok(vec![
         Chart {
@@ -350,7 +341,7 @@ async fn quality_charts(ctx: &SessionContext) -> Result<Vec<Chart>> {
             title: "Column profiles · 字段画像".into(),
             sql: sql_note,
             svg: String::new(),
-            table: full,
+            table: profile,
             elapsed: Duration::ZERO,
         },
     ])

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use arrow::array::temporal_conversions::timestamp_us_to_datetime;
 use arrow::array::{
     Array, ArrayRef, AsArray, BinaryArray, BooleanArray, Float64Array, Int64Array, ListArray, StringArray, StructArray,
 };
@@ -18,7 +19,7 @@ use datafusion_functions_aggregate_common::tdigest::{Centroid, TDigest};
 use datafusion_macros::user_doc;
 
 use crate::common::validate::{is_valid_cn_id, is_valid_cn_mobile, is_valid_email};
-use crate::common::{fixed_offsets, literal_arg, ListOffsets, LiteralArg};
+use crate::common::{fixed_offsets, literal_arg, FloatListRow, FloatLists, ListOffsets, LiteralArg};
 use crate::group_state::{GroupState, GroupsOf};
 use crate::stats::frequent::FrequentItems;
 use crate::stats::hll::Hll;
@@ -594,8 +595,8 @@ impl GroupState for Profile {
         group_of: impl Fn(usize) -> usize,
     ) -> Result<()> {
         let counts = states[0].as_list::<i32>();
-        let moments = states[1].as_list::<i32>();
-        let sample = states[2].as_list::<i32>();
+        let moments = FloatLists::new(states[1].as_list::<i32>());
+        let sample = FloatLists::new(states[2].as_list::<i32>());
         let min = states[3].as_string::<i32>();
         let max = states[4].as_string::<i32>();
         let top_values = states[5].as_list::<i32>();
@@ -615,11 +616,12 @@ impl GroupState for Profile {
             g.negative += negative;
             g.non_finite += non_finite;
             g.future += future;
-            let m = moments.value(row);
-            if let [n, mean, m2, lo, hi] = m.as_primitive::<Float64Type>().values()[..] {
+            if let FloatListRow::Values(&[n, mean, m2, lo, hi]) = moments.row(row) {
                 group.moments.merge(Moments { n, mean, m2, min: lo, max: hi });
             }
-            group.sample.merge(sample.value(row).as_primitive::<Float64Type>().values())?;
+            if let FloatListRow::Values(values) = sample.row(row) {
+                group.sample.merge(values)?;
+            }
             for (bound, keep_smaller) in [(min, true), (max, false)] {
                 if bound.is_null(row) {
                     continue;
@@ -770,34 +772,20 @@ fn format_number(x: f64) -> String {
     format!("{x}")
 }
 
+/// A date (µs since the epoch, midnight) as YYYY-MM-DD; outside chrono's range, the µs count.
 fn format_date(micros: i64) -> String {
-    chrono_free_date(micros.div_euclid(86_400_000_000))
+    timestamp_us_to_datetime(micros).map_or_else(|| micros.to_string(), |t| t.date().to_string())
 }
 
+/// A timestamp (µs since the epoch, UTC) as YYYY-MM-DD HH:MM:SS, with .ffffff when not whole seconds.
 fn format_timestamp(micros: i64) -> String {
-    let days = micros.div_euclid(86_400_000_000);
-    let rest = micros.rem_euclid(86_400_000_000);
-    let (h, m, s, f) = (rest / 3_600_000_000, rest / 60_000_000 % 60, rest / 1_000_000 % 60, rest % 1_000_000);
-    let date = chrono_free_date(days);
-    if f == 0 {
-        format!("{date} {h:02}:{m:02}:{s:02}")
-    } else {
-        format!("{date} {h:02}:{m:02}:{s:02}.{f:06}")
-    }
-}
-
-/// YYYY-MM-DD of a day count since 1970-01-01 (proleptic Gregorian; Howard Hinnant's civil_from_days).
-fn chrono_free_date(days: i64) -> String {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}")
+    timestamp_us_to_datetime(micros).map_or_else(
+        || micros.to_string(),
+        |t| {
+            let fraction = if micros.rem_euclid(1_000_000) == 0 { "" } else { "%.6f" };
+            t.format(&format!("%Y-%m-%d %H:%M:%S{fraction}")).to_string()
+        },
+    )
 }
 
 #[cfg(test)]
@@ -806,10 +794,12 @@ mod tests {
 
     #[test]
     fn dates_format_as_the_calendar() {
-        assert_eq!(chrono_free_date(0), "1970-01-01");
-        assert_eq!(chrono_free_date(19_723), "2024-01-01");
-        assert_eq!(chrono_free_date(-1), "1969-12-31");
-        assert_eq!(chrono_free_date(11_016), "2000-02-29");
+        let day = 86_400_000_000;
+        assert_eq!(format_date(0), "1970-01-01");
+        assert_eq!(format_date(19_723 * day), "2024-01-01");
+        assert_eq!(format_date(-day), "1969-12-31");
+        assert_eq!(format_date(11_016 * day), "2000-02-29");
+        assert_eq!(format_timestamp(1_704_067_200_000_000 + 3_723_000_000), "2024-01-01 01:02:03");
         assert_eq!(format_timestamp(1_704_067_200_000_000 + 3_723_000_001), "2024-01-01 01:02:03.000001");
     }
 
