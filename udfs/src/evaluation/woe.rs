@@ -19,7 +19,7 @@ const NAME: &str = "woe";
     description = "The weight of evidence of the bin a value falls in, from a table that woe_table returned (usually a scalar subquery), \
 so a model can be trained on WoE-coded features and a lake scored with them. A number falls in the first numeric bin of the table whose \
 interval holds it ([lower, upper), or (lower, upper] for a table made with right_closed = true, as its bin labels show); a string or boolean \
-in the bin of that category; NULL and NaN in the 'missing' bin. A value whose bin is not in the table (no training row fell there) or a NULL table gives NULL. \
+in the bin of that category or of the group that lists it (a bin labelled 'a%,%b' holds a and b); NULL and NaN in the 'missing' bin. A value whose bin is not in the table (no training row fell there) or a NULL table gives NULL. \
 A table read from a scalar subquery is read once, not per row.",
     syntax_example = "woe(value, table)",
     sql_example = r#"```sql
@@ -224,6 +224,7 @@ impl Bins {
 
     fn category(&self, value: Option<&str>) -> Option<f64> {
         let Some(v) = value else { return self.missing() };
-        self.0.iter().find(|(label, lower, _, _)| label == v && lower.is_none()).and_then(|b| b.3)
+        let holds = |label: &str| label == v || (label.contains("%,%") && label.split("%,%").any(|c| c == v));
+        self.0.iter().find(|(label, lower, _, _)| lower.is_none() && holds(label)).and_then(|b| b.3)
     }
 }

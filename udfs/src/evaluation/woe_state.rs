@@ -28,10 +28,12 @@ pub(crate) trait WoeMeasure: Debug + Send + Sync + 'static {
     fn evaluate(&self, groups: &[Vec<WoeBin>]) -> Result<ArrayRef>;
 }
 
-/// Constant arguments: whether values are categories, the bin closure, and the measure.
+/// Constant arguments: whether values are categories (and grouped by a list of groups), the bin
+/// closure, and the measure.
 #[derive(Debug)]
 pub(crate) struct WoeParams {
     pub categorical: bool,
+    pub grouped: bool,
     pub right_closed: bool,
     pub measure: Box<dyn WoeMeasure>,
 }
@@ -62,7 +64,16 @@ pub(crate) fn coerce_woe_args(name: &str, arg_types: &[DataType]) -> Result<Vec<
     match (categorical, arg_types.get(2)) {
         (true, None) => {}
         (true, Some(DataType::Null)) => coerced.push(DataType::new_list(DataType::Float64, true)),
-        (true, Some(other)) => return plan_err!("{name}: categorical values take no breaks (pass NULL), got {other}"),
+        (true, Some(DataType::List(f) | DataType::LargeList(f) | DataType::FixedSizeList(f, _)))
+            if matches!(f.data_type(), DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View) =>
+        {
+            coerced.push(DataType::new_list(DataType::Utf8, true));
+        }
+        (true, Some(other)) => {
+            return plan_err!(
+                "{name}: categorical values take a list of groups ('a%,%b' strings, as auto_bins returns) or NULL, got {other}"
+            )
+        }
         (false, None) => return plan_err!("{name}: numeric values need a list of breaks"),
         (false, Some(DataType::List(f) | DataType::LargeList(f) | DataType::FixedSizeList(f, _)))
             if f.data_type().is_numeric() =>
@@ -83,12 +94,14 @@ pub(crate) fn coerce_woe_args(name: &str, arg_types: &[DataType]) -> Result<Vec<
 impl WoeParams {
     fn from_args(measure: Box<dyn WoeMeasure>, args: &AccumulatorArgs) -> Result<Self> {
         let categorical = args.expr_fields[0].data_type() == &DataType::Utf8;
+        let grouped = categorical
+            && args.expr_fields.get(2).is_some_and(|f| f.data_type() == &DataType::new_list(DataType::Utf8, true));
         let right_closed = match literal_arg(args.exprs, 3) {
             LiteralArg::Absent => false,
             LiteralArg::Value(ScalarValue::Boolean(Some(b))) => *b,
             _ => return plan_err!("{}: right_closed must be a literal true or false", measure.name()),
         };
-        Ok(Self { categorical, right_closed, measure })
+        Ok(Self { categorical, grouped, right_closed, measure })
     }
 }
 
@@ -135,8 +148,9 @@ impl WoeCounts {
         Ok(())
     }
 
-    /// (label, lower, upper, [good, bad]) of the non-empty bins, missing last.
-    fn bins(&self, right_closed: bool) -> Vec<WoeBin> {
+    /// (label, lower, upper, [good, bad]) of the non-empty bins, missing last: numeric bins in
+    /// order, groups of categories in the order of the groups, single categories by name.
+    fn bins(&self, right_closed: bool, grouped: bool) -> Vec<WoeBin> {
         let mut bins = Vec::new();
         if let Some(breaks) = &self.breaks {
             for (i, &counts) in self.counts.iter().enumerate() {
@@ -152,14 +166,68 @@ impl WoeCounts {
                 }
             }
         } else {
-            let mut order: Vec<usize> = (0..self.names.len()).collect();
-            order.sort_unstable_by(|&a, &b| self.names[a].cmp(&self.names[b]));
+            let mut order: Vec<usize> = (0..self.names.len()).filter(|&i| self.counts[i] != [0, 0]).collect();
+            if !grouped {
+                order.sort_unstable_by(|&a, &b| self.names[a].cmp(&self.names[b]));
+            }
             bins.extend(order.into_iter().map(|i| (self.names[i].clone(), None, None, self.counts[i])));
         }
         if self.missing != [0, 0] {
             bins.push(("missing".to_string(), None, None, self.missing));
         }
         bins
+    }
+}
+
+/// The groups of categories of the rows being added: the last list read (a scalar subquery or a
+/// join repeats one list over many rows, so it is parsed once) and each category's group.
+#[derive(Default)]
+struct Grouping {
+    list: Option<ArrayRef>,
+    labels: Vec<String>,
+    group_of: HashMap<String, usize>,
+}
+
+impl Grouping {
+    fn read(&mut self, name: &str, lists: &ListArray, row: usize) -> Result<()> {
+        if lists.is_null(row) {
+            return exec_err!("{name}: the groups must not be NULL");
+        }
+        let list = lists.value(row);
+        if self.list.as_ref().is_some_and(|l| l.as_ref() == list.as_ref()) {
+            return Ok(());
+        }
+        self.labels.clear();
+        self.group_of.clear();
+        let strings = list.as_string::<i32>();
+        for (i, label) in strings.iter().enumerate() {
+            let Some(label) = label else { return exec_err!("{name}: the groups must not contain NULL") };
+            for category in label.split("%,%") {
+                if self.group_of.insert(category.to_string(), i).is_some() {
+                    return exec_err!("{name}: category '{category}' is in more than one group");
+                }
+            }
+            self.labels.push(label.to_string());
+        }
+        self.list = Some(list);
+        Ok(())
+    }
+
+    /// Counts a row of `category` in its group's bin; a group's bins are created on its first
+    /// row, all of them in the list's order (so the table keeps that order through merges).
+    fn add(&self, name: &str, group: &mut WoeCounts, category: &str, counts: [i64; 2]) -> Result<()> {
+        let Some(&i) = self.group_of.get(category) else {
+            return exec_err!("{name}: category '{category}' is in none of the groups");
+        };
+        if group.names.is_empty() {
+            for label in &self.labels {
+                group.add_category(label, [0, 0]);
+            }
+        } else if !group.index.contains_key(&self.labels[i]) {
+            return exec_err!("{name}: the groups must be the same for every row of a group");
+        }
+        group.add_category(&self.labels[i], counts);
+        Ok(())
     }
 }
 
@@ -192,15 +260,20 @@ impl GroupState for WoeCounts {
         let labels = Labels::new(p.measure.name(), &values[1])?;
         if p.categorical {
             let names = values[0].as_string::<i32>();
+            let lists = values.get(2).filter(|_| p.grouped).map(|l| l.as_list::<i32>());
+            let mut grouping = Grouping::default();
             for row in 0..names.len() {
                 let Some(g) = group_of(row) else { continue };
                 let Some(bad) = labels.get(p.measure.name(), row)? else { continue };
                 let side = usize::from(bad);
+                let mut counts = [0, 0];
+                counts[side] = 1;
                 if names.is_null(row) {
                     groups[g].missing[side] += 1;
+                } else if let Some(lists) = lists {
+                    grouping.read(p.measure.name(), lists, row)?;
+                    grouping.add(p.measure.name(), &mut groups[g], names.value(row), counts)?;
                 } else {
-                    let mut counts = [0, 0];
-                    counts[side] = 1;
                     groups[g].add_category(names.value(row), counts);
                 }
             }
@@ -297,7 +370,7 @@ impl GroupState for WoeCounts {
     }
 
     fn evaluate(p: &WoeParams, groups: &mut [Self]) -> Result<ArrayRef> {
-        let binned: Vec<Vec<WoeBin>> = groups.iter().map(|g| g.bins(p.right_closed)).collect();
+        let binned: Vec<Vec<WoeBin>> = groups.iter().map(|g| g.bins(p.right_closed, p.grouped)).collect();
         p.measure.evaluate(&binned)
     }
 

