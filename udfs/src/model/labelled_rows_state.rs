@@ -48,41 +48,36 @@ impl<M> LabelledRows<M> {
         self.dim.map_or(0, |d| self.values.len() / (d + 1))
     }
 
-    /// Puts the rows in one canonical order (by features, then label; no row holds a NaN), so
-    /// a fit's sums, and therefore its bits, do not depend on how the rows were split into
-    /// partitions and in which order their states were merged (on a cluster, tasks finish in
-    /// any order). In place: the extra memory is an index per row.
-    pub(super) fn sort_rows(&mut self) {
-        let Some(dim) = self.dim else { return };
+    /// The rows' indices in one canonical order, so a fit's sums, and therefore its bits, do not
+    /// depend on how the rows were split into partitions and in which order their states were
+    /// merged (on a cluster, tasks finish in any order): by a 64-bit hash of the row's bits, equal
+    /// hashes by the values (no row holds a NaN). The order is pseudo-random, so any run of it is
+    /// a random sample of the rows. The extra memory is a key and an index per row.
+    pub(super) fn canonical_order(&self) -> Vec<usize> {
+        let Some(dim) = self.dim else { return Vec::new() };
         let q = dim + 1;
-        let n = self.values.len() / q;
-        let values = &mut self.values;
-        let mut order: Vec<usize> = (0..n).collect();
-        order.sort_unstable_by(|&a, &b| {
-            let (x, y) = (&values[a * q..(a + 1) * q], &values[b * q..(b + 1) * q]);
-            x.iter().zip(y).map(|(u, v)| u.total_cmp(v)).find(|o| o.is_ne()).unwrap_or(std::cmp::Ordering::Equal)
+        let values = &self.values;
+        let mut keys: Vec<(u64, usize)> = values.chunks_exact(q).map(row_hash).zip(0..).collect();
+        keys.sort_unstable_by(|(h, a), (k, b)| {
+            h.cmp(k).then_with(|| {
+                let (x, y) = (&values[a * q..(a + 1) * q], &values[b * q..(b + 1) * q]);
+                x.iter().zip(y).map(|(u, v)| u.total_cmp(v)).find(|o| o.is_ne()).unwrap_or(std::cmp::Ordering::Equal)
+            })
         });
-        // row i becomes the old row order[i], one permutation cycle at a time
-        let mut placed = vec![false; n];
-        let mut first = vec![0.0; q];
-        for start in 0..n {
-            if placed[start] {
-                continue;
-            }
-            first.copy_from_slice(&values[start * q..(start + 1) * q]);
-            let mut i = start;
-            loop {
-                placed[i] = true;
-                let from = order[i];
-                if from == start {
-                    values[i * q..(i + 1) * q].copy_from_slice(&first);
-                    break;
-                }
-                values.copy_within(from * q..(from + 1) * q, i * q);
-                i = from;
-            }
-        }
+        keys.into_iter().map(|(_, i)| i).collect()
     }
+}
+
+/// A 64-bit hash of a row's bits (a multiply-xorshift mix per value, SplitMix64's finaliser).
+fn row_hash(row: &[f64]) -> u64 {
+    let mut h: u64 = 0x9E37_79B9_7F4A_7C15;
+    for v in row {
+        h = (h ^ v.to_bits()).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        h ^= h >> 31;
+    }
+    h = (h ^ (h >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    h = (h ^ (h >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    h ^ (h >> 31)
 }
 
 /// The state fields: the feature count and the rows.
@@ -176,23 +171,20 @@ mod tests {
     }
 
     #[test]
-    fn rows_sort_into_one_order_whatever_order_they_came_in() {
+    fn rows_come_in_one_order_whatever_order_they_came_in() {
         let rows =
             [[3.0, 1.0, 0.0], [1.0, 2.0, 1.0], [1.0, -0.0, 0.0], [3.0, 1.0, 1.0], [1.0, 2.0, 1.0], [-5.0, 9.0, 0.0]];
-        let mut expected: Vec<[f64; 3]> = rows.to_vec();
-        expected.sort_by(|a, b| {
-            a.iter().zip(b).map(|(x, y)| x.total_cmp(y)).find(|o| o.is_ne()).unwrap_or(std::cmp::Ordering::Equal)
-        });
+        let ordered = |rows: &[[f64; 3]]| -> Vec<[f64; 3]> {
+            let group = LabelledRows::<Rows> { dim: Some(2), values: rows.concat(), model: PhantomData };
+            group.canonical_order().into_iter().map(|i| rows[i]).collect()
+        };
+        let expected = ordered(&rows);
         for rotation in 0..rows.len() {
             let mut shuffled = rows.to_vec();
             shuffled.rotate_left(rotation);
             shuffled.swap(0, rotation);
-            let mut group = LabelledRows::<Rows> { dim: Some(2), values: shuffled.concat(), model: PhantomData };
-            group.sort_rows();
-            assert_eq!(group.values, expected.concat(), "rotation {rotation}");
+            assert_eq!(ordered(&shuffled), expected, "rotation {rotation}");
         }
-        let mut empty = LabelledRows::<Rows>::default();
-        empty.sort_rows();
-        assert!(empty.values.is_empty());
+        assert!(LabelledRows::<Rows>::default().canonical_order().is_empty());
     }
 }
