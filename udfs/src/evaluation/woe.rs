@@ -224,7 +224,8 @@ impl Bins {
 
     fn category(&self, value: Option<&str>) -> Option<f64> {
         let Some(v) = value else { return self.missing() };
-        let holds = |label: &str| label == v || (label.contains("%,%") && label.split("%,%").any(|c| c == v));
+        // a group's label lists its categories joined by '%,%'; a single category is its own label
+        let holds = |label: &str| label.split("%,%").any(|c| c == v);
         self.0.iter().find(|(label, lower, _, _)| lower.is_none() && holds(label)).and_then(|b| b.3)
     }
 }

@@ -15,7 +15,7 @@ use datafusion::logical_expr::{
 };
 use datafusion_macros::user_doc;
 
-use super::regression_args::{first_value, literal_f64};
+use super::regression_args::{binary_label, first_value, literal_f64};
 use super::woebin::{category_classes, chimerge, fine_classes, tree, Class};
 use crate::common::{float_list_array, literal_arg, FloatListRow, FloatLists, ListOffsets, LiteralArg};
 use crate::group_state::{GroupState, GroupsOf};
@@ -231,10 +231,7 @@ impl GroupState for Pairs {
     ) -> Result<()> {
         for row in 0..values[0].len() {
             let Some(g) = group_of(row) else { continue };
-            let Some(label) = first_value(&values[1], row) else { continue };
-            if label != 0.0 && label != 1.0 {
-                return exec_err!("{NAME}: the label must be 0 or 1 (or a boolean), got {label}");
-            }
+            let Some(label) = binary_label(NAME, &values[1], row)? else { continue };
             match first_value(&values[0], row) {
                 None => groups[g].missing += 1,
                 Some(v) if v.is_infinite() => return exec_err!("{NAME}: values must be finite, got {v}"),
@@ -346,10 +343,7 @@ impl GroupState for Categories {
         let names = values[0].as_string::<i32>();
         for row in 0..names.len() {
             let Some(g) = group_of(row) else { continue };
-            let Some(label) = first_value(&values[1], row) else { continue };
-            if label != 0.0 && label != 1.0 {
-                return exec_err!("{NAME}: the label must be 0 or 1 (or a boolean), got {label}");
-            }
+            let Some(label) = binary_label(NAME, &values[1], row)? else { continue };
             if names.is_null(row) {
                 groups[g].missing += 1;
             } else {

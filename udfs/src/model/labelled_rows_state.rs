@@ -13,7 +13,7 @@ use arrow::datatypes::{DataType, Field, FieldRef, Int64Type};
 use datafusion::common::{exec_err, Result};
 use datafusion::logical_expr::utils::format_state_name;
 
-use super::regression_args::{check_dim, first_value};
+use super::regression_args::{binary_label, check_dim};
 use crate::common::{float_list_array, for_each_float_list, FloatListRow, FloatLists};
 use crate::group_state::GroupState;
 
@@ -100,13 +100,10 @@ impl<M: RowsModel> GroupState for LabelledRows<M> {
         let lists = FloatLists::new(values[1].as_list::<i32>());
         for row in 0..values[0].len() {
             let Some(g) = group_of(row) else { continue };
-            let Some(label) = first_value(&values[0], row) else { continue };
+            let Some(label) = binary_label(M::NAME, &values[0], row)? else { continue };
             let FloatListRow::Values(features) = lists.row(row) else { continue };
             if features.iter().any(|x| x.is_nan()) {
                 continue;
-            }
-            if label != 0.0 && label != 1.0 {
-                return exec_err!("{}: the label must be 0 or 1 (or a boolean), got {label}", M::NAME);
             }
             let group = &mut groups[g];
             check_dim(M::NAME, &mut group.dim, features)?;

@@ -44,6 +44,17 @@ pub(super) fn first_value(column: &ArrayRef, i: usize) -> Option<f64> {
     (!value.is_nan()).then_some(value)
 }
 
+/// The label of row `i` as 0.0 or 1.0: None when NULL or NaN (the row is skipped), an error
+/// naming `name` for any other value.
+pub(super) fn binary_label(name: &str, column: &ArrayRef, i: usize) -> Result<Option<f64>> {
+    match first_value(column, i) {
+        Some(label) if label != 0.0 && label != 1.0 => {
+            exec_err!("{name}: the label must be 0 or 1 (or a boolean), got {label}")
+        }
+        label => Ok(label),
+    }
+}
+
 /// A literal option at argument `index`: its default when absent, an error when it is not a
 /// constant or not finite.
 pub(super) fn literal_f64(name: &str, args: &AccumulatorArgs, index: usize, option: &str, default: f64) -> Result<f64> {

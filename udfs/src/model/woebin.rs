@@ -212,10 +212,7 @@ pub(super) fn tree(fine: &[Class], total: f64, max_bins: usize, min_share: f64, 
     let (mut iv_before, mut gain, mut step) = (1e-10, 1.0, 1);
     while gain >= STOP_LIMIT && step < max_bins.min(fine.len()) {
         let mut chosen: Option<(f64, f64)> = None;
-        let mut keep = f64::NEG_INFINITY;
-        if categorical {
-            keep = information_value(&group(fine, &breaks));
-        }
+        let keep = if categorical { information_value(&group(fine, &breaks)) } else { f64::NEG_INFINITY };
         for candidate in fine[1..].iter().map(|c| c.lo).filter(|lo| !breaks.contains(lo)) {
             let mut cuts = breaks.clone();
             cuts.push(candidate);
