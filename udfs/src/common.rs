@@ -4,14 +4,17 @@ use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, StringArrayType};
 use arrow::datatypes::DataType;
-use datafusion::common::{exec_err, plan_err, Result, ScalarValue};
+use datafusion::common::{exec_err, Result, ScalarValue};
 use datafusion::logical_expr::ColumnarValue;
 use datafusion::physical_expr::expressions::Literal;
 use datafusion::physical_expr::PhysicalExpr;
 
 pub(crate) mod cached_arg;
+pub(crate) mod features;
 pub(crate) mod item_pairs;
 pub(crate) mod validate;
+
+pub(crate) use features::{aggregate_reading_columns, coerce_features, feature_lists, scalar_reading_columns};
 
 /// Applies a string predicate to every row of a string argument (Utf8, LargeUtf8 or
 /// Utf8View, array or scalar); NULL in gives NULL out.
@@ -181,18 +184,6 @@ pub(crate) fn for_each_float_list(states: &[ArrayRef], mut each: impl FnMut(usiz
                 each(row, column, values);
             }
         }
-    }
-}
-
-/// Coerces a list of numbers (a feature vector) to List(Float64); the error names `name`.
-pub(crate) fn coerce_features(name: &str, t: &DataType) -> Result<DataType> {
-    match t {
-        DataType::List(f) | DataType::LargeList(f) | DataType::FixedSizeList(f, _)
-            if f.data_type().is_numeric() || f.data_type().is_null() =>
-        {
-            Ok(DataType::new_list(DataType::Float64, true))
-        }
-        other => plan_err!("{name}: features must be an array of numbers, got {other}"),
     }
 }
 

@@ -113,7 +113,8 @@ macro_rules! scalar_udf {
         signature: $signature:expr,
         coerce: $coerce:expr,
         returns: $returns:expr,
-        invoke: $invoke:expr $(,)?
+        invoke: $invoke:expr
+        $(, features_at: $features:expr)? $(,)?
     ) => {
         $(#[$doc])*
         #[derive(Debug, PartialEq, Eq, Hash)]
@@ -163,6 +164,17 @@ macro_rules! scalar_udf {
             ) -> datafusion::common::Result<datafusion::logical_expr::ColumnarValue> {
                 ($invoke)($sql_name, args)
             }
+
+            $(
+            /// An array literal of features is read column by column (see `common::features`).
+            fn simplify(
+                &self,
+                args: Vec<datafusion::logical_expr::Expr>,
+                _info: &datafusion::logical_expr::simplify::SimplifyContext,
+            ) -> datafusion::common::Result<datafusion::logical_expr::simplify::ExprSimplifyResult> {
+                Ok($crate::common::scalar_reading_columns(Self::new(), args, $features))
+            }
+            )?
 
             fn documentation(&self) -> Option<&datafusion::logical_expr::Documentation> {
                 self.doc()

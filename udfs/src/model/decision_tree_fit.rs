@@ -4,7 +4,7 @@
 use arrow::array::ArrayRef;
 use arrow::datatypes::{DataType, FieldRef};
 use datafusion::common::{plan_err, Result, ScalarValue};
-use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
+use datafusion::logical_expr::function::{AccumulatorArgs, AggregateFunctionSimplification, StateFieldsArgs};
 use datafusion::logical_expr::{
     Accumulator, AggregateUDFImpl, Documentation, GroupsAccumulator, Signature, TypeSignature, Volatility,
 };
@@ -13,7 +13,7 @@ use datafusion_macros::user_doc;
 use super::cart::{grow, tree_array, tree_fields, Criterion, Growth};
 use super::labelled_rows_state::{self, LabelledRows, RowsModel};
 use super::regression_args::{self, literal_f64};
-use crate::common::{literal_arg, LiteralArg};
+use crate::common::{aggregate_reading_columns, literal_arg, LiteralArg};
 use crate::group_state::GroupsOf;
 
 const NAME: &str = "decision_tree_fit";
@@ -42,7 +42,10 @@ a group without rows gives NULL. The rows are kept in memory (8 bytes per featur
 +-------+--------+---------+-----------+
 ```"#,
     argument(name = "label", description = "The class: a boolean or 0/1."),
-    argument(name = "features", description = "Array of numbers, the same length on every row."),
+    argument(
+        name = "features",
+        description = "Array of numbers, the same length on every row. A struct of numbers (struct(x1, x2), a struct column) is read the same way, field by field; an array literal [x1, x2] is read column by column, without building the arrays."
+    ),
     argument(
         name = "max_depth",
         description = "Optional literal from 1 to 30 (default 5): the deepest level of a split."
@@ -121,6 +124,10 @@ impl AggregateUDFImpl for DecisionTreeFit {
         Ok(Box::new(GroupsOf::<LabelledRows<Tree>>::new(growth(&args)?)))
     }
 
+    fn simplify(&self) -> Option<AggregateFunctionSimplification> {
+        Some(aggregate_reading_columns(1))
+    }
+
     fn documentation(&self) -> Option<&Documentation> {
         self.doc()
     }
@@ -158,9 +165,9 @@ impl RowsModel for Tree {
 
     fn evaluate(growth: &Growth, groups: &mut [LabelledRows<Self>]) -> Result<ArrayRef> {
         let trees: Vec<_> = groups
-            .iter()
+            .iter_mut()
             .map(|g| match g.dim {
-                Some(dim) if g.len() > 0 => Some((grow(&g.values, dim, *growth), growth.criterion)),
+                Some(dim) if g.len() > 0 => Some((grow(g.rows(), dim, *growth), growth.criterion)),
                 _ => None,
             })
             .collect();

@@ -31,7 +31,7 @@ a feature list shorter than the tree needs is an error. A model from a scalar su
 +----+--------------------+
 ```"#,
     argument(name = "model", description = "A decision_tree_fit result."),
-    argument(name = "features", description = "Array of numbers in the order the tree was grown with.")
+    argument(name = "features", description = "Array of numbers in the order the tree was grown with. A struct of numbers (struct(x1, x2), a struct column) is read the same way, field by field; an array literal [x1, x2] is read column by column, without building the arrays.")
 )]
 DecisionTreePredict, "decision_tree_predict",
 signature: Signature::one_of(
@@ -44,6 +44,7 @@ signature: Signature::one_of(
 coerce: coerce,
 returns: DataType::Float64,
 invoke: score_rows::<Tree>,
+features_at: 1,
 }
 
 fn coerce(name: &str, arg_types: &[DataType]) -> Result<Vec<DataType>> {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use arrow::array::{Array, ArrayRef, AsArray, Float64Array, Int64Array, ListArray, StructArray, UInt64Array};
 use arrow::datatypes::{DataType, Field, FieldRef, Fields, Int64Type, UInt64Type};
 use datafusion::common::{exec_err, plan_err, Result};
-use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
+use datafusion::logical_expr::function::{AccumulatorArgs, AggregateFunctionSimplification, StateFieldsArgs};
 use datafusion::logical_expr::utils::format_state_name;
 use datafusion::logical_expr::{
     Accumulator, AggregateUDFImpl, Documentation, GroupsAccumulator, Signature, TypeSignature, Volatility,
@@ -16,7 +16,7 @@ use datafusion_macros::user_doc;
 
 use super::isolation_forest::{grow, offer, row_hash, tree_key, INode, Sampled};
 use super::regression_args::literal_f64;
-use crate::common::{coerce_features, FloatListRow, FloatLists, ListOffsets};
+use crate::common::{aggregate_reading_columns, coerce_features, feature_lists, FloatListRow, FloatLists, ListOffsets};
 use crate::group_state::{GroupState, GroupsOf};
 
 const NAME: &str = "isolation_forest_fit";
@@ -42,7 +42,10 @@ Memory: per group, n_trees samples of up to sample_size rows (8 bytes per featur
 | 50      | 100         | 2        |
 +---------+-------------+----------+
 ```"#,
-    argument(name = "features", description = "Array of numbers, the same length on every row."),
+    argument(
+        name = "features",
+        description = "Array of numbers, the same length on every row. A struct of numbers (struct(x1, x2), a struct column) is read the same way, field by field; an array literal [x1, x2] is read column by column, without building the arrays."
+    ),
     argument(
         name = "n_trees",
         description = "Number of trees, a literal from 1 to 1000 (scikit-learn's default is 100)."
@@ -161,6 +164,10 @@ impl AggregateUDFImpl for IsolationForestFit {
         Ok(Box::new(GroupsOf::<Samples>::new(Params::from_args(&args)?)))
     }
 
+    fn simplify(&self) -> Option<AggregateFunctionSimplification> {
+        Some(aggregate_reading_columns(0))
+    }
+
     fn documentation(&self) -> Option<&Documentation> {
         self.doc()
     }
@@ -233,7 +240,8 @@ impl GroupState for Samples {
         values: &[ArrayRef],
         group_of: impl Fn(usize) -> Option<usize>,
     ) -> Result<()> {
-        let lists = FloatLists::new(values[0].as_list::<i32>());
+        let features = feature_lists(NAME, &values[0])?;
+        let lists = FloatLists::new(features.as_list::<i32>());
         for row in 0..values[0].len() {
             let Some(g) = group_of(row) else { continue };
             let FloatListRow::Values(x) = lists.row(row) else { continue };

@@ -32,7 +32,7 @@ A model from a scalar subquery is read once, not per row; pass it that way, not 
 +----+----+---------+
 ```"#,
     argument(name = "model", description = "An isolation_forest_fit result."),
-    argument(name = "features", description = "Array of numbers in the order the forest was fitted with.")
+    argument(name = "features", description = "Array of numbers in the order the forest was fitted with. A struct of numbers (struct(x1, x2), a struct column) is read the same way, field by field; an array literal [x1, x2] is read column by column, without building the arrays.")
 )]
 IsolationForestScore, "isolation_forest_score",
 signature: Signature::one_of(
@@ -45,6 +45,7 @@ signature: Signature::one_of(
 coerce: coerce,
 returns: DataType::Float64,
 invoke: score_rows::<Forest>,
+features_at: 1,
 }
 
 fn coerce(name: &str, arg_types: &[DataType]) -> Result<Vec<DataType>> {

@@ -1,20 +1,28 @@
 //! The rows of a group for the models that need every row (a logistic regression's Newton
-//! passes, a decision tree's splits): the feature list and a 0/1 label per row, row-major, in one
-//! `Vec<f64>` (8 bytes per feature and label, counted in the memory pool). A model implements
-//! [`RowsModel`] with its own evaluation.
+//! passes, a decision tree's splits): the feature list and a 0/1 label per row, row-major (8
+//! bytes per feature and label, counted in the memory pool). A model implements [`RowsModel`]
+//! with its own evaluation.
+//!
+//! Rows are moved, not copied, between the partial and the final aggregate: a state hands its
+//! rows out as the Arrow buffer of the state column, and a merge keeps the buffers it receives
+//! (shared, read-only) as parts of the group. They are copied once, when the model puts them in
+//! one order ([`LabelledRows::order_canonically`]) or reads them as one slice
+//! ([`LabelledRows::rows`]). A large group's rows are written to fresh memory twice instead of
+//! four times, and fresh memory is what costs: the kernel clears every new page.
 
 use std::fmt::Debug;
 use std::marker::PhantomData;
 use std::mem::size_of;
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, Int64Array};
-use arrow::datatypes::{DataType, Field, FieldRef, Int64Type};
+use arrow::array::{Array, ArrayRef, AsArray, Float64Array, Int64Array, ListArray};
+use arrow::buffer::ScalarBuffer;
+use arrow::datatypes::{DataType, Field, FieldRef, Float64Type, Int64Type};
 use datafusion::common::{exec_err, Result};
 use datafusion::logical_expr::utils::format_state_name;
 
 use super::regression_args::{binary_label, check_dim};
-use crate::common::{float_list_array, for_each_float_list, FloatListRow, FloatLists};
+use crate::common::{feature_lists, float_list_array, FloatListRow, FloatLists, ListOffsets};
 use crate::group_state::GroupState;
 
 /// A model fitted on [`LabelledRows`].
@@ -28,45 +36,209 @@ pub(super) trait RowsModel: Debug + Send + Sync + Sized + 'static {
 }
 
 /// The rows of one group, row-major: the features, then the label (0 or 1). Rows with a NULL or
-/// NaN label or feature are left out; another label is an error.
+/// NaN label or feature are left out; another label is an error. The rows are the parts (Arrow
+/// buffers received from or handed to a state), then `values` (rows added since).
 #[derive(Debug)]
 pub(super) struct LabelledRows<M> {
     pub(super) dim: Option<usize>,
-    pub(super) values: Vec<f64>,
+    parts: Vec<ScalarBuffer<f64>>,
+    values: Vec<f64>,
     model: PhantomData<M>,
 }
 
 impl<M> Default for LabelledRows<M> {
     fn default() -> Self {
-        Self { dim: None, values: Vec::new(), model: PhantomData }
+        Self { dim: None, parts: Vec::new(), values: Vec::new(), model: PhantomData }
     }
 }
 
 impl<M> LabelledRows<M> {
     /// The number of rows.
     pub(super) fn len(&self) -> usize {
-        self.dim.map_or(0, |d| self.values.len() / (d + 1))
+        self.dim.map_or(0, |d| self.numbers() / (d + 1))
     }
 
-    /// The rows' indices in one canonical order, so a fit's sums, and therefore its bits, do not
+    /// The numbers held, features and labels.
+    fn numbers(&self) -> usize {
+        self.parts.iter().map(|p| p.len()).sum::<usize>() + self.values.len()
+    }
+
+    /// The rows as one row-major slice (the parts are copied into it the first time).
+    pub(super) fn rows(&mut self) -> &[f64] {
+        if !self.parts.is_empty() {
+            let mut values = Vec::with_capacity(self.numbers());
+            self.parts.drain(..).for_each(|p| values.extend_from_slice(&p));
+            values.extend_from_slice(&self.values);
+            self.values = values;
+        }
+        &self.values
+    }
+
+    /// The rows as one Arrow buffer, for a state: moved out of `values` without a copy when the
+    /// group has no other part, and kept as the group's only part.
+    fn buffer(&mut self) -> ScalarBuffer<f64> {
+        let buffer = match (self.parts.len(), self.values.is_empty()) {
+            (1, true) => return self.parts[0].clone(),
+            (0, _) => ScalarBuffer::from(std::mem::take(&mut self.values)),
+            _ => {
+                let mut values = Vec::with_capacity(self.numbers());
+                self.parts.drain(..).for_each(|p| values.extend_from_slice(&p));
+                values.append(&mut self.values);
+                ScalarBuffer::from(values)
+            }
+        };
+        self.parts = vec![buffer.clone()];
+        self.values = Vec::new();
+        buffer
+    }
+
+    /// Puts the rows in one canonical order, so a fit's sums, and therefore its bits, do not
     /// depend on how the rows were split into partitions and in which order their states were
     /// merged (on a cluster, tasks finish in any order): by a 64-bit hash of the row's bits, equal
     /// hashes by the values (no row holds a NaN). The order is pseudo-random, so any run of it is
-    /// a random sample of the rows. The extra memory is a key and an index per row.
-    pub(super) fn canonical_order(&self) -> Vec<usize> {
-        let Some(dim) = self.dim else { return Vec::new() };
+    /// a random sample of the rows. Afterwards [`Self::rows`] reads them without a copy; they stay
+    /// the group's rows (the state remains valid).
+    ///
+    /// The rows are copied once, bucket by bucket (the hash's top bits), into the memory they
+    /// end in; each bucket is then sorted in cache, in place. The buckets are shared among the
+    /// machine's cores. Besides the rows, the call holds a hash per row while it runs.
+    pub(super) fn order_canonically(&mut self) {
+        let Some(dim) = self.dim else { return };
         let q = dim + 1;
-        let values = &self.values;
-        let mut keys: Vec<(u64, usize)> = values.chunks_exact(q).map(row_hash).zip(0..).collect();
-        keys.sort_unstable_by(|(h, a), (k, b)| {
-            h.cmp(k).then_with(|| {
-                let (x, y) = (&values[a * q..(a + 1) * q], &values[b * q..(b + 1) * q]);
-                x.iter().zip(y).map(|(u, v)| u.total_cmp(v)).find(|o| o.is_ne()).unwrap_or(std::cmp::Ordering::Equal)
+        let n = self.len();
+        let mut sources: Vec<&[f64]> = self.parts.iter().map(|p| &p[..]).collect();
+        sources.push(&self.values);
+        let bits = if n < 1 << 12 { 0 } else { BUCKET_BITS };
+        let bucket = |h: u64| if bits == 0 { 0 } else { (h >> (64 - bits)) as usize };
+        let threads = std::thread::available_parallelism().map_or(1, usize::from).clamp(1, 1 << bits);
+        // the hashes, in the order of the sources' rows, one source after the other
+        let mut hashes = vec![0_u64; n];
+        let per_thread = n.div_ceil(threads).max(1);
+        let sources = &sources;
+        run(hashes
+            .chunks_mut(per_thread)
+            .enumerate()
+            .map(|(t, out)| {
+                move || {
+                    let rows = rows_from(sources, q, t * per_thread);
+                    out.iter_mut().zip(rows).for_each(|(h, r)| *h = row_hash(r));
+                }
             })
-        });
-        keys.into_iter().map(|(_, i)| i).collect()
+            .collect());
+        // the buckets' first rows
+        let mut starts = vec![0_usize; (1 << bits) + 1];
+        for h in &hashes {
+            starts[bucket(*h) + 1] += 1;
+        }
+        for b in 1..starts.len() {
+            starts[b] += starts[b - 1];
+        }
+        // a contiguous range of buckets per thread, about n / threads rows each
+        let mut cuts = vec![0_usize];
+        for t in 1..threads {
+            let cut = starts.partition_point(|&s| s < n * t / threads).min(1 << bits);
+            cuts.push(cut.max(cuts[cuts.len() - 1]));
+        }
+        cuts.push(1 << bits);
+        let mut ordered = vec![0.0; n * q];
+        let mut keys = vec![0_u64; n];
+        // each thread copies the rows of its buckets into place, bucket by bucket
+        let mut tasks = Vec::new();
+        {
+            let (mut rows_left, mut keys_left) = (ordered.as_mut_slice(), keys.as_mut_slice());
+            for range in cuts.windows(2) {
+                let (first, last) = (range[0], range[1]);
+                let count = starts[last] - starts[first];
+                let (rows_out, rest) = std::mem::take(&mut rows_left).split_at_mut(count * q);
+                let (keys_out, rest_keys) = std::mem::take(&mut keys_left).split_at_mut(count);
+                (rows_left, keys_left) = (rest, rest_keys);
+                let (hashes, starts) = (&hashes, &starts);
+                tasks.push(move || {
+                    let mut next: Vec<usize> = starts[first..last].iter().map(|s| s - starts[first]).collect();
+                    for (row, &h) in rows_from(sources, q, 0).zip(hashes) {
+                        let b = bucket(h);
+                        if (first..last).contains(&b) {
+                            let k = next[b - first];
+                            next[b - first] += 1;
+                            rows_out[k * q..(k + 1) * q].copy_from_slice(row);
+                            keys_out[k] = h;
+                        }
+                    }
+                });
+            }
+        }
+        run(tasks);
+        drop(hashes);
+        // each bucket sorted in place through a bucket-sized scratch copy
+        let mut tasks = Vec::new();
+        {
+            let (mut rows_left, mut keys_left) = (ordered.as_mut_slice(), keys.as_slice());
+            for range in cuts.windows(2) {
+                let (first, last) = (range[0], range[1]);
+                let count = starts[last] - starts[first];
+                let (rows, rest) = std::mem::take(&mut rows_left).split_at_mut(count * q);
+                let (keys, rest_keys) = keys_left.split_at(count);
+                (rows_left, keys_left) = (rest, rest_keys);
+                let starts = &starts;
+                tasks.push(move || {
+                    let (mut order, mut scratch) = (Vec::new(), Vec::new());
+                    for b in first..last {
+                        let (from, to) = (starts[b] - starts[first], starts[b + 1] - starts[first]);
+                        let (bucket_rows, bucket_keys) = (&mut rows[from * q..to * q], &keys[from..to]);
+                        scratch.clear();
+                        scratch.extend_from_slice(bucket_rows);
+                        order.clear();
+                        order.extend(0..to - from);
+                        order.sort_unstable_by(|&a: &usize, &c: &usize| {
+                            bucket_keys[a].cmp(&bucket_keys[c]).then_with(|| {
+                                let (x, y) = (&scratch[a * q..(a + 1) * q], &scratch[c * q..(c + 1) * q]);
+                                x.iter()
+                                    .zip(y)
+                                    .map(|(u, v)| u.total_cmp(v))
+                                    .find(|o| o.is_ne())
+                                    .unwrap_or(std::cmp::Ordering::Equal)
+                            })
+                        });
+                        for (slot, &r) in bucket_rows.chunks_exact_mut(q).zip(&order) {
+                            slot.copy_from_slice(&scratch[r * q..(r + 1) * q]);
+                        }
+                    }
+                });
+            }
+        }
+        run(tasks);
+        self.parts.clear();
+        self.values = ordered;
     }
 }
+
+/// Runs the tasks, each on its own thread when there are several.
+fn run<F: FnOnce() + Send>(tasks: Vec<F>) {
+    if tasks.len() <= 1 {
+        tasks.into_iter().for_each(|task| task());
+        return;
+    }
+    std::thread::scope(|scope| {
+        for task in tasks {
+            scope.spawn(task);
+        }
+    });
+}
+
+/// The rows of the sources (row-major, `q` numbers a row), one source after the other, from
+/// row `first` on.
+fn rows_from<'a>(sources: &'a [&'a [f64]], q: usize, first: usize) -> impl Iterator<Item = &'a [f64]> {
+    let mut skip = first;
+    sources.iter().flat_map(move |source| {
+        let start = skip.min(source.len() / q);
+        skip -= start;
+        source[start * q..].chunks_exact(q)
+    })
+}
+
+/// The hash bits that pick a row's bucket in [`LabelledRows::order_canonically`] (1,024
+/// buckets: ten million rows of eleven numbers make buckets of under 1 MiB).
+const BUCKET_BITS: u32 = 10;
 
 /// A 64-bit hash of a row's bits (a multiply-xorshift mix per value, SplitMix64's finaliser).
 fn row_hash(row: &[f64]) -> u64 {
@@ -97,7 +269,8 @@ impl<M: RowsModel> GroupState for LabelledRows<M> {
         values: &[ArrayRef],
         group_of: impl Fn(usize) -> Option<usize>,
     ) -> Result<()> {
-        let lists = FloatLists::new(values[1].as_list::<i32>());
+        let features = feature_lists(M::NAME, &values[1])?;
+        let lists = FloatLists::new(features.as_list::<i32>());
         for row in 0..values[0].len() {
             let Some(g) = group_of(row) else { continue };
             let Some(label) = binary_label(M::NAME, &values[0], row)? else { continue };
@@ -115,31 +288,49 @@ impl<M: RowsModel> GroupState for LabelledRows<M> {
 
     fn state(_: &M::Params, groups: &mut [Self]) -> Result<Vec<ArrayRef>> {
         let dims: Int64Array = groups.iter().map(|g| g.dim.map(|d| d as i64)).collect();
-        let rows = float_list_array(M::NAME, groups.iter().map(|g| g.dim.map(|_| g.values.as_slice())))?;
+        let rows = if let [group] = groups {
+            // one group (no GROUP BY): its rows leave as they are, without a copy
+            let buffer = group.buffer();
+            let mut offsets = ListOffsets::new(M::NAME);
+            offsets.push(buffer.len())?;
+            let nulls = group.dim.is_none().then(|| vec![false].into());
+            Arc::new(ListArray::new(
+                Arc::new(Field::new_list_field(DataType::Float64, true)),
+                offsets.finish(),
+                Arc::new(Float64Array::new(buffer, None)),
+                nulls,
+            ))
+        } else {
+            let buffers: Vec<_> = groups.iter_mut().map(|g| (g.dim.is_some(), g.buffer())).collect();
+            float_list_array(M::NAME, buffers.iter().map(|(some, b)| some.then_some(&b[..])))?
+        };
         Ok(vec![Arc::new(dims), rows])
     }
 
     fn merge(_: &M::Params, groups: &mut [Self], states: &[ArrayRef], group_of: impl Fn(usize) -> usize) -> Result<()> {
         let dims = states[0].as_primitive::<Int64Type>();
-        let mut failure = None;
-        for_each_float_list(&states[1..], |row, _, values| {
-            if failure.is_some() || dims.is_null(row) {
-                return;
+        let lists = states[1].as_list::<i32>();
+        let values = lists.values().as_primitive::<Float64Type>().values();
+        let offsets = lists.value_offsets();
+        for row in 0..lists.len() {
+            if dims.is_null(row) || lists.is_null(row) {
+                continue;
             }
             let group = &mut groups[group_of(row)];
             let dim = dims.value(row) as usize;
             match group.dim {
-                Some(d) if d != dim => failure = Some((d, dim)),
-                _ => {
-                    group.dim = Some(dim);
-                    group.values.extend_from_slice(values);
+                Some(d) if d != dim => {
+                    return exec_err!("{}: feature vectors must all have the same length, got {d} and {dim}", M::NAME)
                 }
+                _ => group.dim = Some(dim),
             }
-        });
-        match failure {
-            Some((a, b)) => exec_err!("{}: feature vectors must all have the same length, got {a} and {b}", M::NAME),
-            None => Ok(()),
+            let (start, end) = (offsets[row] as usize, offsets[row + 1] as usize);
+            if end > start {
+                // the state's buffer, shared: a slice of it is an Arc, not a copy
+                group.parts.push(values.slice(start, end - start));
+            }
         }
+        Ok(())
     }
 
     fn evaluate(params: &M::Params, groups: &mut [Self]) -> Result<ArrayRef> {
@@ -147,7 +338,7 @@ impl<M: RowsModel> GroupState for LabelledRows<M> {
     }
 
     fn size(&self) -> usize {
-        self.values.capacity() * size_of::<f64>()
+        (self.values.capacity() + self.parts.iter().map(|p| p.len()).sum::<usize>()) * size_of::<f64>()
     }
 }
 
@@ -171,9 +362,11 @@ mod tests {
     fn rows_come_in_one_order_whatever_order_they_came_in() {
         let rows =
             [[3.0, 1.0, 0.0], [1.0, 2.0, 1.0], [1.0, -0.0, 0.0], [3.0, 1.0, 1.0], [1.0, 2.0, 1.0], [-5.0, 9.0, 0.0]];
-        let ordered = |rows: &[[f64; 3]]| -> Vec<[f64; 3]> {
-            let group = LabelledRows::<Rows> { dim: Some(2), values: rows.concat(), model: PhantomData };
-            group.canonical_order().into_iter().map(|i| rows[i]).collect()
+        let ordered = |rows: &[[f64; 3]]| -> Vec<f64> {
+            let mut group =
+                LabelledRows::<Rows> { dim: Some(2), parts: Vec::new(), values: rows.concat(), model: PhantomData };
+            group.order_canonically();
+            group.rows().to_vec()
         };
         let expected = ordered(&rows);
         for rotation in 0..rows.len() {
@@ -182,6 +375,66 @@ mod tests {
             shuffled.swap(0, rotation);
             assert_eq!(ordered(&shuffled), expected, "rotation {rotation}");
         }
-        assert!(LabelledRows::<Rows>::default().canonical_order().is_empty());
+        // enough rows for the buckets and threads: the order is the rows sorted by (hash, values)
+        let rows: Vec<[f64; 3]> =
+            (0..50_000_u32).map(|i| [f64::from(i % 1_000), f64::from(i % 7) * 0.5, f64::from(i % 3 == 0)]).collect();
+        let mut expected = rows.clone();
+        expected.sort_by(|a, b| {
+            row_hash(a).cmp(&row_hash(b)).then_with(|| {
+                a.iter().zip(b).map(|(u, v)| u.total_cmp(v)).find(|o| o.is_ne()).unwrap_or(std::cmp::Ordering::Equal)
+            })
+        });
+        assert_eq!(ordered(&rows), expected.concat());
+        let mut reversed = rows;
+        reversed.reverse();
+        assert_eq!(ordered(&reversed), expected.concat());
+        // the same rows held as parts (merged states) and values: the same order
+        let flat = reversed.concat();
+        let mut parted = LabelledRows::<Rows> {
+            dim: Some(2),
+            parts: vec![
+                ScalarBuffer::from(flat[..3 * 9_000].to_vec()),
+                ScalarBuffer::from(flat[3 * 9_000..3 * 30_000].to_vec()),
+            ],
+            values: flat[3 * 30_000..].to_vec(),
+            model: PhantomData,
+        };
+        assert_eq!(parted.len(), 50_000);
+        parted.order_canonically();
+        assert_eq!(parted.rows(), expected.concat().as_slice());
+        let mut empty = LabelledRows::<Rows>::default();
+        empty.order_canonically();
+        assert!(empty.rows().is_empty());
+    }
+
+    #[test]
+    fn states_move_their_rows_and_merges_keep_them() -> Result<()> {
+        let group = |rows: &[[f64; 3]]| LabelledRows::<Rows> {
+            dim: Some(2),
+            parts: Vec::new(),
+            values: rows.concat(),
+            model: PhantomData,
+        };
+        let (a, b, c) = ([[1.0, 2.0, 1.0], [3.0, 4.0, 0.0]], [[5.0, 6.0, 1.0]], [[7.0, 8.0, 0.0], [9.0, 1.0, 1.0]]);
+        // one group: its rows leave without a copy and stay its rows
+        let mut single = vec![group(&a)];
+        let state_a = LabelledRows::state(&(), &mut single)?;
+        assert_eq!(single[0].len(), 2);
+        single[0].values.extend_from_slice(&[0.5, 0.5, 0.0]);
+        assert_eq!(single[0].rows(), &[1.0, 2.0, 1.0, 3.0, 4.0, 0.0, 0.5, 0.5, 0.0]);
+        // several groups, one of them empty
+        let mut several = vec![group(&b), LabelledRows::default(), group(&c)];
+        let state_bc = LabelledRows::state(&(), &mut several)?;
+        assert!(state_bc[1].is_null(1));
+        let mut merged = vec![LabelledRows::<Rows>::default(), LabelledRows::default()];
+        LabelledRows::merge(&(), &mut merged, &state_a, |_| 0)?;
+        LabelledRows::merge(&(), &mut merged, &state_bc, |row| row % 2)?;
+        assert_eq!(merged[0].len(), 5);
+        assert_eq!(merged[1].len(), 0);
+        merged[0].order_canonically();
+        let mut all = group(&[a[0], a[1], b[0], c[0], c[1]]);
+        all.order_canonically();
+        assert_eq!(merged[0].rows(), all.rows());
+        Ok(())
     }
 }

@@ -25,11 +25,12 @@ A model from a scalar subquery is read once, not per row.",
         name = "model",
         description = "A struct with a `coefficients` list, e.g. the result of linear_regression."
     ),
-    argument(name = "features", description = "Array of numbers in the order the model was fitted with.")
+    argument(name = "features", description = "Array of numbers in the order the model was fitted with. A struct of numbers (struct(x1, x2), a struct column) is read the same way, field by field; an array literal [x1, x2] is read column by column, without building the arrays.")
 )]
 LinearPredict, "linear_predict",
 signature: predict_args::signature(),
 coerce: predict_args::coerce,
 returns: DataType::Float64,
 invoke: |name, args| predict_args::linear_predictor(name, args, |eta| eta),
+features_at: 1,
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use arrow::array::{Array, ArrayRef, AsArray, Int64Array};
 use arrow::datatypes::{DataType, Field, FieldRef, Int64Type};
 use datafusion::common::{exec_err, Result};
-use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
+use datafusion::logical_expr::function::{AccumulatorArgs, AggregateFunctionSimplification, StateFieldsArgs};
 use datafusion::logical_expr::utils::format_state_name;
 use datafusion::logical_expr::{
     Accumulator, AggregateUDFImpl, Documentation, GroupsAccumulator, Signature, TypeSignature, Volatility,
@@ -14,7 +14,7 @@ use datafusion::logical_expr::{
 use datafusion_macros::user_doc;
 
 use super::regression_args::{self, check_dim, first_value, Column};
-use crate::common::{float_list_array, FloatListRow, FloatLists};
+use crate::common::{aggregate_reading_columns, feature_lists, float_list_array, FloatListRow, FloatLists};
 use crate::group_state::{GroupState, GroupsOf};
 use crate::stats::distributions::student_t_sf;
 use crate::stats::linalg::Cholesky;
@@ -46,7 +46,7 @@ The state is n, the means and the co-moment matrix of (x, y) — (p + 1)(p + 2) 
     argument(name = "y", description = "The response, a number."),
     argument(
         name = "features",
-        description = "Array of numbers, the same length on every row, e.g. [age, duration, campaign]."
+        description = "Array of numbers, the same length on every row, e.g. [age, duration, campaign]. A struct of numbers (struct(x1, x2), a struct column) is read the same way, field by field; an array literal [x1, x2] is read column by column, without building the arrays."
     )
 )]
 #[derive(Debug, PartialEq, Eq, Hash)]
@@ -111,6 +111,10 @@ impl AggregateUDFImpl for LinearRegression {
 
     fn create_groups_accumulator(&self, _args: AccumulatorArgs) -> Result<Box<dyn GroupsAccumulator>> {
         Ok(Box::new(GroupsOf::<Moments>::new(())))
+    }
+
+    fn simplify(&self) -> Option<AggregateFunctionSimplification> {
+        Some(aggregate_reading_columns(1))
     }
 
     fn documentation(&self) -> Option<&Documentation> {
@@ -185,7 +189,8 @@ impl GroupState for Moments {
         values: &[ArrayRef],
         group_of: impl Fn(usize) -> Option<usize>,
     ) -> Result<()> {
-        let lists = FloatLists::new(values[1].as_list::<i32>());
+        let features = feature_lists(NAME, &values[1])?;
+        let lists = FloatLists::new(features.as_list::<i32>());
         let mut row_values = Vec::new();
         let mut delta = Vec::new();
         for row in 0..values[0].len() {

@@ -4,7 +4,7 @@
 use arrow::array::ArrayRef;
 use arrow::datatypes::{DataType, FieldRef};
 use datafusion::common::{plan_err, Result};
-use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
+use datafusion::logical_expr::function::{AccumulatorArgs, AggregateFunctionSimplification, StateFieldsArgs};
 use datafusion::logical_expr::{
     Accumulator, AggregateUDFImpl, Documentation, GroupsAccumulator, Signature, TypeSignature, Volatility,
 };
@@ -12,6 +12,7 @@ use datafusion_macros::user_doc;
 
 use super::labelled_rows_state::{self, LabelledRows, RowsModel};
 use super::regression_args::{self, literal_f64, Column};
+use crate::common::aggregate_reading_columns;
 use crate::group_state::GroupsOf;
 use crate::stats::distributions::normal_sf;
 use crate::stats::linalg::Cholesky;
@@ -32,7 +33,7 @@ label is a boolean or a number 0 or 1 (another value is an error); rows with a N
 an infinite feature or feature lists of different lengths are errors. A group whose maximum likelihood does not exist gives NULL coefficients, converged = false \
 and the reason: no rows, every label the same, fewer rows than coefficients, a feature that is constant or a linear combination of the others (named by its position), \
 or (without l2) features that separate the labels perfectly (every fitted probability within 1e-8 of its label; quasi-complete separation shows, as in statsmodels, as very large coefficients and standard errors). A fit that reaches max_iter keeps its last coefficients with converged = false. \
-The state holds the group's rows (8 bytes per feature and label, counted in the memory pool); the fit reads them in one order (by a hash of each row's values; the same bits however the rows were partitioned) into a column-major copy, the state's size again while it runs.",
+The state holds the group's rows (8 bytes per feature and label, counted in the memory pool); before the fit they are put in one order, by a hash of each row's values, so the result has the same bits however the rows were partitioned (the ordering takes a copy of the rows, the state's size again, while it runs; the fit itself reads the rows where they are).",
     syntax_example = "logistic_regression(label, features [, l2 [, max_iter]])",
     sql_example = r#"```sql
 > SELECT round(m.coefficients[1], 4) AS b0, round(m.coefficients[2], 4) AS b_treatment,
@@ -50,7 +51,7 @@ The state holds the group's rows (8 bytes per feature and label, counted in the 
     argument(name = "label", description = "The outcome: a boolean, or a number 0 or 1."),
     argument(
         name = "features",
-        description = "Array of numbers, the same length on every row, e.g. [age, income, utilisation]."
+        description = "Array of numbers, the same length on every row, e.g. [age, income, utilisation]. A struct of numbers (struct(x1, x2), a struct column) is read the same way, field by field; an array literal [x1, x2] is read column by column, without building the arrays."
     ),
     argument(
         name = "l2",
@@ -146,6 +147,10 @@ impl AggregateUDFImpl for LogisticRegression {
         Ok(Box::new(GroupsOf::<LabelledRows<Logistic>>::new(Params::from_args(&args)?)))
     }
 
+    fn simplify(&self) -> Option<AggregateFunctionSimplification> {
+        Some(aggregate_reading_columns(1))
+    }
+
     fn documentation(&self) -> Option<&Documentation> {
         self.doc()
     }
@@ -183,8 +188,9 @@ impl RowsModel for Logistic {
         let fits: Vec<Fit> = groups
             .iter_mut()
             .map(|g| {
-                let order = g.canonical_order();
-                fit_rows(&g.values, &order, g.dim.unwrap_or(0), *params)
+                g.order_canonically();
+                let dim = g.dim.unwrap_or(0);
+                fit(g.rows(), dim, *params)
             })
             .collect();
         regression_args::struct_array(NAME, result_columns(&fits))
@@ -224,10 +230,10 @@ const CHUNK_ROWS: usize = 1 << 11;
 /// (the rows are in a pseudo-random canonical order, so it is a random sample of [`BLOCK_ROWS`]).
 const WARM_START_ROWS: usize = 4 * BLOCK_ROWS;
 
-/// ln L, its gradient and the observed information X'WX at `beta` over the rows — blocks of
-/// [`BLOCK_ROWS`] rows, each column-major: `dim` feature columns, then the labels; the flag says whether every row is fitted to within [`SEPARATED`]
-/// (the features separate the labels). Blocks of [`BLOCK_ROWS`] rows are spread over the
-/// machine's cores (scoped threads; one block runs on the caller's thread).
+/// ln L, its gradient and the observed information X'WX at `beta` over the rows (row-major:
+/// `dim` features, then the label); the flag says whether every row is fitted to within
+/// [`SEPARATED`] (the features separate the labels). Blocks of [`BLOCK_ROWS`] rows are spread
+/// over the machine's cores (scoped threads; one block runs on the caller's thread).
 fn pass(rows: &[f64], dim: usize, beta: &[f64]) -> (f64, Vec<f64>, Vec<f64>, bool) {
     let q = dim + 1;
     let blocks: Vec<&[f64]> = rows.chunks(BLOCK_ROWS * q).collect();
@@ -282,30 +288,34 @@ impl Partial {
         Self { gradient: vec![0.0; q], information: vec![0.0; q * q], ..Self::default() }
     }
 
-    /// A column-major block of `rows` rows: `dim` feature columns, then the labels. The rows are
-    /// taken [`CHUNK_ROWS`] at a time, so the chunk's columns stay in cache while the
-    /// information's products are summed.
+    /// A block of rows, row-major: `dim` features, then the label. The rows are taken
+    /// [`CHUNK_ROWS`] at a time and laid out column by column in a scratch buffer, so the chunk's
+    /// columns stay in cache while the information's products are summed.
     fn of(block: &[f64], dim: usize, beta: &[f64]) -> Self {
         let q = dim + 1;
-        let rows = block.len() / q;
-        let (features, labels) = block.split_at(dim * rows);
-        let column = |j: usize, start: usize, end: usize| &features[j * rows + start..j * rows + end];
         let mut out = Self::new(q);
-        let mut scratch = vec![0.0; 4 * CHUNK_ROWS.min(rows)];
-        for start in (0..rows).step_by(CHUNK_ROWS) {
-            let end = (start + CHUNK_ROWS).min(rows);
-            let (eta, rest) = scratch.split_at_mut(end - start);
-            let (residual, rest) = rest.split_at_mut(end - start);
-            let (weight, rest) = rest.split_at_mut(end - start);
-            let weighted = &mut rest[..end - start];
+        let capacity = CHUNK_ROWS.min(block.len() / q);
+        let mut columns = vec![0.0; q * capacity];
+        let mut scratch = vec![0.0; 4 * capacity];
+        for chunk in block.chunks(CHUNK_ROWS * q) {
+            let rows = chunk.len() / q;
+            for (i, row) in chunk.chunks_exact(q).enumerate() {
+                for (j, v) in row.iter().enumerate() {
+                    columns[j * rows + i] = *v;
+                }
+            }
+            let column = |j: usize| &columns[j * rows..(j + 1) * rows];
+            let labels = column(dim);
+            let (eta, rest) = scratch.split_at_mut(rows);
+            let (residual, rest) = rest.split_at_mut(rows);
+            let (weight, rest) = rest.split_at_mut(rows);
+            let weighted = &mut rest[..rows];
             eta.fill(beta[0]);
             for j in 0..dim {
                 let b = beta[j + 1];
-                eta.iter_mut().zip(column(j, start, end)).for_each(|(e, x)| *e += b * x);
+                eta.iter_mut().zip(column(j)).for_each(|(e, x)| *e += b * x);
             }
-            for (((eta, y), r), w) in
-                eta.iter().zip(&labels[start..end]).zip(residual.iter_mut()).zip(weight.iter_mut())
-            {
+            for (((eta, y), r), w) in eta.iter().zip(labels).zip(residual.iter_mut()).zip(weight.iter_mut()) {
                 // with e = exp(−|η|): ln σ(η) = −softplus(−η), ln(1 − σ(η)) = −softplus(η),
                 // softplus(η) = max(η, 0) + ln(1 + e), σ(η) = 1 / (1 + e) or e / (1 + e)
                 let e = (-eta.abs()).exp();
@@ -318,12 +328,12 @@ impl Partial {
             out.gradient[0] += residual.iter().sum::<f64>();
             out.information[0] += weight.iter().sum::<f64>();
             for i in 0..dim {
-                let x = column(i, start, end);
+                let x = column(i);
                 out.gradient[i + 1] += dot(residual, x);
                 out.information[i + 1] += dot(weight, x);
                 weighted.iter_mut().zip(weight.iter()).zip(x).for_each(|((wx, w), x)| *wx = w * x);
                 for j in i..dim {
-                    out.information[(i + 1) * q + j + 1] += dot(weighted, column(j, start, end));
+                    out.information[(i + 1) * q + j + 1] += dot(weighted, column(j));
                 }
             }
         }
@@ -344,30 +354,6 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
     sums.iter().sum::<f64>() + tail
 }
 
-/// The rows (row-major, as the state holds them) taken in `order` and laid out as [`pass`] reads
-/// them: blocks of [`BLOCK_ROWS`] rows, each column by column. A second copy of the rows, held
-/// for the duration of the fit; the state itself is left as it is.
-fn column_blocks(values: &[f64], order: &[usize], q: usize) -> Vec<f64> {
-    let mut out = vec![0.0; order.len() * q];
-    for (block, rows) in out.chunks_mut(BLOCK_ROWS * q).zip(order.chunks(BLOCK_ROWS)) {
-        let n = rows.len();
-        for (i, &r) in rows.iter().enumerate() {
-            for (j, &v) in values[r * q..(r + 1) * q].iter().enumerate() {
-                block[j * n + i] = v;
-            }
-        }
-    }
-    out
-}
-
-/// Fits the rows of a group in the canonical `order`.
-fn fit_rows(values: &[f64], order: &[usize], dim: usize, params: Params) -> Fit {
-    if dim == 0 {
-        return fit(&[], 0, params);
-    }
-    fit(&column_blocks(values, order, dim + 1), dim, params)
-}
-
 /// The penalised objective's value, gradient and Hessian (negated) at `beta`.
 fn penalised(rows: &[f64], dim: usize, beta: &[f64], l2: f64) -> (f64, Vec<f64>, Vec<f64>, bool) {
     let (mut value, mut gradient, mut information, separated) = pass(rows, dim, beta);
@@ -384,17 +370,14 @@ fn collinear(column: usize) -> String {
     format!("feature {column} is constant or a linear combination of the other features (and the intercept)")
 }
 
-/// Newton's method over the rows laid out as [`pass`] reads them.
+/// Newton's method over the rows (row-major, in the canonical order).
 fn fit(rows: &[f64], dim: usize, params: Params) -> Fit {
     let q = dim + 1;
     let n = if dim == 0 { 0 } else { rows.len() / q };
     if n == 0 {
         return Fit::unidentified(0, 0, "no rows".to_string());
     }
-    let ones: usize = rows
-        .chunks(BLOCK_ROWS * q)
-        .map(|block| block[dim * (block.len() / q)..].iter().filter(|y| **y == 1.0).count())
-        .sum();
+    let ones = rows.chunks_exact(q).filter(|row| row[dim] == 1.0).count();
     if ones == 0 || ones == n {
         let label = if ones == 0 { 0 } else { 1 };
         return Fit::unidentified(n, 0, format!("every label is {label}: the intercept has no finite estimate"));
@@ -474,11 +457,10 @@ fn fit(rows: &[f64], dim: usize, params: Params) -> Fit {
 
 #[cfg(test)]
 mod tests {
-    use super::{fit_rows, Params, BLOCK_ROWS};
+    use super::{fit, Params, BLOCK_ROWS};
 
     fn fit_in_place(values: &mut [f64], dim: usize, params: Params) -> super::Fit {
-        let order: Vec<usize> = (0..values.len() / (dim + 1)).collect();
-        fit_rows(values, &order, dim, params)
+        fit(values, dim, params)
     }
 
     fn rows(data: &[(f64, f64)]) -> Vec<f64> {
@@ -506,7 +488,7 @@ mod tests {
 
     #[test]
     fn fits_over_several_blocks_leave_the_rows_alone() {
-        // two features, more rows than a block: the fit reads a column-major copy, the state is untouched
+        // two features, more rows than a block: the fit reads the rows where they are and leaves them alone
         let n = BLOCK_ROWS + 1000;
         let mut values = Vec::with_capacity(n * 3);
         for i in 0..n {

@@ -8,7 +8,7 @@ use arrow::datatypes::{DataType, Field, Fields};
 use datafusion::common::{exec_err, plan_err, Result, ScalarValue};
 use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, Signature, TypeSignature, Volatility};
 
-use crate::common::{coerce_features, FloatListRow, FloatLists};
+use crate::common::{coerce_features, feature_lists, FloatListRow, FloatLists};
 
 /// `UserDefined` coerces any struct with a `coefficients` list; the `Exact` variant documents
 /// the argument types for `SHOW FUNCTIONS`.
@@ -66,7 +66,7 @@ fn coefficients_of(array: &ArrayRef) -> Result<ArrayRef> {
 /// η = b0 + b1·x1 + … + bp·xp for every row, mapped through `link`; NULL where the model, the
 /// features or one of their elements is NULL or NaN.
 pub(super) fn linear_predictor(
-    name: &str,
+    name: &'static str,
     args: ScalarFunctionArgs,
     link: impl Fn(f64) -> f64,
 ) -> Result<ColumnarValue> {
@@ -81,7 +81,7 @@ pub(super) fn linear_predictor(
         }
         ColumnarValue::Array(array) => Coefficients::Column(coefficients_of(array)?),
     };
-    let features = args.args[1].to_array(rows)?;
+    let features = feature_lists(name, &args.args[1].to_array(rows)?)?;
     let features = FloatLists::new(features.as_list::<i32>());
     let per_row = match &coefficients {
         Coefficients::Column(column) => Some(FloatLists::new(column.as_list::<i32>())),

@@ -10,7 +10,7 @@ use datafusion::common::{exec_err, Result, ScalarValue};
 use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs};
 
 use crate::common::cached_arg::Cached;
-use crate::common::{FloatListRow, FloatLists};
+use crate::common::{feature_lists, FloatListRow, FloatLists};
 
 /// A split as the node lists hold it: (feature from 0, threshold, left child, right child).
 pub(super) type Split = (usize, f64, usize, usize);
@@ -93,7 +93,7 @@ pub(super) trait RowScorer: Sized {
 pub(super) fn score_rows<M: RowScorer>(name: &'static str, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
     let rows = args.number_rows;
     let scalar = args.args.iter().all(|a| matches!(a, ColumnarValue::Scalar(_)));
-    let features = args.args[1].to_array(rows)?;
+    let features = feature_lists(name, &args.args[1].to_array(rows)?)?;
     let lists = FloatLists::new(features.as_list::<i32>());
     let parse = |models: &ArrayRef, row: usize| M::of(models, row, name);
     let mut models = Cached::new(&args.args[0], parse)?;

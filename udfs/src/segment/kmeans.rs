@@ -7,14 +7,17 @@ use arrow::array::{Array, ArrayRef, AsArray, Float64Array, Int64Array, ListArray
 use arrow::buffer::NullBuffer;
 use arrow::datatypes::{DataType, Field, FieldRef, Fields, Int64Type};
 use datafusion::common::{exec_err, plan_err, Result, ScalarValue};
-use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
+use datafusion::logical_expr::function::{AccumulatorArgs, AggregateFunctionSimplification, StateFieldsArgs};
 use datafusion::logical_expr::utils::format_state_name;
 use datafusion::logical_expr::{
     Accumulator, AggregateUDFImpl, Documentation, GroupsAccumulator, Signature, TypeSignature, Volatility,
 };
 use datafusion_macros::user_doc;
 
-use crate::common::{coerce_features, literal_arg, FloatListRow, FloatLists, ListOffsets, LiteralArg};
+use crate::common::{
+    aggregate_reading_columns, coerce_features, feature_lists, literal_arg, FloatListRow, FloatLists, ListOffsets,
+    LiteralArg,
+};
 use crate::group_state::{GroupState, GroupsOf};
 use crate::stats::lloyd::{fit, Fit};
 
@@ -42,7 +45,7 @@ The fit keeps the group's points in memory (8 bytes per coordinate). Assign rows
 ```"#,
     argument(
         name = "features",
-        description = "Array of numbers, the same length on every row, e.g. [z_recency, z_frequency, z_monetary]."
+        description = "Array of numbers, the same length on every row, e.g. [z_recency, z_frequency, z_monetary]. A struct of numbers (struct(x1, x2), a struct column) is read the same way, field by field; an array literal [x1, x2] is read column by column, without building the arrays."
     ),
     argument(name = "k", description = "Number of clusters, a literal integer >= 1."),
     argument(name = "seed", description = "Optional literal integer seed of the k-means++ seeding (default 0)."),
@@ -147,6 +150,10 @@ impl AggregateUDFImpl for KMeans {
         Ok(Box::new(GroupsOf::<Points>::new(Params::from_args(&args)?)))
     }
 
+    fn simplify(&self) -> Option<AggregateFunctionSimplification> {
+        Some(aggregate_reading_columns(0))
+    }
+
     fn documentation(&self) -> Option<&Documentation> {
         self.doc()
     }
@@ -225,7 +232,8 @@ impl GroupState for Points {
         values: &[ArrayRef],
         group_of: impl Fn(usize) -> Option<usize>,
     ) -> Result<()> {
-        let lists = FloatLists::new(values[0].as_list::<i32>());
+        let features = feature_lists("kmeans", &values[0])?;
+        let lists = FloatLists::new(features.as_list::<i32>());
         for row in 0..values[0].len() {
             let Some(g) = group_of(row) else { continue };
             let FloatListRow::Values(point) = lists.row(row) else { continue };

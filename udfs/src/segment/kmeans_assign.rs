@@ -5,13 +5,14 @@ use std::sync::Arc;
 use arrow::array::{Array, ArrayRef, AsArray, Int64Builder};
 use arrow::datatypes::{DataType, Float64Type};
 use datafusion::common::{exec_err, plan_err, Result};
+use datafusion::logical_expr::simplify::{ExprSimplifyResult, SimplifyContext};
 use datafusion::logical_expr::{
-    ColumnarValue, Documentation, ScalarFunctionArgs, ScalarUDFImpl, Signature, TypeSignature, Volatility,
+    ColumnarValue, Documentation, Expr, ScalarFunctionArgs, ScalarUDFImpl, Signature, TypeSignature, Volatility,
 };
 use datafusion_macros::user_doc;
 
 use super::kmeans::centroids_type;
-use crate::common::coerce_features;
+use crate::common::{coerce_features, feature_lists, scalar_reading_columns};
 use crate::stats::lloyd::nearest;
 
 #[user_doc(
@@ -29,7 +30,10 @@ vectors whose length differs from the centroids' and empty centroid lists are er
 | 2       |
 +---------+
 ```"#,
-    argument(name = "features", description = "Array of numbers, as given to kmeans."),
+    argument(
+        name = "features",
+        description = "Array of numbers, as given to kmeans. A struct of numbers (struct(x1, x2), a struct column) is read the same way, field by field; an array literal [x1, x2] is read column by column, without building the arrays."
+    ),
     argument(name = "centroids", description = "Array of centroids (arrays of numbers), e.g. model['centroids'].")
 )]
 #[derive(Debug, PartialEq, Eq, Hash)]
@@ -74,7 +78,9 @@ impl ScalarUDFImpl for KMeansAssign {
         };
         let features = coerce_features("kmeans_assign", features)?;
         match centroids {
-            DataType::List(f) | DataType::LargeList(f) | DataType::FixedSizeList(f, _) => {
+            DataType::List(f) | DataType::LargeList(f) | DataType::FixedSizeList(f, _)
+                if !matches!(f.data_type(), DataType::Struct(_)) =>
+            {
                 coerce_features("kmeans_assign", f.data_type())?;
             }
             other => return plan_err!("kmeans_assign: centroids must be an array of arrays of numbers, got {other}"),
@@ -87,7 +93,7 @@ impl ScalarUDFImpl for KMeansAssign {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let features = args.args[0].to_array(args.number_rows)?;
+        let features = feature_lists("kmeans_assign", &args.args[0].to_array(args.number_rows)?)?;
         let centroids = args.args[1].to_array(args.number_rows)?;
         let (features, centroids) = (features.as_list::<i32>(), centroids.as_list::<i32>());
         let mut out = Int64Builder::with_capacity(features.len());
@@ -127,6 +133,10 @@ impl ScalarUDFImpl for KMeansAssign {
         }
         let result: ArrayRef = Arc::new(out.finish());
         Ok(ColumnarValue::Array(result))
+    }
+
+    fn simplify(&self, args: Vec<Expr>, _info: &SimplifyContext) -> Result<ExprSimplifyResult> {
+        Ok(scalar_reading_columns(Self::new(), args, 0))
     }
 
     fn documentation(&self) -> Option<&Documentation> {
