@@ -195,6 +195,65 @@ fn int(batch: &RecordBatch, column: &str) -> i64 {
     array.as_any().downcast_ref::<Int64Array>().expect("ints").value(0)
 }
 
+/// 1,000 wrong passwords for one user from one address, 20 clients at a time, while another
+/// user logs in and queries: after a few argon2 checks the flood is refused unchecked
+/// (`RESOURCE_EXHAUSTED`, "retry in N s"), the other login does not queue behind it, and the
+/// attacked name stays throttled from this address even with the right password.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_failed_logins_do_not_starve_other_users() {
+    let server = start().await;
+    let addr = server.addr;
+    let started = Instant::now();
+    let flood: Vec<_> = (0..20)
+        .map(|_| {
+            tokio::spawn(async move {
+                let channel =
+                    Endpoint::from_shared(format!("http://{addr}")).expect("uri").connect().await.expect("connect");
+                let mut client = FlightSqlServiceClient::new(channel);
+                let mut errors = Vec::new();
+                for _ in 0..50 {
+                    errors.push(client.handshake("ana", "wrong").await.expect_err("refused").to_string());
+                }
+                errors
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let other = Instant::now();
+    let mut root = server.login("root").await;
+    assert_eq!(int(&query(&mut root, "SELECT 1 AS one").await.expect("query"), "one"), 1);
+    let other_took = other.elapsed();
+    let (mut checked, mut unchecked) = (0, 0);
+    for task in flood {
+        for err in task.await.expect("joins") {
+            if is(&err, tonic::Code::ResourceExhausted)
+                && err.contains("too many failed logins")
+                && err.contains("retry in")
+            {
+                unchecked += 1;
+            } else if is(&err, tonic::Code::Unauthenticated) && err.contains("invalid user name or password") {
+                checked += 1;
+            } else {
+                panic!("unexpected refusal: {err}");
+            }
+        }
+    }
+    let flood_took = started.elapsed();
+    eprintln!(
+        "1,000 failed logins in {flood_took:?}: {checked} password checks, {unchecked} refused unchecked; \
+         another user logged in and queried in {other_took:?}"
+    );
+    assert_eq!(checked + unchecked, 1000);
+    // five free failures, what was already waiting for the two password slots, and one more per
+    // doubling back-off (1 s, 2 s, 4 s, ...) that ended while the flood ran
+    assert!(checked <= 14, "{checked} password checks");
+    assert!(other_took < Duration::from_secs(20), "the other login took {other_took:?}");
+    let mut anonymous = server.anonymous().await;
+    let err = anonymous.handshake("ana", "pw").await.expect_err("throttled").to_string();
+    assert!(is(&err, tonic::Code::ResourceExhausted) && err.contains("retry in"), "{err}");
+    server.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn authentication_is_required_on_every_call() {
     let server = start().await;

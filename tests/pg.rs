@@ -199,6 +199,18 @@ async fn logins_with_scram_or_a_password_and_the_persona_database() {
     let database = tokio_postgres::connect(&url, NoTls).await.map(|_| ()).expect_err("unknown database");
     assert_eq!(code(&database), Some(&SqlState::INVALID_CATALOG_NAME), "{database}");
     assert!(message(&database).contains("persona"), "{database}");
+    // five failures in a row throttle the (address, name) pair, over SCRAM or a password in clear:
+    // then even the right password is refused, unchecked, with the time to wait
+    for user in ["ana", "hal"] {
+        for _ in 1..5 {
+            let wrong = server.try_connect(user, "nope").await.expect_err("wrong password");
+            assert_eq!(message(&wrong), format!("password authentication failed for user \"{user}\""));
+        }
+        let throttled = server.try_connect(user, "pw").await.expect_err("throttled");
+        assert_eq!(code(&throttled), Some(&SqlState::INVALID_PASSWORD), "{throttled}");
+        assert!(message(&throttled).starts_with("too many failed logins for this user from this address: retry in"));
+    }
+    let _ = server.connect("mia").await;
     server.shutdown().await;
 }
 

@@ -4,8 +4,16 @@
 //! Passwords are checked against argon2 PHC strings; static tokens against the SHA-256 of
 //! their value (tokens are random and long, so a fast hash suffices and every call can check
 //! one). Handshake tokens are 256 random bits, held in memory until they expire.
+//!
+//! Failed logins are throttled per (client address, user name): after [`FREE_FAILURES`]
+//! failures in a row the pair's logins are refused without a password check for a back-off
+//! that doubles with each further failure, from 1 s to [`MAX_BACKOFF`]; a success clears it.
+//! A flood of wrong passwords therefore costs a handful of argon2 checks instead of one each,
+//! and other users (other names, or the same name from elsewhere) log in as before. Unknown
+//! names are throttled the same way, so the refusal says nothing about which names exist.
 
 use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -40,6 +48,100 @@ pub struct Authenticator {
     static_tokens: HashMap<String, Identity>,
     sessions: Mutex<HashMap<String, (Identity, Instant)>>,
     ttl: Duration,
+    throttle: Throttle,
+}
+
+/// Failures in a row a (client address, user name) pair may have before its logins are refused
+/// without a password check.
+pub const FREE_FAILURES: u32 = 5;
+
+/// The longest back-off of a throttled pair.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(60);
+
+/// Pairs remembered at most: a flood of made-up names evicts the pairs idle longest.
+const MAX_TRACKED: usize = 65_536;
+
+/// A failure this long after the pair's last one starts the count again.
+const FORGET_AFTER: Duration = Duration::from_secs(15 * 60);
+
+/// A pair's failures in a row and the end of its back-off.
+#[derive(Debug)]
+struct Failures {
+    count: u32,
+    until: Instant,
+    last: Instant,
+}
+
+/// Failed logins per (client address, user name).
+#[derive(Debug, Default)]
+struct Throttle {
+    pairs: Mutex<HashMap<(IpAddr, String), Failures>>,
+}
+
+impl Throttle {
+    /// The back-off left for the pair, if it is throttled.
+    fn wait(&self, peer: IpAddr, user: &str) -> Option<Duration> {
+        let pairs = self.pairs.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let failures = pairs.get(&(peer, user.to_string()))?;
+        failures.until.checked_duration_since(Instant::now()).filter(|d| !d.is_zero())
+    }
+
+    fn record(&self, peer: IpAddr, user: &str, succeeded: bool) {
+        let mut pairs = self.pairs.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let key = (peer, user.to_string());
+        if succeeded {
+            pairs.remove(&key);
+            return;
+        }
+        let now = Instant::now();
+        if !pairs.contains_key(&key) && pairs.len() >= MAX_TRACKED {
+            pairs.retain(|_, f| f.until > now || now.duration_since(f.last) < MAX_BACKOFF);
+            if pairs.len() >= MAX_TRACKED {
+                if let Some(idle) = pairs.iter().min_by_key(|(_, f)| f.last).map(|(k, _)| k.clone()) {
+                    pairs.remove(&idle);
+                }
+            }
+        }
+        let failures = pairs.entry(key).or_insert(Failures { count: 0, until: now, last: now });
+        if now.duration_since(failures.last) > FORGET_AFTER {
+            failures.count = 0;
+        }
+        failures.count += 1;
+        failures.last = now;
+        if failures.count >= FREE_FAILURES {
+            let backoff = Duration::from_secs(1 << (failures.count - FREE_FAILURES).min(6)).min(MAX_BACKOFF);
+            failures.until = now + backoff;
+        }
+    }
+}
+
+/// Why a login was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginRefusal {
+    /// A wrong password or an unknown user (one answer for both).
+    Invalid,
+    /// Too many failures from this address for this name: retry after this long.
+    Throttled(Duration),
+}
+
+impl LoginRefusal {
+    /// The message a client sees.
+    #[must_use]
+    pub fn message(self) -> String {
+        match self {
+            LoginRefusal::Invalid => "invalid user name or password".to_string(),
+            LoginRefusal::Throttled(wait) => format!(
+                "too many failed logins for this user from this address: retry in {} s",
+                wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
+            ),
+        }
+    }
+}
+
+/// The address a login is throttled under (unspecified when the transport does not say).
+#[must_use]
+pub fn peer_ip(addr: Option<std::net::SocketAddr>) -> IpAddr {
+    addr.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |a| a.ip())
 }
 
 /// Hex SHA-256, the form static tokens are configured in.
@@ -93,6 +195,7 @@ impl Authenticator {
             dummy_hash: hash_password("persona-dummy-password").unwrap_or_default(),
             sessions: Mutex::new(HashMap::new()),
             ttl: Duration::from_secs(config.server.token_ttl_secs),
+            throttle: Throttle::default(),
         }
     }
 
@@ -109,6 +212,31 @@ impl Authenticator {
         role.filter(|_| verified).map(|role| Identity { user: user.to_string(), role: role.clone() })
     }
 
+    /// The back-off left before `user` may try again from `peer`, if that pair is throttled.
+    #[must_use]
+    pub fn throttled(&self, peer: IpAddr, user: &str) -> Option<Duration> {
+        self.throttle.wait(peer, user)
+    }
+
+    /// Counts a login of `user` from `peer` checked elsewhere (a SCRAM exchange).
+    pub fn record_login(&self, peer: IpAddr, user: &str, succeeded: bool) {
+        self.throttle.record(peer, user, succeeded);
+    }
+
+    /// [`Self::verify_password`] for a login from `peer`: refused unchecked while the pair is
+    /// throttled, and counted.
+    ///
+    /// # Errors
+    /// The refusal: invalid credentials, or the back-off left.
+    pub fn log_in(&self, peer: IpAddr, user: &str, password: &str) -> Result<Identity, LoginRefusal> {
+        if let Some(wait) = self.throttle.wait(peer, user) {
+            return Err(LoginRefusal::Throttled(wait));
+        }
+        let identity = self.verify_password(user, password);
+        self.throttle.record(peer, user, identity.is_some());
+        identity.ok_or(LoginRefusal::Invalid)
+    }
+
     /// How `user` logs in over PostgreSQL: `None` for a password in clear; else SCRAM with this
     /// verifier, and the identity it proves (`None`: an unknown name, put through a mock
     /// exchange that fails, so that names cannot be probed when SCRAM is in use).
@@ -123,12 +251,11 @@ impl Authenticator {
         Some((Verifier::mock(&self.mock_secret, user), None))
     }
 
-    /// Checks a `Basic` authorization header and returns a new bearer token.
+    /// The user name and password of a `Basic` authorization header.
     ///
     /// # Errors
-    /// `UNAUTHENTICATED` for a missing or malformed header, an unknown user or a wrong
-    /// password (one message for all, so user names cannot be probed).
-    pub fn handshake(&self, metadata: &MetadataMap) -> Result<(String, Identity), Status> {
+    /// `UNAUTHENTICATED` for a missing or malformed header.
+    pub fn basic_credentials(metadata: &MetadataMap) -> Result<(String, String), Status> {
         let header = authorization(metadata)?;
         let encoded = header
             .strip_prefix("Basic ")
@@ -140,9 +267,18 @@ impl Authenticator {
             .ok_or_else(|| Status::unauthenticated("malformed Basic authorization"))?;
         let (user, password) =
             decoded.split_once(':').ok_or_else(|| Status::unauthenticated("malformed Basic authorization"))?;
-        let identity = self
-            .verify_password(user, password)
-            .ok_or_else(|| Status::unauthenticated("invalid user name or password"))?;
+        Ok((user.to_string(), password.to_string()))
+    }
+
+    /// Checks a `Basic` authorization header from `peer` and returns a new bearer token.
+    ///
+    /// # Errors
+    /// `UNAUTHENTICATED` for a missing or malformed header, an unknown user or a wrong
+    /// password (one message for all, so user names cannot be probed); `RESOURCE_EXHAUSTED`
+    /// while the (address, name) pair is throttled.
+    pub fn handshake(&self, metadata: &MetadataMap, peer: IpAddr) -> Result<(String, Identity), Status> {
+        let (user, password) = Self::basic_credentials(metadata)?;
+        let identity = self.log_in(peer, &user, &password).map_err(refusal_status)?;
         let mut random = [0u8; 32];
         getrandom::fill(&mut random).map_err(|e| Status::internal(format!("no randomness: {e}")))?;
         let token = URL_SAFE_NO_PAD.encode(random);
@@ -176,6 +312,15 @@ impl Authenticator {
     }
 }
 
+/// The gRPC status of a refused login.
+#[must_use]
+pub fn refusal_status(refusal: LoginRefusal) -> Status {
+    match refusal {
+        LoginRefusal::Invalid => Status::unauthenticated(refusal.message()),
+        LoginRefusal::Throttled(_) => Status::resource_exhausted(refusal.message()),
+    }
+}
+
 fn authorization(metadata: &MetadataMap) -> Result<&str, Status> {
     metadata
         .get("authorization")
@@ -187,6 +332,8 @@ fn authorization(metadata: &MetadataMap) -> Result<&str, Status> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const LOCAL: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 
     fn metadata(value: &str) -> MetadataMap {
         let mut map = MetadataMap::new();
@@ -203,16 +350,52 @@ mod tests {
         );
         let auth = Authenticator::new(&ServerConfig::parse(&text).expect("config"));
         let basic = |u: &str, p: &str| metadata(&format!("Basic {}", STANDARD.encode(format!("{u}:{p}"))));
-        let (token, who) = auth.handshake(&basic("alice", "s3cret")).expect("login");
+        let (token, who) = auth.handshake(&basic("alice", "s3cret"), LOCAL).expect("login");
         assert_eq!(who.user, "alice");
         assert_eq!(auth.check(&metadata(&format!("Bearer {token}"))).expect("valid").user, "alice");
         assert_eq!(auth.check(&metadata("Bearer static-token")).expect("valid").user, "etl");
         for bad in [basic("alice", "wrong"), basic("mallory", "s3cret"), metadata("Basic !!!")] {
-            assert_eq!(auth.handshake(&bad).expect_err("refused").code(), tonic::Code::Unauthenticated);
+            assert_eq!(auth.handshake(&bad, LOCAL).expect_err("refused").code(), tonic::Code::Unauthenticated);
         }
         for bad in ["Bearer nope", "Basic abc", token.as_str()] {
             assert_eq!(auth.check(&metadata(bad)).expect_err("refused").code(), tonic::Code::Unauthenticated);
         }
         assert_eq!(auth.check(&MetadataMap::new()).expect_err("refused").code(), tonic::Code::Unauthenticated);
+    }
+
+    #[test]
+    fn failed_logins_back_off_per_address_and_name() {
+        let hash = hash_password("s3cret").expect("hash");
+        let text = format!("[roles.r]\n[users.alice]\npassword_hash = \"{hash}\"\nrole = \"r\"");
+        let auth = Authenticator::new(&ServerConfig::parse(&text).expect("config"));
+        let elsewhere = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 7));
+        for _ in 0..FREE_FAILURES {
+            assert_eq!(auth.log_in(LOCAL, "alice", "wrong"), Err(LoginRefusal::Invalid));
+        }
+        // throttled now, even with the right password; the wait is the first back-off, 1 s
+        let Err(LoginRefusal::Throttled(wait)) = auth.log_in(LOCAL, "alice", "s3cret") else { panic!("throttled") };
+        assert!(wait <= Duration::from_secs(1) && !wait.is_zero(), "{wait:?}");
+        assert!(LoginRefusal::Throttled(wait).message().contains("retry in 1 s"));
+        // another address, or another name from the same address, is not affected
+        assert!(auth.log_in(elsewhere, "alice", "s3cret").is_ok());
+        assert_eq!(auth.log_in(LOCAL, "bob", "x"), Err(LoginRefusal::Invalid));
+        // unknown names are throttled the same way; each further failure doubles the back-off
+        let throttle = Throttle::default();
+        for _ in 0..FREE_FAILURES + 3 {
+            throttle.record(LOCAL, "nobody", false);
+        }
+        let wait = throttle.wait(LOCAL, "nobody").expect("throttled");
+        assert!(wait > Duration::from_secs(7) && wait <= Duration::from_secs(8), "{wait:?}");
+        for _ in 0..20 {
+            throttle.record(LOCAL, "nobody", false);
+        }
+        assert!(throttle.wait(LOCAL, "nobody").expect("throttled") <= MAX_BACKOFF);
+        throttle.record(LOCAL, "nobody", true);
+        assert!(throttle.wait(LOCAL, "nobody").is_none());
+        // a flood of made-up names stays bounded
+        for i in 0..MAX_TRACKED + 10 {
+            throttle.record(LOCAL, &format!("name{i}"), false);
+        }
+        assert!(throttle.pairs.lock().expect("lock").len() <= MAX_TRACKED);
     }
 }

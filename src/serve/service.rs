@@ -36,7 +36,7 @@ use tokio::sync::Notify;
 use tonic::metadata::MetadataValue;
 use tonic::{Request, Response, Status, Streaming};
 
-use super::auth::{Authenticator, Identity};
+use super::auth::{peer_ip, refusal_status, Authenticator, Identity, LoginRefusal};
 use super::guard::{self, Audit, Stop};
 use super::metadata::{sql_info, xdbc_type_info};
 use super::policy::{Policy, Refusal, RoleContext};
@@ -390,9 +390,16 @@ impl FlightSqlService for PersonaFlightSql {
         &self,
         request: Request<Streaming<HandshakeRequest>>,
     ) -> Result<Response<Pin<Box<dyn Stream<Item = Result<HandshakeResponse, Status>> + Send>>>, Status> {
+        let peer = peer_ip(request.remote_addr());
+        let metadata = request.metadata().clone();
+        // a throttled pair is refused before it queues for a password check
+        let (user, _) = Authenticator::basic_credentials(&metadata)?;
+        if let Some(wait) = self.auth.throttled(peer, &user) {
+            return Err(refusal_status(LoginRefusal::Throttled(wait)));
+        }
         let _slot = self.login_slots.acquire().await.map_err(|_| Status::unavailable("shutting down"))?;
-        let (auth, metadata) = (Arc::clone(&self.auth), request.metadata().clone());
-        let (token, identity) = tokio::task::spawn_blocking(move || auth.handshake(&metadata))
+        let auth = Arc::clone(&self.auth);
+        let (token, identity) = tokio::task::spawn_blocking(move || auth.handshake(&metadata, peer))
             .await
             .map_err(|e| Status::internal(format!("login task: {e}")))??;
         tracing::info!(user = %identity.user, role = %identity.role, "authenticated");

@@ -25,7 +25,7 @@ use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
 
 use super::query::PgService;
 use super::{pg_error, Session, SERVER_VERSION};
-use crate::serve::auth::Identity;
+use crate::serve::auth::{Identity, LoginRefusal};
 use crate::serve::policy::PG_DATABASE;
 use crate::serve::scram::{Exchange, Verifier};
 
@@ -171,6 +171,10 @@ impl StartupHandler for PgService {
                 client.send(PgWireBackendMessage::Authentication(Authentication::CleartextPassword)).await?;
             }
             PgWireFrontendMessage::PasswordMessageFamily(message) => {
+                let peer = client.socket_addr().ip();
+                if let Some(wait) = self.shared.auth.throttled(peer, &user) {
+                    return Err(pg_error("28P01", LoginRefusal::Throttled(wait).message()));
+                }
                 if let Some(state) = client.session_extensions().get::<SaslState>() {
                     let stage = state.0.lock().map(|mut stage| std::mem::replace(&mut *stage, Sasl::Done));
                     match stage.map_err(|_| refused())? {
@@ -194,8 +198,9 @@ impl StartupHandler for PgService {
                         }
                         Sasl::Exchanging(exchange, identity) => {
                             let response = message.into_sasl_response()?;
-                            let server_final = exchange.finish(&response.data).map_err(|_| refused())?;
-                            let identity = identity.ok_or_else(refused)?;
+                            let finished = exchange.finish(&response.data).ok().zip(identity);
+                            self.shared.auth.record_login(peer, &user, finished.is_some());
+                            let (server_final, identity) = finished.ok_or_else(refused)?;
                             client
                                 .feed(PgWireBackendMessage::Authentication(Authentication::SASLFinal(Bytes::from(
                                     server_final,
@@ -212,11 +217,14 @@ impl StartupHandler for PgService {
                     let _slot = self.shared.login_slots.acquire().await.map_err(|_| refused())?;
                     let auth = Arc::clone(&self.shared.auth);
                     let name = user.clone();
-                    tokio::task::spawn_blocking(move || auth.verify_password(&name, &password))
+                    tokio::task::spawn_blocking(move || auth.log_in(peer, &name, &password))
                         .await
                         .map_err(|_| refused())?
                 }
-                .ok_or_else(refused)?;
+                .map_err(|refusal| match refusal {
+                    LoginRefusal::Invalid => refused(),
+                    LoginRefusal::Throttled(_) => pg_error("28P01", refusal.message()),
+                })?;
                 self.log_in(client, identity).await?;
             }
             _ => {}
