@@ -45,6 +45,9 @@ pub(crate) fn feature_lists(name: &'static str, features: &ArrayRef) -> Result<A
     let columns = features.as_struct();
     let width = fields.len();
     let rows = features.len();
+    if rows * width > i32::MAX as usize {
+        return exec_err!("{name}: a batch of {rows} rows of {width} features is more than a list array holds");
+    }
     let mut values = vec![0.0; rows * width];
     let mut element_nulls: Option<Vec<bool>> = None;
     for (j, column) in columns.columns().iter().enumerate() {
@@ -59,9 +62,6 @@ pub(crate) fn feature_lists(name: &'static str, features: &ArrayRef) -> Result<A
                 *slot = ok;
             }
         }
-    }
-    if rows * width > i32::MAX as usize {
-        return exec_err!("{name}: a batch of {rows} rows of {width} features is more than a list array holds");
     }
     let values = Float64Array::new(values.into(), element_nulls.map(|v| NullBuffer::new(BooleanBuffer::from(v))));
     Ok(Arc::new(ListArray::new(

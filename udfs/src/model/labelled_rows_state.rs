@@ -301,8 +301,15 @@ impl<M: RowsModel> GroupState for LabelledRows<M> {
                 nulls,
             ))
         } else {
-            let buffers: Vec<_> = groups.iter_mut().map(|g| (g.dim.is_some(), g.buffer())).collect();
-            float_list_array(M::NAME, buffers.iter().map(|(some, b)| some.then_some(&b[..])))?
+            // several groups share one values buffer: each group's rows are copied into it
+            for group in groups.iter_mut().filter(|g| g.parts.len() > 1 || (g.parts.len() == 1 && !g.values.is_empty()))
+            {
+                group.rows();
+            }
+            float_list_array(
+                M::NAME,
+                groups.iter().map(|g| g.dim.map(|_| g.parts.first().map_or(g.values.as_slice(), |p| &p[..]))),
+            )?
         };
         Ok(vec![Arc::new(dims), rows])
     }
