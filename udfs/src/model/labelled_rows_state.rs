@@ -77,18 +77,12 @@ impl<M> LabelledRows<M> {
     /// The rows as one Arrow buffer, for a state: moved out of `values` without a copy when the
     /// group has no other part, and kept as the group's only part.
     fn buffer(&mut self) -> ScalarBuffer<f64> {
-        let buffer = match (self.parts.len(), self.values.is_empty()) {
-            (1, true) => return self.parts[0].clone(),
-            (0, _) => ScalarBuffer::from(std::mem::take(&mut self.values)),
-            _ => {
-                let mut values = Vec::with_capacity(self.numbers());
-                self.parts.drain(..).for_each(|p| values.extend_from_slice(&p));
-                values.append(&mut self.values);
-                ScalarBuffer::from(values)
-            }
-        };
+        if let ([part], true) = (self.parts.as_slice(), self.values.is_empty()) {
+            return part.clone();
+        }
+        self.rows();
+        let buffer = ScalarBuffer::from(std::mem::take(&mut self.values));
         self.parts = vec![buffer.clone()];
-        self.values = Vec::new();
         buffer
     }
 
@@ -101,7 +95,7 @@ impl<M> LabelledRows<M> {
     ///
     /// The rows are copied once, bucket by bucket (the hash's top bits), into the memory they
     /// end in; each bucket is then sorted in cache, in place. The buckets are shared among the
-    /// machine's cores. Besides the rows, the call holds a hash per row while it runs.
+    /// machine's cores. Besides the rows, the call holds two 8-byte hashes per row while it runs.
     pub(super) fn order_canonically(&mut self) {
         let Some(dim) = self.dim else { return };
         let q = dim + 1;
@@ -141,54 +135,37 @@ impl<M> LabelledRows<M> {
         }
         cuts.push(1 << bits);
         let mut ordered = vec![0.0; n * q];
-        let mut keys = vec![0_u64; n];
-        // each thread copies the rows of its buckets into place, bucket by bucket
+        // each thread copies the rows of its buckets into place, then sorts each bucket in place
+        // through a bucket-sized scratch copy (its ranges of `ordered` are its own)
         let mut tasks = Vec::new();
         {
-            let (mut rows_left, mut keys_left) = (ordered.as_mut_slice(), keys.as_mut_slice());
+            let mut rows_left = ordered.as_mut_slice();
             for range in cuts.windows(2) {
                 let (first, last) = (range[0], range[1]);
-                let count = starts[last] - starts[first];
-                let (rows_out, rest) = std::mem::take(&mut rows_left).split_at_mut(count * q);
-                let (keys_out, rest_keys) = std::mem::take(&mut keys_left).split_at_mut(count);
-                (rows_left, keys_left) = (rest, rest_keys);
+                let (rows, rest) = std::mem::take(&mut rows_left).split_at_mut((starts[last] - starts[first]) * q);
+                rows_left = rest;
                 let (hashes, starts) = (&hashes, &starts);
                 tasks.push(move || {
-                    let mut next: Vec<usize> = starts[first..last].iter().map(|s| s - starts[first]).collect();
+                    let bucket_of = |b: usize| starts[b] - starts[first]..starts[b + 1] - starts[first];
+                    let mut keys = vec![0_u64; rows.len() / q];
+                    let mut next: Vec<usize> = (first..last).map(|b| bucket_of(b).start).collect();
                     for (row, &h) in rows_from(sources, q, 0).zip(hashes) {
                         let b = bucket(h);
                         if (first..last).contains(&b) {
                             let k = next[b - first];
                             next[b - first] += 1;
-                            rows_out[k * q..(k + 1) * q].copy_from_slice(row);
-                            keys_out[k] = h;
+                            rows[k * q..(k + 1) * q].copy_from_slice(row);
+                            keys[k] = h;
                         }
                     }
-                });
-            }
-        }
-        run(tasks);
-        drop(hashes);
-        // each bucket sorted in place through a bucket-sized scratch copy
-        let mut tasks = Vec::new();
-        {
-            let (mut rows_left, mut keys_left) = (ordered.as_mut_slice(), keys.as_slice());
-            for range in cuts.windows(2) {
-                let (first, last) = (range[0], range[1]);
-                let count = starts[last] - starts[first];
-                let (rows, rest) = std::mem::take(&mut rows_left).split_at_mut(count * q);
-                let (keys, rest_keys) = keys_left.split_at(count);
-                (rows_left, keys_left) = (rest, rest_keys);
-                let starts = &starts;
-                tasks.push(move || {
                     let (mut order, mut scratch) = (Vec::new(), Vec::new());
                     for b in first..last {
-                        let (from, to) = (starts[b] - starts[first], starts[b + 1] - starts[first]);
-                        let (bucket_rows, bucket_keys) = (&mut rows[from * q..to * q], &keys[from..to]);
+                        let span = bucket_of(b);
+                        let (bucket_rows, bucket_keys) = (&mut rows[span.start * q..span.end * q], &keys[span.clone()]);
                         scratch.clear();
                         scratch.extend_from_slice(bucket_rows);
                         order.clear();
-                        order.extend(0..to - from);
+                        order.extend(0..span.len());
                         order.sort_unstable_by(|&a: &usize, &c: &usize| {
                             bucket_keys[a].cmp(&bucket_keys[c]).then_with(|| {
                                 let (x, y) = (&scratch[a * q..(a + 1) * q], &scratch[c * q..(c + 1) * q]);
@@ -207,6 +184,7 @@ impl<M> LabelledRows<M> {
             }
         }
         run(tasks);
+        drop(hashes);
         self.parts.clear();
         self.values = ordered;
     }
