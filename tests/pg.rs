@@ -367,6 +367,15 @@ async fn roles_settings_and_catalog_queries() {
     assert_eq!(code(&role), Some(&SqlState::INSUFFICIENT_PRIVILEGE), "{role}");
     let syntax = mia.simple_query("SELEC 1").await.expect_err("syntax");
     assert_eq!(code(&syntax), Some(&SqlState::SYNTAX_ERROR), "{syntax}");
+    // a chain of 100,000 terms would overflow the planner's stack: refused before parsing, by
+    // both query protocols
+    let chain = format!("SELECT 1{}", " + 1".repeat(100_000));
+    let deep = mia.simple_query(&chain).await.expect_err("too deep");
+    assert_eq!(code(&deep), Some(&SqlState::STATEMENT_TOO_COMPLEX), "{deep}");
+    let deep = mia.prepare(&chain).await.expect_err("too deep");
+    assert_eq!(code(&deep), Some(&SqlState::STATEMENT_TOO_COMPLEX), "{deep}");
+    // (this test's runtime has 2 MiB stacks and a debug build's frames are large: a shorter chain)
+    assert_eq!(one(&mia, &format!("SELECT 1{} AS x", " + 1".repeat(199))).await.as_deref(), Some("200"));
 
     // what clients send on connect
     for statement in [

@@ -4,6 +4,7 @@
 
 mod auth;
 mod config;
+mod depth;
 mod guard;
 mod limits;
 mod masking;

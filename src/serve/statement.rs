@@ -5,10 +5,13 @@
 
 use std::ops::ControlFlow;
 
-use datafusion::common::Result;
+use datafusion::common::{plan_err, Result};
 use datafusion::execution::context::SessionState;
 use datafusion::sql::parser::Statement;
 use datafusion::sql::sqlparser::ast::{visit_expressions_mut, Expr, Value};
+use datafusion::sql::sqlparser::dialect::{dialect_from_str, Dialect};
+
+use super::depth::{check_depth, MAX_EXPRESSION_DEPTH};
 
 /// A parsed statement and its redacted text.
 #[derive(Debug)]
@@ -17,12 +20,37 @@ pub struct ParsedStatement {
     pub redacted: String,
 }
 
+/// The longest statement the server parses (an IN list of 100,000 IDs is about 1 MiB).
+pub const MAX_STATEMENT_BYTES: usize = 8 << 20;
+
+/// Refuses, before it is parsed, a statement longer than [`MAX_STATEMENT_BYTES`] or nesting
+/// deeper than [`MAX_EXPRESSION_DEPTH`] (which would overflow the planner's stack and abort the
+/// server: see [`super::depth`]).
+///
+/// # Errors
+/// The message for the client.
+pub fn check_text(dialect: &dyn Dialect, sql: &str) -> std::result::Result<(), String> {
+    if sql.len() > MAX_STATEMENT_BYTES {
+        return Err(format!(
+            "statement too long: {} bytes; the server parses at most {MAX_STATEMENT_BYTES} bytes of SQL",
+            sql.len()
+        ));
+    }
+    check_depth(dialect, sql, MAX_EXPRESSION_DEPTH)
+}
+
 /// Parses one statement in the session's dialect.
 ///
 /// # Errors
-/// Syntax errors, or more than one statement.
+/// Syntax errors, more than one statement, or one refused by [`check_text`].
 pub fn parse(state: &SessionState, sql: &str) -> Result<ParsedStatement> {
     let dialect = state.config().options().sql_parser.dialect;
+    let Some(parser_dialect) = dialect_from_str(dialect) else {
+        return plan_err!("unsupported SQL dialect: {dialect}");
+    };
+    if let Err(message) = check_text(parser_dialect.as_ref(), sql) {
+        return plan_err!("{message}");
+    }
     let mut statement = state.sql_to_statement(sql, &dialect)?;
     number_placeholders(&mut statement);
     let redacted = redacted_text(&statement);

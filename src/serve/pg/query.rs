@@ -18,6 +18,7 @@ use datafusion::sql::sqlparser::ast::{
     CloseCursor, CopyLegacyCsvOption, CopyLegacyOption, CopyOption, CopySource, CopyTarget, DeclareType, Expr,
     FetchDirection, Set, Statement, Value, ValueWithSpan,
 };
+use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
 use datafusion_pg_catalog::sql::PostgresCompatibilityParser;
 use futures::{stream, Sink, StreamExt};
 use pgwire::api::portal::{Format, Portal};
@@ -39,7 +40,7 @@ use super::cursor::{Batches, Cursor, FetchError};
 use super::{pg_error, settings, Session, Shared};
 use crate::serve::guard::{self, Audit, Stop};
 use crate::serve::policy::Refusal;
-use crate::serve::statement::redacted_text;
+use crate::serve::statement::{check_text, redacted_text};
 
 /// A statement as parsed for a client: what runs, and the audit log's text of it.
 #[derive(Debug, Clone)]
@@ -349,6 +350,7 @@ impl QueryParser for PgParser {
         C: ClientInfo + Unpin + Send + Sync,
     {
         let session = session(client)?;
+        check_text(&PostgreSqlDialect {}, sql).map_err(|e| pg_error("54001", e))?;
         let mut statements = self.sql.parse(sql).map_err(|e| pg_error("42601", e.to_string()))?;
         if statements.len() > 1 {
             return Err(pg_error("42601", "cannot insert multiple commands into a prepared statement"));
@@ -749,6 +751,7 @@ impl SimpleQueryHandler for PgService {
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
         let session = session(client)?;
+        check_text(&PostgreSqlDialect {}, query).map_err(|e| pg_error("54001", e))?;
         let statements = self.parser.sql.parse(query).map_err(|e| pg_error("42601", e.to_string()))?;
         if statements.is_empty() {
             return Ok(vec![Response::EmptyQuery]);
