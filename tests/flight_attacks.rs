@@ -425,3 +425,75 @@ async fn idle_connections_and_clients_that_hang_up() {
     drop((silent, idle));
     server.shutdown().await;
 }
+
+/// `tests/adbc/load.py`: ADBC clients (Python threads, one connection each) running short and
+/// long queries, failing, cancelled and prepared statements and results abandoned mid-stream.
+/// Bounded here (16 clients for 10 s; `PERSONA_LOAD_CLIENTS`/`PERSONA_LOAD_SECONDS` raise it):
+/// no unexpected error, no client left hanging, every kind ran, and the pool back to zero.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn adbc_clients_under_load() {
+    let python = tokio::task::spawn_blocking(|| {
+        common::python_venv(
+            "adbc-venv",
+            &["adbc-driver-flightsql==1.13.0", "adbc-driver-manager==1.13.0", "pyarrow==26.0.1"],
+        )
+        .join("bin")
+        .join("python")
+    })
+    .await
+    .expect("venv");
+    let server = start().await;
+    let clients = std::env::var("PERSONA_LOAD_CLIENTS").unwrap_or_else(|_| "16".into());
+    let seconds = std::env::var("PERSONA_LOAD_SECONDS").unwrap_or_else(|_| "10".into());
+    let output = tokio::process::Command::new(python)
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/adbc/load.py"))
+        .env("PERSONA_URI", format!("grpc://{}", server.addr))
+        .env("PERSONA_PASSWORD", "pw")
+        .env("PERSONA_CLIENTS", &clients)
+        .env("PERSONA_SECONDS", &seconds)
+        .output()
+        .await
+        .expect("runs the load");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "load.py failed:\n{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    eprintln!("{stdout}");
+    let summary: serde_json::Value = serde_json::from_str(stdout.trim()).expect("one JSON summary");
+    assert_eq!(summary["unexpected_errors"], 0, "{summary:#}");
+    assert_eq!(summary["clients_still_running"], 0, "{summary:#}");
+    for kind in ["short", "long", "failing", "prepared", "cancelled", "abandoned"] {
+        assert!(summary["kinds"][kind]["n"].as_u64().is_some_and(|n| n > 0), "no {kind} operation ran: {summary:#}");
+    }
+    still_serves(&server).await;
+    let released = Instant::now();
+    while server.ctx.runtime_env().memory_pool.reserved() > 0 && released.elapsed() < Duration::from_secs(30) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(server.ctx.runtime_env().memory_pool.reserved(), 0, "the memory pool is back to zero");
+    server.shutdown().await;
+}
+
+/// `max_running_queries = 1`: a second query waits for the first one's slot (it does not fail
+/// or compete for the pool), a waiting query can be cancelled by dropping it, and the slot
+/// passes on when the first stream ends or its client hangs up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queries_wait_for_a_running_slot() {
+    let server = flight_server::start_with("max_running_queries = 1").await;
+    let mut first = server.login("ana").await;
+    let info = first
+        .execute("SELECT t.*, c.city FROM transactions t JOIN customers c USING (customer_id)".into(), None)
+        .await
+        .expect("plans");
+    let mut stream = first.do_get(info.endpoint[0].ticket.clone().expect("ticket")).await.expect("streams");
+    let batch = stream.next().await.expect("a batch").expect("no error");
+    assert!(batch.num_rows() > 0, "the first query holds the slot while its client reads slowly");
+
+    let mut second = server.login("mia").await;
+    let waiting = tokio::time::timeout(Duration::from_millis(1500), query(&mut second, "SELECT 1 AS one")).await;
+    assert!(waiting.is_err(), "the second query waits for the slot");
+    drop(stream); // the first client hangs up: its slot passes on
+    let started = Instant::now();
+    let one = query(&mut second, "SELECT 1 AS one").await.expect("runs once the slot is free");
+    assert_eq!(int(&one, "one"), 1);
+    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+    server.shutdown().await;
+}

@@ -121,6 +121,11 @@ pub struct ServerSection {
     /// Seconds an unfetched query result (or an idle prepared statement) is kept.
     #[serde(default = "default_ticket_ttl")]
     pub ticket_ttl_secs: u64,
+    /// Queries that run at once, over both protocols (default: twice the cores); the others
+    /// wait for a slot, within their role's time limit and cancellable, instead of competing
+    /// for the memory pool and the cores.
+    #[serde(default = "default_max_running_queries")]
+    pub max_running_queries: usize,
 }
 
 impl Default for ServerSection {
@@ -135,6 +140,7 @@ impl Default for ServerSection {
             tls_cert: None,
             tls_key: None,
             ticket_ttl_secs: default_ticket_ttl(),
+            max_running_queries: default_max_running_queries(),
         }
     }
 }
@@ -226,6 +232,10 @@ fn default_ticket_ttl() -> u64 {
     600
 }
 
+fn default_max_running_queries() -> usize {
+    2 * std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+}
+
 fn size<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<usize>, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
@@ -300,6 +310,9 @@ impl ServerConfig {
             if role.timeout_secs == Some(0) {
                 return Err(format!("role '{name}': timeout_secs must be positive"));
             }
+        }
+        if self.server.max_running_queries == 0 {
+            return Err("server: max_running_queries must be at least 1".into());
         }
         if self.server.token_ttl_secs > MAX_SECS || self.server.ticket_ttl_secs > MAX_SECS {
             return Err(format!("server: token_ttl_secs and ticket_ttl_secs must be at most {MAX_SECS} (a year)"));

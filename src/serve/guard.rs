@@ -2,12 +2,14 @@
 //! effect while an operator is busy, and one audit line when the query's stream ends.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use arrow::array::RecordBatch;
 use datafusion::common::DataFusionError;
 use datafusion::prelude::DataFrame;
 use futures::{Stream, StreamExt};
+use tokio::sync::Semaphore;
 
 /// Why a query stopped early.
 #[derive(Debug)]
@@ -64,19 +66,26 @@ fn stop_of(cancelled: bool) -> Stop {
     }
 }
 
-/// The batches of `frame`, computed in a task of their own. A watchdog aborts that task at
-/// `deadline` or when `cancel` completes, whether or not the client is reading, and the stream
-/// then ends with the reason at once, even while an operator is busy. Both tasks are aborted
-/// when the stream is dropped (client gone). `audit` counts the rows and takes the outcome;
-/// its line is written when the stream ends or is dropped.
+/// The batches of `frame`, computed in a task of their own once it holds a slot of `admission`
+/// (kept until the task ends). A watchdog aborts that task at `deadline` or when `cancel`
+/// completes — while it waits for a slot too — whether or not the client is reading, and the
+/// stream then ends with the reason at once, even while an operator is busy. Both tasks are
+/// aborted when the stream is dropped (client gone). `audit` counts the rows and takes the
+/// outcome; its line is written when the stream ends or is dropped.
 pub fn guarded(
     frame: DataFrame,
+    admission: Arc<Semaphore>,
     deadline: Option<tokio::time::Instant>,
     cancel: impl Future<Output = ()> + Send + 'static,
     audit: Audit,
 ) -> impl Stream<Item = Result<RecordBatch, Stop>> + Send + 'static {
     let (sender, receiver) = tokio::sync::mpsc::channel(2);
     let producer = tokio::spawn(async move {
+        let Ok(_slot) = admission.acquire_owned().await else {
+            let _ =
+                sender.send(Err(Stop::Engine(DataFusionError::Execution("the server is shutting down".into())))).await;
+            return;
+        };
         let mut stream = match frame.execute_stream().await {
             Ok(stream) => stream,
             Err(e) => {

@@ -58,6 +58,8 @@ pub struct Policy {
     lake_tables: Vec<String>,
     roles: HashMap<String, Arc<RoleContext>>,
     shared_pool: Arc<dyn MemoryPool>,
+    /// Slots for running queries (`server.max_running_queries`), shared by both front ends.
+    pub admission: Arc<tokio::sync::Semaphore>,
 }
 
 impl Policy {
@@ -91,6 +93,7 @@ impl Policy {
             lake_tables: lake.into_keys().collect(),
             roles,
             shared_pool: Arc::clone(&base.runtime_env().memory_pool),
+            admission: Arc::new(tokio::sync::Semaphore::new(config.server.max_running_queries)),
         })
     }
 

@@ -242,8 +242,14 @@ impl PersonaFlightSql {
         };
         let deadline = pending.timeout.and_then(|t| pending.planned.checked_add(t)).map(tokio::time::Instant::from_std);
         let schema = Arc::new(pending.frame.schema().as_arrow().clone());
-        let batches =
-            guard::guarded(pending.frame, deadline, async move { cancel.notified().await }, audit).map_err(stop_status);
+        let batches = guard::guarded(
+            pending.frame,
+            Arc::clone(&self.policy.admission),
+            deadline,
+            async move { cancel.notified().await },
+            audit,
+        )
+        .map_err(stop_status);
         let flight = FlightDataEncoderBuilder::new()
             .with_schema(schema)
             .build(batches.map_err(FlightError::from))

@@ -650,7 +650,16 @@ impl PgService {
             .ok_or_else(|| pg_error("08P01", "not logged in"))?;
         let schema = Arc::new(frame.schema().as_arrow().clone());
         audit.outcome = "abandoned";
-        Ok(Execution::Rows { schema, batches: Box::pin(guard::guarded(frame, deadline, cancel, audit)) })
+        Ok(Execution::Rows {
+            schema,
+            batches: Box::pin(guard::guarded(
+                frame,
+                Arc::clone(&self.shared.policy.admission),
+                deadline,
+                cancel,
+                audit,
+            )),
+        })
     }
 }
 
