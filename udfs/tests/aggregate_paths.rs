@@ -817,7 +817,7 @@ type Perturb = fn(&mut [ScalarValue]);
 /// Runs every path for one case and seed; the differences found, as text.
 fn check(udaf: &Arc<AggregateUDF>, case: &Case, seed: u64, rows: usize, perturb: Option<Perturb>) -> Vec<String> {
     let tag = format!("{} [{}] seed {seed}, {rows} rows", case.function, case.label);
-    match run_paths(udaf, case, seed, rows, perturb) {
+    match run_paths(udaf, case, seed, rows, perturb, false) {
         Ok(failures) => failures.into_iter().map(|f| format!("{tag}: {f}")).collect(),
         Err(e) => vec![format!("{tag}: {e}")],
     }
@@ -829,10 +829,18 @@ fn run_paths(
     seed: u64,
     rows: usize,
     perturb: Option<Perturb>,
+    hostile: bool,
 ) -> Result<Vec<String>> {
     let mut rng = Rng::new(seed);
-    let (call, inputs) =
+    let (call, mut inputs) =
         prepare(udaf, case, &mut rng, rows).map_err(|e| e.context("coercing the arguments and building the call"))?;
+    if hostile {
+        for (input, arg) in inputs.iter_mut().zip(&case.args) {
+            if matches!(arg, Arg::Column(_)) {
+                *input = hostile_values(&mut rng, input)?;
+            }
+        }
+    }
     let return_type = call.return_field.data_type().clone();
     let mut failures = Vec::new();
 
@@ -1100,6 +1108,149 @@ fn every_aggregate_gives_the_same_result_on_every_path() -> Result<()> {
     }
     assert!(report.is_empty(), "{} differences:\n{}", report.len(), report.join("\n"));
     Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hostile values.
+
+/// `array` (already of the type the signature asks for) with about a quarter of its values
+/// replaced by extremes of its type: NaN, ±inf, −0.0, the smallest subnormal, ±1e300 and
+/// ±f64::MAX for floats; the extremes of integers, dates and timestamps; empty, 1 MiB and odd
+/// Unicode strings; empty lists and lists of extreme floats. One array in eight is all NULL.
+fn hostile_values(rng: &mut Rng, array: &ArrayRef) -> Result<ArrayRef> {
+    use arrow::array::{new_null_array, Float64Builder, ListArray};
+    use arrow::datatypes::{Float64Type, Int32Type, Int64Type};
+    const FLOATS: [f64; 9] = [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, -0.0, 5e-324, 1e300, -1e300, f64::MAX, f64::MIN];
+    let n = array.len();
+    if rng.chance(0.125) {
+        return Ok(new_null_array(array.data_type(), n));
+    }
+    let hit = |rng: &mut Rng| rng.chance(0.25);
+    let out: ArrayRef = match array.data_type() {
+        DataType::Float64 => {
+            let values = array.as_any().downcast_ref::<Float64Array>().expect("f64");
+            Arc::new(
+                values
+                    .iter()
+                    .map(|v| if hit(rng) { Some(FLOATS[rng.below(FLOATS.len())]) } else { v })
+                    .collect::<Float64Array>(),
+            )
+        }
+        DataType::Int64 => {
+            let values = arrow::array::AsArray::as_primitive::<Int64Type>(array.as_ref());
+            Arc::new(
+                values.iter().map(|v| if hit(rng) { Some([i64::MIN, i64::MAX, 0, -1][rng.below(4)]) } else { v }).collect::<Int64Array>(),
+            )
+        }
+        DataType::Int32 => {
+            let values = arrow::array::AsArray::as_primitive::<Int32Type>(array.as_ref());
+            Arc::new(
+                values.iter().map(|v| if hit(rng) { Some([i32::MIN, i32::MAX, 0, -1][rng.below(4)]) } else { v }).collect::<Int32Array>(),
+            )
+        }
+        DataType::Date32 => {
+            let values = array.as_any().downcast_ref::<Date32Array>().expect("date");
+            Arc::new(values.iter().map(|v| if hit(rng) { Some([i32::MIN, i32::MAX, 0][rng.below(3)]) } else { v }).collect::<Date32Array>())
+        }
+        DataType::Timestamp(_, _) => {
+            let micros = cast(array, &DataType::Int64)?;
+            let values = arrow::array::AsArray::as_primitive::<Int64Type>(micros.as_ref());
+            let changed: Int64Array =
+                values.iter().map(|v| if hit(rng) { Some([i64::MIN, i64::MAX, 0][rng.below(3)]) } else { v }).collect();
+            cast(&(Arc::new(changed) as ArrayRef), array.data_type())?
+        }
+        DataType::Utf8 => {
+            let long = "长".repeat(350_000); // 1 MiB of UTF-8
+            let values = array.as_any().downcast_ref::<StringArray>().expect("utf8");
+            let mut used_long = false;
+            let changed: StringArray = values
+                .iter()
+                .map(|v| {
+                    if !hit(rng) {
+                        return v.map(str::to_string);
+                    }
+                    Some(match rng.below(4) {
+                        0 => String::new(),
+                        1 if !used_long => {
+                            used_long = true;
+                            long.clone()
+                        }
+                        2 => "\u{0}\u{FFFD}\u{202E}🙂".to_string(),
+                        _ => " ".to_string(),
+                    })
+                })
+                .collect();
+            Arc::new(changed)
+        }
+        DataType::List(field) if field.data_type() == &DataType::Float64 => {
+            let lists = array.as_any().downcast_ref::<ListArray>().expect("list");
+            let mut builder = ListBuilder::new(Float64Builder::new());
+            for i in 0..lists.len() {
+                if lists.is_null(i) {
+                    builder.append_null();
+                    continue;
+                }
+                let row = lists.value(i);
+                let row = arrow::array::AsArray::as_primitive::<Float64Type>(row.as_ref());
+                if hit(rng) && rng.chance(0.3) {
+                    builder.append(true); // an empty list
+                    continue;
+                }
+                for v in row {
+                    builder.values().append_option(if hit(rng) { Some(FLOATS[rng.below(FLOATS.len())]) } else { v });
+                }
+                builder.append(true);
+            }
+            Arc::new(builder.finish())
+        }
+        _ => Arc::clone(array),
+    };
+    Ok(out)
+}
+
+/// The hostile seeds: `PERSONA_HOSTILE_SEEDS` (default 4) per case, 60 or 240 rows.
+fn hostile_seeds() -> u64 {
+    std::env::var("PERSONA_HOSTILE_SEEDS").ok().and_then(|s| s.parse().ok()).unwrap_or(4)
+}
+
+/// Hostile values (see [`hostile_values`]) through every path: no panic; an error is the
+/// function's own (it names the function) and comes from the first path, which sees every row
+/// first — a later path failing where one Accumulator succeeded is a disagreement; and when
+/// every path succeeds, the paths agree (with NaN equal to NaN and ±inf exact).
+#[test]
+fn hostile_values_neither_panic_nor_split_the_paths() {
+    let aggregates = aggregates();
+    let (mut runs, mut refused, mut report) = (0, 0, Vec::new());
+    for case in cases() {
+        let udaf = &aggregates[case.function];
+        for seed in 0..hostile_seeds() {
+            let rows = if seed % 2 == 0 { 240 } else { 60 };
+            runs += 1;
+            let tag = format!("{} [{}] hostile seed {seed}", case.function, case.label);
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                run_paths(udaf, &case, 1_000 + seed, rows, None, true)
+            }));
+            match outcome {
+                Err(panic) => {
+                    let what = panic.downcast_ref::<String>().cloned().or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_string()));
+                    report.push(format!("{tag}: panicked: {}", what.unwrap_or_default()));
+                }
+                Ok(Ok(failures)) => report.extend(failures.into_iter().map(|f| format!("{tag}: {f}"))),
+                Ok(Err(error)) => {
+                    refused += 1;
+                    let text = error.to_string();
+                    let first_path = text.starts_with("(a)") || text.starts_with("coercing");
+                    if !first_path {
+                        report.push(format!("{tag}: a later path failed where one Accumulator succeeded: {text}"));
+                    } else if !text.contains(case.function) && !text.starts_with("coercing") {
+                        report.push(format!("{tag}: the error does not name the function: {text}"));
+                    }
+                }
+            }
+        }
+    }
+    eprintln!("hostile values: {runs} runs, {refused} refused with the function's error, {} problems", report.len());
+    assert!(report.is_empty(), "{} problems:\n{}", report.len(), report.join("\n"));
 }
 
 /// One more basket in a rule_stats state (its first field is the basket count).
