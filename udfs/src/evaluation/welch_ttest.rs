@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, Float64Array, Int64Array, ListArray, StructArray};
 use arrow::datatypes::{DataType, Field, FieldRef, Fields, Float64Type};
-use datafusion::common::{plan_err, Result};
+use datafusion::common::{exec_err, plan_err, Result};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::utils::format_state_name;
 use datafusion::logical_expr::{
@@ -24,7 +24,7 @@ as scipy.stats.ttest_ind(treatment, control, equal_var=False): with sample means
 diff = m_t - m_c, se = sqrt(v_t / n_t + v_c / n_c), t = diff / se, \
 df = (v_t/n_t + v_c/n_c)^2 / ((v_t/n_t)^2 / (n_t - 1) + (v_c/n_c)^2 / (n_c - 1)) (Welch-Satterthwaite), p_value = 2 P(T_df > |t|), \
 ci = diff ∓ t_q se with t_q the Student quantile of (1 + confidence) / 2 (confidence default 0.95). \
-Means and variances are accumulated with Welford's update and Chan's merge. NULL and NaN values and rows with a NULL treatment flag are ignored. \
+Means and variances are accumulated with Welford's update and Chan's merge. NULL and NaN values and rows with a NULL treatment flag are ignored; an infinite value is an error. \
 Returns a struct {n_t, n_c, mean_t, mean_c, diff, t, df, p_value, ci_low, ci_high}; the test fields are NULL when an arm has fewer than 2 values or se is 0.",
     syntax_example = "welch_ttest(is_treatment, value [, confidence])",
     sql_example = r#"```sql
@@ -184,6 +184,11 @@ impl GroupState for Moments {
         for row in 0..x.len() {
             if treated.is_null(row) || x.is_null(row) || x.value(row).is_nan() {
                 continue;
+            }
+            if x.value(row).is_infinite() {
+                // Welford's update turns an infinite mean into NaN or ±inf depending on the
+                // order of the rows: no defined result
+                return exec_err!("welch_ttest: value {} is infinite; filter it out or cap it", x.value(row));
             }
             if let Some(g) = group_of(row) {
                 groups[g].0[usize::from(!treated.value(row))].add(x.value(row));
