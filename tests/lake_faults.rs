@@ -10,6 +10,7 @@ use std::process::{Command, Output};
 
 /// A copy of the test lake that a case may break.
 fn lake_copy(dir: &Path) -> PathBuf {
+    std::fs::create_dir_all(dir).expect("folder");
     let lake = dir.join("lake");
     let status = Command::new("cp").arg("-r").arg(common::test_lake()).arg(&lake).status().expect("cp");
     assert!(status.success());
@@ -93,4 +94,53 @@ fn a_broken_file_fails_its_table_with_a_clear_error() {
     std::fs::write(&file, &original).expect("restore");
     let restored = shell(&lake, query);
     assert_eq!(restored.stdout, healthy.stdout, "the restored file answers as before");
+}
+
+/// The error of running `sql` on `lake` with `between` done after planning and before execution
+/// (files are listed when the query is planned).
+async fn fault_between_planning_and_running(lake: &Path, sql: &str, between: impl FnOnce()) -> Result<usize, String> {
+    let ctx =
+        persona::EngineBuilder::new().lake(lake.display().to_string()).build().await.map_err(|e| e.to_string())?;
+    let frame = ctx.sql(sql).await.map_err(|e| e.to_string())?;
+    let plan = frame.create_physical_plan().await.map_err(|e| e.to_string())?;
+    between();
+    let batches = datafusion::physical_plan::collect(plan, ctx.task_ctx()).await.map_err(|e| e.to_string())?;
+    Ok(batches.iter().map(|b| b.num_rows()).sum())
+}
+
+/// A file deleted or rewritten while a query runs, and a table folder holding a link to nowhere:
+/// a clear error, naming the file where the fault shows while listing or opening it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn files_deleted_or_rewritten_during_a_query() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let lake = lake_copy(dir.path());
+    let (file, other) = victim(&lake);
+    let name = file.display().to_string();
+    let sql = "SELECT customer_id, amount FROM transactions";
+
+    let _ = other;
+    let deleted = fault_between_planning_and_running(&lake, sql, || std::fs::remove_file(&file).expect("delete")).await;
+    let error = deleted.expect_err("a deleted file fails the query");
+    eprintln!("deleted: {error}");
+    assert!(error.contains(&name), "the deleted file is named: {error}");
+
+    // rewritten with another table's file (other columns, another length)
+    let lake = lake_copy(&dir.path().join("second"));
+    let (file, other) = victim(&lake);
+    let rewritten =
+        fault_between_planning_and_running(&lake, sql, || std::fs::copy(&other, &file).map(drop).expect("rewrite"))
+            .await;
+    let error = rewritten.expect_err("a file rewritten with another schema fails the query");
+    eprintln!("rewritten: {error}");
+
+    // a month folder that is a link to nowhere
+    let lake = lake_copy(&dir.path().join("third"));
+    std::os::unix::fs::symlink("/nonexistent/persona", lake.join("transactions").join("month=2026-13")).expect("link");
+    let output = shell(&lake, "SELECT count(*) FROM transactions");
+    let stderr = String::from_utf8_lossy(&output.stderr).to_string();
+    eprintln!("dangling link: {stderr}");
+    assert!(!output.status.success(), "a dangling link fails the table");
+    assert!(stderr.contains("month=2026-13") && !stderr.contains("panicked"), "{stderr}");
+    let other_table = shell(&lake, "SELECT count(*) FROM customers");
+    assert!(other_table.status.success(), "{}", String::from_utf8_lossy(&other_table.stderr));
 }

@@ -16,6 +16,16 @@ pub(crate) mod validate;
 
 pub(crate) use features::{aggregate_reading_columns, coerce_features, feature_lists, scalar_reading_columns};
 
+/// The rows a scalar function computes: `number_rows`, or 1 when every argument is a constant
+/// (the result is then a constant too, whatever the batch's size — even 0 rows).
+pub(crate) fn evaluated_rows(args: &[ColumnarValue], number_rows: usize) -> usize {
+    if args.iter().all(|a| matches!(a, ColumnarValue::Scalar(_))) {
+        1
+    } else {
+        number_rows
+    }
+}
+
 /// Applies a string predicate to every row of a string argument (Utf8, LargeUtf8 or
 /// Utf8View, array or scalar); NULL in gives NULL out.
 pub(crate) fn string_predicate(
@@ -24,7 +34,7 @@ pub(crate) fn string_predicate(
     number_rows: usize,
     predicate: fn(&str) -> bool,
 ) -> Result<ColumnarValue> {
-    let array = arg.to_array(number_rows)?;
+    let array = arg.to_array(evaluated_rows(std::slice::from_ref(arg), number_rows))?;
     let result: BooleanArray = match array.data_type() {
         DataType::Utf8 => map_strings(array.as_string::<i32>(), predicate),
         DataType::LargeUtf8 => map_strings(array.as_string::<i64>(), predicate),
@@ -85,7 +95,7 @@ pub(crate) fn string_map(
     number_rows: usize,
     f: fn(&str) -> String,
 ) -> Result<ColumnarValue> {
-    let array = arg.to_array(number_rows)?;
+    let array = arg.to_array(evaluated_rows(std::slice::from_ref(arg), number_rows))?;
     let result: arrow::array::StringArray = match array.data_type() {
         DataType::Utf8 => array.as_string::<i32>().iter().map(|v| v.map(f)).collect(),
         DataType::LargeUtf8 => array.as_string::<i64>().iter().map(|v| v.map(f)).collect(),

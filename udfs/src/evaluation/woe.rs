@@ -97,7 +97,7 @@ impl ScalarUDFImpl for Woe {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let rows = args.number_rows;
+        let rows = crate::common::evaluated_rows(&args.args, args.number_rows);
         let values = args.args[0].to_array(rows)?;
         let constant = match &args.args[1] {
             ColumnarValue::Scalar(table) => Some(Bins::of(&table.to_array_of_size(1)?, 0)?),

@@ -69,7 +69,7 @@ fn coerce(name: &str, arg_types: &[DataType]) -> Result<Vec<DataType>> {
 }
 
 fn rules(name: &'static str, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-    let rows = args.number_rows;
+    let rows = crate::common::evaluated_rows(&args.args, args.number_rows);
     let scalar = args.args.iter().all(|a| matches!(a, ColumnarValue::Scalar(_)));
     let names = args.args.get(1).map(|n| n.to_array(rows)).transpose()?;
     let parse = |models: &ArrayRef, row: usize| Tree::of(models, row, name);

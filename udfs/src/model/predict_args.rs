@@ -70,7 +70,7 @@ pub(super) fn linear_predictor(
     args: ScalarFunctionArgs,
     link: impl Fn(f64) -> f64,
 ) -> Result<ColumnarValue> {
-    let rows = args.number_rows;
+    let rows = crate::common::evaluated_rows(&args.args, args.number_rows);
     let coefficients = match &args.args[0] {
         ColumnarValue::Scalar(scalar) => {
             let column = coefficients_of(&scalar.to_array_of_size(1)?)?;

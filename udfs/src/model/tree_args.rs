@@ -91,7 +91,7 @@ pub(super) trait RowScorer: Sized {
 /// Scores the rows of `(model, features)`: a NULL model, feature list or feature gives NULL, a
 /// row shorter than the model needs is an error.
 pub(super) fn score_rows<M: RowScorer>(name: &'static str, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-    let rows = args.number_rows;
+    let rows = crate::common::evaluated_rows(&args.args, args.number_rows);
     let scalar = args.args.iter().all(|a| matches!(a, ColumnarValue::Scalar(_)));
     let features = feature_lists(name, &args.args[1].to_array(rows)?)?;
     let lists = FloatLists::new(features.as_list::<i32>());

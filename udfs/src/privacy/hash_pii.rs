@@ -78,8 +78,8 @@ impl ScalarUDFImpl for HashPii {
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let all_scalar = args.args.iter().all(|a| matches!(a, ColumnarValue::Scalar(_)));
-        let as_utf8 =
-            |a: &ColumnarValue| -> Result<ArrayRef> { Ok(cast(&a.to_array(args.number_rows)?, &DataType::Utf8)?) };
+        let rows = crate::common::evaluated_rows(&args.args, args.number_rows);
+        let as_utf8 = |a: &ColumnarValue| -> Result<ArrayRef> { Ok(cast(&a.to_array(rows)?, &DataType::Utf8)?) };
         let (values, keys) = (as_utf8(&args.args[0])?, as_utf8(&args.args[1])?);
         let (values, keys) =
             (arrow::array::AsArray::as_string::<i32>(&values), arrow::array::AsArray::as_string::<i32>(&keys));

@@ -133,7 +133,7 @@ pub(super) fn evaluate(
     args: ScalarFunctionArgs,
     metric: impl Fn(&TopK<'_>) -> f64,
 ) -> Result<ColumnarValue> {
-    let rows = args.number_rows;
+    let rows = crate::common::evaluated_rows(&args.args, args.number_rows);
     let scalar = args.args.iter().all(|a| matches!(a, ColumnarValue::Scalar(_)));
     let mut arrays = args.args.iter().map(|a| a.to_array(rows)).collect::<Result<Vec<ArrayRef>>>()?;
     let DataType::List(element) = arrays[1].data_type() else {

@@ -39,7 +39,7 @@ pub(super) fn recommend_rows<M>(
     parse: impl Fn(&ArrayRef, usize) -> Result<M>,
     mut recommend: impl FnMut(usize, &StringArray, &M, usize, &mut Output) -> Result<()>,
 ) -> Result<ColumnarValue> {
-    let rows = args.number_rows;
+    let rows = crate::common::evaluated_rows(&args.args, args.number_rows);
     let scalar = args.args.iter().all(|a| matches!(a, ColumnarValue::Scalar(_)));
     let items = args.args[items_at].to_array(rows)?;
     let items = items.as_list::<i32>();
