@@ -272,6 +272,11 @@ impl Lake {
             .with_runtime_env(Arc::clone(&self.runtime))
             .build();
         let table_url = table_url(&self.root, name)?;
+        if self.root.scheme() == "file" {
+            if let Ok(root) = self.root.to_file_path() {
+                check_local_tree(name, &root.join(name))?;
+            }
+        }
         let mut format = ParquetFormat::default().with_options(state.table_options().parquet.clone());
         let hint = format.metadata_size_hint().map_or(METADATA_SIZE_HINT, |h| h.min(METADATA_SIZE_HINT));
         format = format.with_metadata_size_hint(Some(hint));
@@ -416,6 +421,36 @@ fn check_file_schemas(table: &str, files: &[ObjectMeta], cache: &Arc<FileMetadat
 }
 
 /// The URL of the table in the lake's folder `name`.
+/// A local table's folder, walked before it is listed: the object store's listing skips links
+/// to missing paths and folders it cannot read, which would drop their files from every answer
+/// without a word. Either is an error naming the path.
+fn check_local_tree(table: &str, folder: &Path) -> Result<()> {
+    let mut pending = vec![folder.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        let entries = std::fs::read_dir(&dir).map_err(|e| {
+            DataFusionError::Plan(format!("table '{table}': cannot read folder {}: {e}", dir.display()))
+        })?;
+        for entry in entries {
+            let entry = entry.map_err(|e| {
+                DataFusionError::Plan(format!("table '{table}': cannot read folder {}: {e}", dir.display()))
+            })?;
+            let path = entry.path();
+            let metadata = std::fs::metadata(&path).map_err(|e| {
+                DataFusionError::Plan(format!(
+                    "table '{table}': {} cannot be read (a link to a missing path?): {e}",
+                    path.display()
+                ))
+            })?;
+            // descend into real folders only (a link to an ancestor would never end)
+            let is_link = entry.file_type().is_ok_and(|t| t.is_symlink());
+            if metadata.is_dir() && !is_link {
+                pending.push(path);
+            }
+        }
+    }
+    Ok(())
+}
+
 fn table_url(root: &Url, name: &str) -> Result<ListingTableUrl> {
     let url = root.join(&format!("{name}/")).map_err(|e| plan_datafusion_err!("invalid table path {name}: {e}"))?;
     ListingTableUrl::parse(url.as_str())

@@ -132,6 +132,7 @@ async fn files_deleted_or_rewritten_during_a_query() {
             .await;
     let error = rewritten.expect_err("a file rewritten with another schema fails the query");
     eprintln!("rewritten: {error}");
+    assert!(error.contains(&file.display().to_string()), "the rewritten file is named: {error}");
 
     // a month folder that is a link to nowhere
     let lake = lake_copy(&dir.path().join("third"));
