@@ -5,7 +5,7 @@
 //! before any tree is built: the parser itself builds long operator chains in a loop, and the
 //! tree it returns is cloned and dropped recursively too.
 //!
-//! The measure is taken on the parser's own tokens and errs on the side of counting too much and errs on the side of counting too much: at each point of the text,
+//! The measure is taken on the parser's own tokens and errs on the side of counting too much: at each point of the text,
 //! the sum over the enclosing brackets (`(`, `[`, `CASE … END`) of the operators seen at that
 //! level since its last separator (a comma, `WHEN`/`THEN`/`ELSE`, or a clause keyword such as
 //! `SELECT`, `FROM`, `WHERE`, `AS`), plus the number of enclosing brackets. Every operator token
@@ -57,14 +57,16 @@ const OPERATORS: &[&str] =
 /// docs, or an error naming where it passes `limit`. The tokens are those the parser will read,
 /// so a string or comment can neither hide a chain from the measure nor be counted in it.
 ///
+/// Text the tokenizer refuses passes: the parser tokenizes it the same way and reports the
+/// syntax error before it builds anything.
+///
 /// # Errors
-/// A message for the client when the depth passes `limit`, or the tokenizer's error.
+/// A message for the client when the depth passes `limit`.
 pub fn check_depth(dialect: &dyn Dialect, sql: &str, limit: usize) -> Result<(), String> {
     let mut tokens = Vec::new();
-    Tokenizer::new(dialect, sql)
-        .with_unescape(false)
-        .tokenize_with_location_into_buf(&mut tokens)
-        .map_err(|e| e.to_string())?;
+    if Tokenizer::new(dialect, sql).with_unescape(false).tokenize_with_location_into_buf(&mut tokens).is_err() {
+        return Ok(());
+    }
     // operators since the last separator, per enclosing bracket (the statement's level first)
     let mut levels: Vec<usize> = vec![0];
     let mut depth = 0_usize; // the sum of `levels` plus the enclosing brackets
