@@ -299,8 +299,8 @@ impl Moments {
             self.min = x;
             self.max = x;
         } else {
-            self.min = self.min.min(x);
-            self.max = self.max.max(x);
+            self.min = lower(self.min, x);
+            self.max = upper(self.max, x);
         }
         self.n += 1.0;
         let delta = x - self.mean;
@@ -321,8 +321,27 @@ impl Moments {
         self.mean += delta * o.n / n;
         self.m2 += o.m2 + delta * delta * self.n * o.n / n;
         self.n = n;
-        self.min = self.min.min(o.min);
-        self.max = self.max.max(o.max);
+        self.min = lower(self.min, o.min);
+        self.max = upper(self.max, o.max);
+    }
+}
+
+/// The smaller of two finite numbers, −0.0 below 0.0 (`f64::min` may return either zero, so the
+/// result would depend on the order of the rows).
+fn lower(a: f64, b: f64) -> f64 {
+    if a.total_cmp(&b).is_le() {
+        a
+    } else {
+        b
+    }
+}
+
+/// The larger of two finite numbers, 0.0 above −0.0.
+fn upper(a: f64, b: f64) -> f64 {
+    if a.total_cmp(&b).is_ge() {
+        a
+    } else {
+        b
     }
 }
 
@@ -812,5 +831,21 @@ mod tests {
         let (q, exact) = s.quantiles();
         assert!(exact);
         assert_eq!(q, vec![Some(1.2), Some(2.0), Some(3.0), Some(4.0), Some(4.8)]);
+    }
+
+    #[test]
+    fn signed_zeros_give_the_same_extremes_in_any_order() {
+        for order in [[0.0, -0.0], [-0.0, 0.0]] {
+            let mut one = Moments::default();
+            order.iter().for_each(|x| one.add(*x));
+            let (mut a, mut b) = (Moments::default(), Moments::default());
+            a.add(order[0]);
+            b.add(order[1]);
+            a.merge(b);
+            for m in [one, a] {
+                assert!(m.min == 0.0 && m.min.is_sign_negative(), "{order:?}: min {}", m.min);
+                assert!(m.max == 0.0 && m.max.is_sign_positive(), "{order:?}: max {}", m.max);
+            }
+        }
     }
 }
