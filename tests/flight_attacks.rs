@@ -16,7 +16,7 @@ use arrow_flight::sql::{Any, CommandStatementQuery, ProstMessageExt, TicketState
 use arrow_flight::{Action, FlightDescriptor, Ticket};
 use bytes::{Buf, BufMut, Bytes};
 use flight_server::{int, query, start, Server};
-use futures::StreamExt;
+use futures::{StreamExt, TryStreamExt};
 use prost::Message;
 use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::codegen::http::uri::PathAndQuery;
@@ -472,28 +472,52 @@ async fn adbc_clients_under_load() {
     server.shutdown().await;
 }
 
-/// `max_running_queries = 1`: a second query waits for the first one's slot (it does not fail
-/// or compete for the pool), a waiting query can be cancelled by dropping it, and the slot
-/// passes on when the first stream ends or its client hangs up.
+/// `max_running_queries = 1`: a second query waits while the first computes (it does not fail
+/// or compete for the pool) and runs once the first is cancelled; a client that reads slowly or
+/// stops reading lends its slot, so it cannot block the server.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn queries_wait_for_a_running_slot() {
     let server = flight_server::start_with("max_running_queries = 1").await;
     let mut first = server.login("ana").await;
-    let info = first
-        .execute("SELECT t.*, c.city FROM transactions t JOIN customers c USING (customer_id)".into(), None)
-        .await
-        .expect("plans");
-    let mut stream = first.do_get(info.endpoint[0].ticket.clone().expect("ticket")).await.expect("streams");
-    let batch = stream.next().await.expect("a batch").expect("no error");
-    assert!(batch.num_rows() > 0, "the first query holds the slot while its client reads slowly");
-
+    let heavy = "SELECT count(*) AS n FROM transactions t CROSS JOIN customers c WHERE t.amount > c.customer_id";
+    let info = first.execute(heavy.into(), None).await.expect("plans");
+    let ticket = info.endpoint[0].ticket.clone().expect("ticket");
+    let computing = tokio::spawn(async move {
+        let stream = first.do_get(ticket).await.map_err(|e| e.to_string())?;
+        stream.try_collect::<Vec<_>>().await.map_err(|e| e.to_string())
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
     let mut second = server.login("mia").await;
     let waiting = tokio::time::timeout(Duration::from_millis(1500), query(&mut second, "SELECT 1 AS one")).await;
-    assert!(waiting.is_err(), "the second query waits for the slot");
-    drop(stream); // the first client hangs up: its slot passes on
+    assert!(waiting.is_err(), "the second query waits while the first computes");
+    let mut canceller = server.login("ana").await;
+    let cancel = Action::new("CancelFlightInfo", arrow_flight::CancelFlightInfoRequest::new(info).encode_to_vec());
+    let reply: Vec<_> = canceller.do_action(cancel).await.expect("cancel accepted").try_collect().await.expect("reply");
+    let result = arrow_flight::CancelFlightInfoResult::decode(reply[0].body.as_ref()).expect("decodes");
+    assert_eq!(
+        result.status,
+        arrow_flight::CancelStatus::Cancelled as i32,
+        "the waiting or running query is cancelled"
+    );
     let started = Instant::now();
     let one = query(&mut second, "SELECT 1 AS one").await.expect("runs once the slot is free");
     assert_eq!(int(&one, "one"), 1);
     assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+    let cancelled = computing.await.expect("joins").expect_err("the first query was cancelled");
+    assert!(cancelled.to_lowercase().contains("cancel"), "{cancelled}");
+
+    // a client that takes one batch of a large result and stops reading
+    let mut slow = server.login("ana").await;
+    let info = slow
+        .execute("SELECT t.*, c.city FROM transactions t JOIN customers c USING (customer_id)".into(), None)
+        .await
+        .expect("plans");
+    let mut stream = slow.do_get(info.endpoint[0].ticket.clone().expect("ticket")).await.expect("streams");
+    assert!(stream.next().await.expect("a batch").expect("no error").num_rows() > 0);
+    let started = Instant::now();
+    let one = query(&mut second, "SELECT 1 AS one").await.expect("runs beside a client that stopped reading");
+    assert_eq!(int(&one, "one"), 1);
+    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+    drop(stream);
     server.shutdown().await;
 }

@@ -9,6 +9,7 @@ use arrow::array::RecordBatch;
 use datafusion::common::DataFusionError;
 use datafusion::prelude::DataFrame;
 use futures::{Stream, StreamExt};
+use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::Semaphore;
 
 /// Why a query stopped early.
@@ -67,7 +68,8 @@ fn stop_of(cancelled: bool) -> Stop {
 }
 
 /// The batches of `frame`, computed in a task of their own once it holds a slot of `admission`
-/// (kept until the task ends). A watchdog aborts that task at `deadline` or when `cancel`
+/// (kept while it computes: a client that reads slower than the query, or keeps a cursor open,
+/// lends the slot to waiting queries until it takes the next batch). A watchdog aborts that task at `deadline` or when `cancel`
 /// completes — while it waits for a slot too — whether or not the client is reading, and the
 /// stream then ends with the reason at once, even while an operator is busy. Both tasks are
 /// aborted when the stream is dropped (client gone). `audit` counts the rows and takes the
@@ -81,9 +83,9 @@ pub fn guarded(
 ) -> impl Stream<Item = Result<RecordBatch, Stop>> + Send + 'static {
     let (sender, receiver) = tokio::sync::mpsc::channel(2);
     let producer = tokio::spawn(async move {
-        let Ok(_slot) = admission.acquire_owned().await else {
-            let _ =
-                sender.send(Err(Stop::Engine(DataFusionError::Execution("the server is shutting down".into())))).await;
+        let shutting_down = || Stop::Engine(DataFusionError::Execution("the server is shutting down".into()));
+        let Ok(mut slot) = Arc::clone(&admission).acquire_owned().await else {
+            let _ = sender.send(Err(shutting_down())).await;
             return;
         };
         let mut stream = match frame.execute_stream().await {
@@ -94,10 +96,27 @@ pub fn guarded(
             }
         };
         while let Some(item) = stream.next().await {
-            if sender.send(item.map_err(Stop::Engine)).await.is_err() {
-                return;
+            match sender.try_send(item.map_err(Stop::Engine)) {
+                Ok(()) => {}
+                Err(TrySendError::Closed(_)) => return,
+                Err(TrySendError::Full(item)) => {
+                    // the client reads slower than the query computes (or holds a cursor open):
+                    // its slot goes to a waiting query until the client takes the next batch
+                    drop(slot);
+                    if sender.send(item).await.is_err() {
+                        return;
+                    }
+                    slot = match Arc::clone(&admission).acquire_owned().await {
+                        Ok(slot) => slot,
+                        Err(_) => {
+                            let _ = sender.send(Err(shutting_down())).await;
+                            return;
+                        }
+                    };
+                }
             }
         }
+        drop(slot);
     });
     let (stop, stopped) = tokio::sync::watch::channel(None::<bool>);
     let producer_abort = producer.abort_handle();
