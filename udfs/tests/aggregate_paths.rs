@@ -49,6 +49,10 @@ use datafusion::logical_expr::{Accumulator, AggregateUDF, EmitTo, GroupsAccumula
 use datafusion::physical_expr::expressions::{Column, Literal};
 use datafusion::physical_expr::PhysicalExpr;
 
+#[path = "support/fuzz.rs"]
+mod fuzz;
+use fuzz::{panic_message, Rng};
+
 /// The seeds each case runs with, and the rows for each seed.
 const RUNS: [(u64, usize); 5] = [(1, 240), (2, 240), (3, 240), (4, 60), (5, 60)];
 /// Relative and absolute tolerance for floats.
@@ -58,46 +62,6 @@ const ABS: f64 = 1e-12;
 /// Aggregates whose paths disagree today, with what differs. The test fails when one of them
 /// passes: fix the aggregate, then delete its entry here.
 const KNOWN_FAILURES: &[(&str, &str)] = &[];
-
-// ---------------------------------------------------------------------------------------------
-// A small deterministic PRNG (splitmix64).
-
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Self {
-        Self(seed.wrapping_mul(0x2545_F491_4F6C_DD1D) ^ 0x9E37_79B9_7F4A_7C15)
-    }
-
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in 0..n (n > 0).
-    fn below(&mut self, n: usize) -> usize {
-        (self.next_u64() % n as u64) as usize
-    }
-
-    /// Uniform in [0, 1).
-    fn unit(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    fn chance(&mut self, p: f64) -> bool {
-        self.unit() < p
-    }
-
-    fn shuffle<T>(&mut self, v: &mut [T]) {
-        for i in (1..v.len()).rev() {
-            let j = self.below(i + 1);
-            v.swap(i, j);
-        }
-    }
-}
 
 // ---------------------------------------------------------------------------------------------
 // Argument generators.
@@ -1249,11 +1213,7 @@ fn hostile_values_neither_panic_nor_split_the_paths() {
             }));
             match outcome {
                 Err(panic) => {
-                    let what = panic
-                        .downcast_ref::<String>()
-                        .cloned()
-                        .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_string()));
-                    report.push(format!("{tag}: panicked: {}", what.unwrap_or_default()));
+                    report.push(format!("{tag}: panicked: {}", panic_message(panic.as_ref())));
                 }
                 Ok(Ok(failures)) => report.extend(
                     failures

@@ -28,29 +28,9 @@ use datafusion::common::{Result, ScalarValue};
 use datafusion::logical_expr::type_coercion::functions::fields_with_udf;
 use datafusion::logical_expr::{ColumnarValue, ReturnFieldArgs, ScalarFunctionArgs, ScalarUDF, Volatility};
 
-struct Rng(u64);
-
-impl Rng {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next_u64() % n as u64) as usize
-    }
-
-    fn chance(&mut self, p: f64) -> bool {
-        ((self.next_u64() >> 11) as f64 / (1u64 << 53) as f64) < p
-    }
-
-    fn pick<T: Clone>(&mut self, values: &[T]) -> T {
-        values[self.below(values.len())].clone()
-    }
-}
+#[path = "support/fuzz.rs"]
+mod fuzz;
+use fuzz::{panic_message, Rng};
 
 const FLOATS: [f64; 12] =
     [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, -0.0, 0.0, 5e-324, 1e300, -1e300, 1.0, 0.5, 3.0, 720.0];
@@ -105,8 +85,7 @@ fn accepted(udf: &ScalarUDF) -> Vec<Vec<DataType>> {
             .flat_map(|l| menu.iter().map(move |t| l.iter().cloned().chain([t.clone()]).collect::<Vec<_>>()))
             .collect();
         for list in &lists {
-            let fields: Vec<FieldRef> =
-                list.iter().enumerate().map(|(i, t)| Arc::new(Field::new(format!("a{i}"), t.clone(), true))).collect();
+            let fields = argument_fields(list.iter().cloned());
             if let Ok(coerced) = fields_with_udf(&fields, udf) {
                 let coerced: Vec<DataType> = coerced.iter().map(|f| f.data_type().clone()).collect();
                 if !out.contains(&coerced) && out.len() < 16 {
@@ -204,13 +183,7 @@ impl Call<'_> {
 
 /// One call on generated input; problems go to `report`. Returns whether it ran to a result.
 fn run_once(udf: &ScalarUDF, kinds: &[ArgKind], rng: &mut Rng, report: &mut Vec<String>) -> bool {
-    let types: Vec<DataType> = kinds
-        .iter()
-        .map(|k| match k {
-            ArgKind::Of(t) => t.clone(),
-            ArgKind::Model(m) => m.data_type(),
-        })
-        .collect();
+    let types: Vec<DataType> = kinds.iter().map(ArgKind::data_type).collect();
     let name = udf.name();
     let rows = rng.pick(&[0_usize, 1, 7, 200]);
     // column arguments are slices at an offset of larger arrays
@@ -236,8 +209,7 @@ fn run_once(udf: &ScalarUDF, kinds: &[ArgKind], rng: &mut Rng, report: &mut Vec<
             args.push(ColumnarValue::Array(full.slice(offset, rows)));
         }
     }
-    let fields: Vec<FieldRef> =
-        types.iter().enumerate().map(|(i, t)| Arc::new(Field::new(format!("a{i}"), t.clone(), true))).collect();
+    let fields = argument_fields(types.iter().cloned());
     let scalar_refs: Vec<Option<&ScalarValue>> = scalars.iter().map(Option::as_ref).collect();
     let tag =
         format!("{name}({}) on {rows} rows", types.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "));
@@ -250,11 +222,7 @@ fn run_once(udf: &ScalarUDF, kinds: &[ArgKind], rng: &mut Rng, report: &mut Vec<
     }));
     let (call, whole) = match outcome {
         Err(panic) => {
-            let what = panic
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_string()));
-            report.push(format!("{tag}: panicked: {}", what.unwrap_or_default()));
+            report.push(format!("{tag}: panicked: {}", panic_message(panic.as_ref())));
             return false;
         }
         Ok(Err(error)) => {
@@ -342,6 +310,8 @@ fn model_calls(models: &std::collections::BTreeMap<&'static str, ScalarValue>) -
     let f = || Of(DataType::Float64);
     let list = || Of(DataType::List(Arc::new(Field::new_list_field(DataType::Float64, true))));
     let m = |name: &str| Model(models[name].clone());
+    let (date, count) = (|| Of(DataType::Date32), || Of(DataType::Int64));
+    let lifecycle = vec![date(), date(), count(), count(), date()];
     vec![
         ("bgnbd_expected_purchases", vec![m("bgnbd"), f(), f(), f(), f()]),
         ("bgnbd_expected_purchases_new", vec![m("bgnbd"), f()]),
@@ -352,28 +322,8 @@ fn model_calls(models: &std::collections::BTreeMap<&'static str, ScalarValue>) -
         ("gamma_gamma_expected_spend", vec![m("gamma_gamma"), f(), f()]),
         ("clv", vec![m("bgnbd"), m("gamma_gamma"), f(), f(), f(), f(), f(), f()]),
         ("clv", vec![m("bgnbd"), m("gamma_gamma"), f(), f(), f(), f(), f(), f(), Of(DataType::Utf8)]),
-        (
-            "lifecycle_stage",
-            vec![
-                Of(DataType::Date32),
-                Of(DataType::Date32),
-                Of(DataType::Int64),
-                Of(DataType::Int64),
-                Of(DataType::Date32),
-            ],
-        ),
-        (
-            "lifecycle_stage",
-            vec![
-                Of(DataType::Date32),
-                Of(DataType::Date32),
-                Of(DataType::Int64),
-                Of(DataType::Int64),
-                Of(DataType::Date32),
-                Of(DataType::Int64),
-                Of(DataType::Int64),
-            ],
-        ),
+        ("lifecycle_stage", lifecycle.clone()),
+        ("lifecycle_stage", lifecycle.iter().cloned().chain([Of(DataType::Int64), Of(DataType::Int64)]).collect()),
         ("decision_tree_predict", vec![m("tree"), list()]),
         ("decision_tree_rules", vec![m("tree")]),
         ("isolation_forest_score", vec![m("forest"), list()]),
@@ -395,6 +345,20 @@ fn model_calls(models: &std::collections::BTreeMap<&'static str, ScalarValue>) -
 enum ArgKind {
     Of(DataType),
     Model(ScalarValue),
+}
+
+impl ArgKind {
+    fn data_type(&self) -> DataType {
+        match self {
+            ArgKind::Of(t) => t.clone(),
+            ArgKind::Model(m) => m.data_type(),
+        }
+    }
+}
+
+/// Fields `a0, a1, …` of the given types, as the planner names a call's arguments.
+fn argument_fields(types: impl IntoIterator<Item = DataType>) -> Vec<FieldRef> {
+    types.into_iter().enumerate().map(|(i, t)| Arc::new(Field::new(format!("a{i}"), t, true))).collect()
 }
 
 #[test]
@@ -424,17 +388,7 @@ fn every_scalar_function_survives_hostile_input() {
     for (l, (name, kinds)) in model_calls(&models()).into_iter().enumerate() {
         let udf = &functions[name];
         untested.retain(|u| u != name);
-        let fields: Vec<FieldRef> = kinds
-            .iter()
-            .enumerate()
-            .map(|(i, k)| {
-                let t = match k {
-                    ArgKind::Of(t) => t.clone(),
-                    ArgKind::Model(m) => m.data_type(),
-                };
-                Arc::new(Field::new(format!("a{i}"), t, true))
-            })
-            .collect();
+        let fields = argument_fields(kinds.iter().map(ArgKind::data_type));
         let coerced = match fields_with_udf(&fields, udf.as_ref()) {
             Ok(coerced) => coerced,
             Err(e) => {
