@@ -10,6 +10,7 @@ mod common;
 mod flight_server;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use arrow_flight::sql::{Any, CommandStatementQuery, ProstMessageExt, TicketStatementQuery};
@@ -479,14 +480,23 @@ async fn adbc_clients_under_load() {
 async fn queries_wait_for_a_running_slot() {
     let server = flight_server::start_with("max_running_queries = 1").await;
     let mut first = server.login("ana").await;
-    let heavy = "SELECT count(*) AS n FROM transactions t CROSS JOIN customers c WHERE t.amount > c.customer_id";
+    // a trillion rows (hours even in a release build) in batches that yield to the runtime, so
+    // it is still computing when cancelled and the cancellation takes effect at once
+    let heavy = "SELECT value % 1000 AS k, count(*) AS n FROM range(1000000000000) GROUP BY k";
     let info = first.execute(heavy.into(), None).await.expect("plans");
     let ticket = info.endpoint[0].ticket.clone().expect("ticket");
     let computing = tokio::spawn(async move {
         let stream = first.do_get(ticket).await.map_err(|e| e.to_string())?;
         stream.try_collect::<Vec<_>>().await.map_err(|e| e.to_string())
     });
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // the first query holds the slot once it executes (its hash table reserves memory): a fixed sleep
+    // was not enough when other tests load the machine and the second query got the slot first
+    let pool = Arc::clone(&server.ctx.runtime_env().memory_pool);
+    let waited = Instant::now();
+    while pool.reserved() == 0 && waited.elapsed() < Duration::from_secs(60) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(pool.reserved() > 0, "the first query is executing");
     let mut second = server.login("mia").await;
     let waiting = tokio::time::timeout(Duration::from_millis(1500), query(&mut second, "SELECT 1 AS one")).await;
     assert!(waiting.is_err(), "the second query waits while the first computes");
