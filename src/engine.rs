@@ -160,9 +160,16 @@ impl EngineBuilder {
     }
 }
 
-/// A local session with every Persona function.
+/// A local session with every Persona function, whose joins yield to the runtime so that a
+/// cancellation takes effect inside them (see `yields`).
 fn local(config: SessionConfig, runtime: RuntimeEnvBuilder) -> Result<SessionContext> {
-    let ctx = SessionContext::new_with_config_rt(config, runtime.build_arc()?);
+    let state = datafusion::execution::session_state::SessionStateBuilder::new()
+        .with_config(config)
+        .with_runtime_env(runtime.build_arc()?)
+        .with_default_features()
+        .with_physical_optimizer_rule(Arc::new(crate::yields::YieldInJoins))
+        .build();
+    let ctx = SessionContext::new_with_state(state);
     persona_udfs::register_all(&ctx)?;
     Ok(ctx)
 }

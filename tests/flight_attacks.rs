@@ -531,3 +531,44 @@ async fn queries_wait_for_a_running_slot() {
     drop(stream);
     server.shutdown().await;
 }
+
+/// A query busy in an operator that emits many batches per input batch (a cross join: 17
+/// billion pairs, about a minute in a test build) is cancelled at once: the server answers the
+/// login and the cancellation while it computes (the query runs on threads of its own; they
+/// were answered when it ended, 80 s later), and the join yields to the runtime every 128
+/// batches, so the cancelled query stops and frees its memory (it kept computing for 49 s).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_busy_query_does_not_hold_up_the_server() {
+    let server = start().await;
+    let mut first = server.login("ana").await;
+    let heavy = "SELECT count(*) AS n FROM transactions a CROSS JOIN transactions b WHERE a.amount > b.amount";
+    let info = first.execute(heavy.into(), None).await.expect("plans");
+    let ticket = info.endpoint[0].ticket.clone().expect("ticket");
+    let began = Instant::now();
+    let computing = tokio::spawn(async move {
+        let stream = first.do_get(ticket).await.map_err(|e| e.to_string())?;
+        stream.try_collect::<Vec<_>>().await.map_err(|e| e.to_string())
+    });
+    let pool = Arc::clone(&server.ctx.runtime_env().memory_pool);
+    while pool.reserved() == 0 && began.elapsed() < Duration::from_secs(60) {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert!(pool.reserved() > 0, "the cross join is executing");
+    let asked = Instant::now();
+    let mut canceller = server.login("ana").await;
+    let cancel = Action::new("CancelFlightInfo", arrow_flight::CancelFlightInfoRequest::new(info).encode_to_vec());
+    let reply: Vec<_> = canceller.do_action(cancel).await.expect("cancel accepted").try_collect().await.expect("reply");
+    let answered = asked.elapsed();
+    let result = arrow_flight::CancelFlightInfoResult::decode(reply[0].body.as_ref()).expect("decodes");
+    assert_eq!(result.status, arrow_flight::CancelStatus::Cancelled as i32);
+    assert!(answered < Duration::from_secs(3), "login and cancellation answered after {answered:?}");
+    let outcome = computing.await.expect("joins").expect_err("the query was cancelled");
+    assert!(outcome.to_lowercase().contains("cancel"), "{outcome}");
+    while pool.reserved() > 0 && asked.elapsed() < Duration::from_secs(30) {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let stopped = asked.elapsed();
+    assert!(stopped < Duration::from_secs(10), "the cancelled join computed on for {stopped:?}");
+    assert_eq!(pool.reserved(), 0, "the memory pool is back to zero");
+    server.shutdown().await;
+}

@@ -12,6 +12,58 @@ use futures::{Stream, StreamExt};
 use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::Semaphore;
 
+/// Stack size of the compute threads: planning and executing recurse over the plan (as the
+/// binary's own runtime threads).
+const COMPUTE_STACK_BYTES: usize = 32 << 20;
+
+/// Where queries compute: `server.max_running_queries` admission slots and a Tokio runtime of
+/// their own, apart from the one that serves the connections. An operator that computes for a
+/// long time between two yields (a cross join's probe, a large sort) keeps a thread busy until
+/// it yields; on the serving runtime such queries held up logins, cancellations and the streams
+/// of every other client (a cancellation was answered after 80 s, when the query ended).
+#[derive(Debug)]
+pub struct Compute {
+    /// Slots for running queries, shared by both front ends.
+    pub slots: Arc<Semaphore>,
+    /// `None` only once dropped.
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl Compute {
+    /// `slots` admission slots and a runtime of one thread per core.
+    ///
+    /// # Errors
+    /// The runtime's threads cannot be started.
+    pub fn new(slots: usize) -> std::io::Result<Self> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .thread_name("persona-query")
+            .thread_stack_size(COMPUTE_STACK_BYTES)
+            .enable_all()
+            .build()?;
+        Ok(Self { slots: Arc::new(Semaphore::new(slots)), runtime: Some(runtime) })
+    }
+
+    fn spawn<F>(&self, work: F) -> tokio::task::JoinHandle<()>
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        match &self.runtime {
+            Some(runtime) => runtime.spawn(work),
+            None => tokio::spawn(work),
+        }
+    }
+}
+
+impl Drop for Compute {
+    fn drop(&mut self) {
+        // the server may drop it inside its own runtime, where a blocking shutdown would panic;
+        // queries still computing are aborted at their next yield
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
 /// Why a query stopped early.
 #[derive(Debug)]
 pub enum Stop {
@@ -67,8 +119,8 @@ fn stop_of(cancelled: bool) -> Stop {
     }
 }
 
-/// The batches of `frame`, computed in a task of their own once it holds a slot of `admission`
-/// (kept while it computes: a client that reads slower than the query, or keeps a cursor open,
+/// The batches of `frame`, computed in a task of its own on `compute`'s runtime once it holds
+/// one of its slots (kept while it computes: a client that reads slower than the query, or keeps a cursor open,
 /// lends the slot to waiting queries until it takes the next batch). A watchdog aborts that task at `deadline` or when `cancel`
 /// completes — while it waits for a slot too — whether or not the client is reading, and the
 /// stream then ends with the reason at once, even while an operator is busy. Both tasks are
@@ -76,13 +128,14 @@ fn stop_of(cancelled: bool) -> Stop {
 /// outcome; its line is written when the stream ends or is dropped.
 pub fn guarded(
     frame: DataFrame,
-    admission: Arc<Semaphore>,
+    compute: &Compute,
     deadline: Option<tokio::time::Instant>,
     cancel: impl Future<Output = ()> + Send + 'static,
     audit: Audit,
 ) -> impl Stream<Item = Result<RecordBatch, Stop>> + Send + 'static {
     let (sender, receiver) = tokio::sync::mpsc::channel(2);
-    let producer = tokio::spawn(async move {
+    let admission = Arc::clone(&compute.slots);
+    let producer = compute.spawn(async move {
         let shutting_down = || Stop::Engine(DataFusionError::Execution("the server is shutting down".into()));
         let Ok(mut slot) = Arc::clone(&admission).acquire_owned().await else {
             let _ = sender.send(Err(shutting_down())).await;

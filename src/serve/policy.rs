@@ -58,8 +58,9 @@ pub struct Policy {
     lake_tables: Vec<String>,
     roles: HashMap<String, Arc<RoleContext>>,
     shared_pool: Arc<dyn MemoryPool>,
-    /// Slots for running queries (`server.max_running_queries`), shared by both front ends.
-    pub admission: Arc<tokio::sync::Semaphore>,
+    /// Where queries run (`server.max_running_queries` slots and a runtime of their own),
+    /// shared by both front ends.
+    pub compute: super::guard::Compute,
 }
 
 impl Policy {
@@ -93,7 +94,8 @@ impl Policy {
             lake_tables: lake.into_keys().collect(),
             roles,
             shared_pool: Arc::clone(&base.runtime_env().memory_pool),
-            admission: Arc::new(tokio::sync::Semaphore::new(config.server.max_running_queries)),
+            compute: super::guard::Compute::new(config.server.max_running_queries)
+                .map_err(|e| DataFusionError::External(format!("cannot start the query threads: {e}").into()))?,
         })
     }
 
@@ -224,6 +226,7 @@ fn role_context(base: &SessionContext, catalog: Option<&str>) -> Result<SessionC
         .with_runtime_env(base.runtime_env())
         .with_query_planner(Arc::clone(state.query_planner()))
         .with_optimizer_rules(state.optimizers().to_vec())
+        .with_physical_optimizer_rules(state.physical_optimizers().to_vec())
         .build();
     let ctx = SessionContext::new_with_state(role);
     persona_udfs::register_all(&ctx)?;

@@ -244,7 +244,7 @@ impl PersonaFlightSql {
         let schema = Arc::new(pending.frame.schema().as_arrow().clone());
         let batches = guard::guarded(
             pending.frame,
-            Arc::clone(&self.policy.admission),
+            &self.policy.compute,
             deadline,
             async move { cancel.notified().await },
             audit,

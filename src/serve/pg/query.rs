@@ -652,13 +652,7 @@ impl PgService {
         audit.outcome = "abandoned";
         Ok(Execution::Rows {
             schema,
-            batches: Box::pin(guard::guarded(
-                frame,
-                Arc::clone(&self.shared.policy.admission),
-                deadline,
-                cancel,
-                audit,
-            )),
+            batches: Box::pin(guard::guarded(frame, &self.shared.policy.compute, deadline, cancel, audit)),
         })
     }
 }
