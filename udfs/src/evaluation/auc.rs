@@ -16,7 +16,7 @@ use crate::stats::roc::auc;
 
 #[user_doc(
     doc_section(label = "Evaluation Functions"),
-    description = "Area under the ROC curve of score for the binary label: the share of (positive, negative) pairs in which the positive row scores higher, ties counting ½ - equal to sklearn roc_auc_score(label, score). The direction is never flipped: higher scores must mean the positive class (a value below the no-skill level says the score is inverted; negate it). NULL when either class has no rows. NULL and NaN scores and NULL labels are ignored; labels other than 0 and 1 are an error. Keeps the group's scores in memory (8 bytes each).",
+    description = "Area under the ROC curve of score for the binary label: the share of (positive, negative) pairs in which the positive row scores higher, ties counting ½ - equal to sklearn roc_auc_score(label, score). The direction is never flipped: higher scores must mean the positive class (a value below the no-skill level says the score is inverted; negate it). NULL when either class has no rows. NULL and NaN scores and NULL labels are ignored; labels other than 0 and 1 are an error. Counts the group's rows per distinct score while it has at most 4,096 of them (a scorecard's points: kilobytes per group however many rows), then keeps every score in memory (8 bytes each).",
     syntax_example = "auc(score, label)",
     sql_example = r#"```sql
 > SELECT auc(score, label) AS auc FROM (VALUES (0.1, 0), (0.4, 0), (0.35, 1), (0.8, 1)) t(score, label);

@@ -16,7 +16,7 @@ use crate::stats::roc::auc;
 
 #[user_doc(
     doc_section(label = "Evaluation Functions"),
-    description = "Gini coefficient (accuracy ratio, Somers' D) of score for the binary label: 2 * auc(score, label) - 1, with auc's definition (ties count ½). The direction is never flipped: higher scores must mean the positive class (a value below the no-skill level says the score is inverted; negate it). NULL when either class has no rows. NULL and NaN scores and NULL labels are ignored; labels other than 0 and 1 are an error. Keeps the group's scores in memory (8 bytes each).",
+    description = "Gini coefficient (accuracy ratio, Somers' D) of score for the binary label: 2 * auc(score, label) - 1, with auc's definition (ties count ½). The direction is never flipped: higher scores must mean the positive class (a value below the no-skill level says the score is inverted; negate it). NULL when either class has no rows. NULL and NaN scores and NULL labels are ignored; labels other than 0 and 1 are an error. Counts the group's rows per distinct score while it has at most 4,096 of them (a scorecard's points: kilobytes per group however many rows), then keeps every score in memory (8 bytes each).",
     syntax_example = "gini(score, label)",
     sql_example = r#"```sql
 > SELECT gini(score, label) AS gini FROM (VALUES (0.1, 0), (0.4, 0), (0.35, 1), (0.8, 1)) t(score, label);

@@ -16,7 +16,7 @@ use crate::stats::kolmogorov_smirnov::ks_statistic;
 
 #[user_doc(
     doc_section(label = "Evaluation Functions"),
-    description = "Kolmogorov-Smirnov statistic of a score: max |TPR - FPR| over the distinct score thresholds (tie groups are never split), which equals scipy.stats.ks_2samp(scores of positives, scores of negatives).statistic. Symmetric in the direction of the score. NULL when either class has no rows. NULL and NaN scores and NULL labels are ignored; labels other than 0 and 1 are an error. Keeps the group's scores in memory (8 bytes each).",
+    description = "Kolmogorov-Smirnov statistic of a score: max |TPR - FPR| over the distinct score thresholds (tie groups are never split), which equals scipy.stats.ks_2samp(scores of positives, scores of negatives).statistic. Symmetric in the direction of the score. NULL when either class has no rows. NULL and NaN scores and NULL labels are ignored; labels other than 0 and 1 are an error. Counts the group's rows per distinct score while it has at most 4,096 of them (a scorecard's points: kilobytes per group however many rows), then keeps every score in memory (8 bytes each).",
     syntax_example = "ks_statistic(score, label)",
     sql_example = r#"```sql
 > SELECT ks_statistic(score, label) AS ks FROM (VALUES (0.1, 0), (0.4, 0), (0.35, 1), (0.8, 1)) t(score, label);

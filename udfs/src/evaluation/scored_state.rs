@@ -1,18 +1,24 @@
 //! Scores with binary labels: the per-group state behind `auc`, `gini`, `ks_statistic` and
 //! `gains_table`. Each of those files implements [`ScoreMeasure`] (what to compute from the
 //! group's sorted scores); this file only holds, merges and sorts the scores.
+//!
+//! A group counts its rows per distinct score while it has at most [`COUNTED_SCORES`] of them
+//! (a scorecard's integer points, a model's rounded probabilities: a few hundred values for
+//! millions of rows) and keeps every score once it has more. Counted, a group's state is a few
+//! kilobytes however many rows it has, merging adds counts, and the final sort is of the
+//! distinct scores: AUC and KS of 51.7M scores in 12 groups no longer sort 51.7M values.
 
 use std::fmt::Debug;
 use std::mem::size_of;
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray};
-use arrow::datatypes::{DataType, Field, FieldRef, Float64Type};
-use datafusion::common::{plan_err, Result};
+use arrow::array::{Array, ArrayRef, AsArray, ListArray, UInt64Array};
+use arrow::datatypes::{DataType, Field, FieldRef, Float64Type, UInt64Type};
+use datafusion::common::{exec_err, plan_err, HashMap, Result};
 use datafusion::logical_expr::utils::format_state_name;
 
 use super::label_args::{coerce_label, Labels};
-use crate::common::{float_list_array, for_each_float_list};
+use crate::common::{float_list_array, for_each_float_list, FloatListRow, FloatLists, ListOffsets};
 use crate::group_state::{GroupState, GroupsOf};
 
 /// What one scored-label aggregate computes from a group's sorted scores.
@@ -52,29 +58,120 @@ pub(crate) fn coerce_scored_args(name: &str, arg_types: &[DataType], extra: Opti
     Ok(coerced)
 }
 
+/// Distinct scores a group counts before it keeps every score instead.
+pub(crate) const COUNTED_SCORES: usize = 4096;
+
+/// `negatives` and `positives` hold scores one by one; `counted_scores` the distinct scores
+/// counted and `counts` two counts per counted score (rows labelled 0, rows labelled 1).
 pub(crate) fn scored_state_fields(name: &str) -> Vec<FieldRef> {
-    ["negatives", "positives"]
-        .iter()
-        .map(|side| {
-            Arc::new(Field::new(format_state_name(name, side), DataType::new_list(DataType::Float64, true), true))
-        })
-        .collect()
+    let list = |side: &str, item: DataType| {
+        Arc::new(Field::new(format_state_name(name, side), DataType::new_list(item, true), true))
+    };
+    vec![
+        list("negatives", DataType::Float64),
+        list("positives", DataType::Float64),
+        list("counted_scores", DataType::Float64),
+        list("counts", DataType::UInt64),
+    ]
 }
 
-/// Scores of the negative [0] and positive [1] rows of one group.
+/// The scores of one group: counted per distinct score (`counted`, rows labelled 0 and 1; -0.0
+/// is counted as 0.0) while there are at most [`COUNTED_SCORES`] of them, then one by one
+/// (`listed`, negative [0] and positive [1] rows).
 #[derive(Debug, Default)]
-pub(crate) struct Scored([Vec<f64>; 2]);
+pub(crate) struct Scored {
+    listed: [Vec<f64>; 2],
+    counted: HashMap<u64, [u64; 2]>,
+    /// Every score is listed: the group had more than [`COUNTED_SCORES`] distinct scores.
+    overflowed: bool,
+}
 
 impl Scored {
     /// The scores of the rows labelled 0, ascending once `evaluate` runs.
     pub(crate) fn negatives(&self) -> &[f64] {
-        &self.0[0]
+        &self.listed[0]
     }
 
     /// The scores of the rows labelled 1, ascending once `evaluate` runs.
     pub(crate) fn positives(&self) -> &[f64] {
-        &self.0[1]
+        &self.listed[1]
     }
+
+    #[inline]
+    fn add(&mut self, score: f64, label: usize, rows: u64) {
+        if self.overflowed {
+            let side = &mut self.listed[label];
+            side.extend(std::iter::repeat_n(score, usize::try_from(rows).unwrap_or(usize::MAX)));
+            return;
+        }
+        // -0.0 + 0.0 is 0.0: the two zeros are one score, as the measures compare them
+        self.counted.entry((score + 0.0).to_bits()).or_default()[label] += rows;
+        if self.counted.len() > COUNTED_SCORES {
+            self.list_all();
+        }
+    }
+
+    /// Moves the counted scores to the lists (unsorted) and lists from now on.
+    fn list_all(&mut self) {
+        self.overflowed = true;
+        for (bits, counts) in std::mem::take(&mut self.counted) {
+            for (side, rows) in self.listed.iter_mut().zip(counts) {
+                side.extend(std::iter::repeat_n(f64::from_bits(bits), usize::try_from(rows).unwrap_or(usize::MAX)));
+            }
+        }
+    }
+
+    /// Sorts the listed scores, after the counted ones, in ascending order. Counted scores are
+    /// expanded in sorted order: only the distinct scores are sorted.
+    fn sort(&mut self) {
+        let listed_before = !self.listed[0].is_empty() || !self.listed[1].is_empty();
+        let mut counted: Vec<(f64, [u64; 2])> = std::mem::take(&mut self.counted)
+            .into_iter()
+            .map(|(bits, counts)| (f64::from_bits(bits), counts))
+            .collect();
+        counted.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+        for (score, counts) in counted {
+            for (side, rows) in self.listed.iter_mut().zip(counts) {
+                side.extend(std::iter::repeat_n(score, usize::try_from(rows).unwrap_or(usize::MAX)));
+            }
+        }
+        // listed from now on: a window that goes on updating after `evaluate` keeps one list
+        self.overflowed = true;
+        // a group lists scores only once it counts none (`list_all`), so the expanded counts
+        // alone are sorted already
+        if listed_before {
+            for side in &mut self.listed {
+                side.sort_unstable_by(f64::total_cmp);
+            }
+        }
+    }
+}
+
+/// The `counted_scores` and `counts` state columns of `groups`.
+fn counted_state(name: &'static str, groups: &[Scored]) -> Result<[ArrayRef; 2]> {
+    let (mut score_offsets, mut count_offsets) = (ListOffsets::new(name), ListOffsets::new(name));
+    let (mut scores, mut counts) = (Vec::new(), Vec::new());
+    for group in groups {
+        for (bits, [negatives, positives]) in &group.counted {
+            scores.push(f64::from_bits(*bits));
+            counts.extend([*negatives, *positives]);
+        }
+        score_offsets.push(scores.len())?;
+        count_offsets.push(counts.len())?;
+    }
+    let scores = ListArray::new(
+        Arc::new(Field::new_list_field(DataType::Float64, true)),
+        score_offsets.finish(),
+        Arc::new(arrow::array::Float64Array::from(scores)),
+        None,
+    );
+    let counts = ListArray::new(
+        Arc::new(Field::new_list_field(DataType::UInt64, true)),
+        count_offsets.finish(),
+        Arc::new(UInt64Array::from(counts)),
+        None,
+    );
+    Ok([Arc::new(scores), Arc::new(counts)])
 }
 
 impl GroupState for Scored {
@@ -93,37 +190,121 @@ impl GroupState for Scored {
             let Some(g) = group_of(row) else { continue };
             let Some(label) = labels.get(name, row)? else { continue };
             if scores.is_valid(row) && !scores.value(row).is_nan() {
-                groups[g].0[usize::from(label)].push(scores.value(row));
+                groups[g].add(scores.value(row), usize::from(label), 1);
             }
         }
         Ok(())
     }
 
     fn state(measure: &Self::Params, groups: &mut [Self]) -> Result<Vec<ArrayRef>> {
-        (0..2).map(|side| float_list_array(measure.name(), groups.iter().map(|g| Some(g.0[side].as_slice())))).collect()
+        let name = measure.name();
+        let mut state: Vec<ArrayRef> = (0..2)
+            .map(|side| float_list_array(name, groups.iter().map(|g| Some(g.listed[side].as_slice()))))
+            .collect::<Result<_>>()?;
+        state.extend(counted_state(name, groups)?);
+        Ok(state)
     }
 
     fn merge(
-        _: &Self::Params,
+        measure: &Self::Params,
         groups: &mut [Self],
         states: &[ArrayRef],
         group_of: impl Fn(usize) -> usize,
     ) -> Result<()> {
-        for_each_float_list(&states[..2], |row, side, values| groups[group_of(row)].0[side].extend_from_slice(values));
+        for_each_float_list(&states[..2], |row, side, values| {
+            let group = &mut groups[group_of(row)];
+            if !values.is_empty() && !group.overflowed {
+                group.list_all();
+            }
+            group.listed[side].extend_from_slice(values);
+        });
+        let scores = FloatLists::new(states[2].as_list::<i32>());
+        let counts = states[3].as_list::<i32>();
+        let count_values = counts.values().as_primitive::<UInt64Type>().values();
+        let offsets = counts.value_offsets();
+        for row in 0..states[2].len().min(counts.len()) {
+            let FloatListRow::Values(values) = scores.row(row) else { continue };
+            let (start, end) = (offsets[row] as usize, offsets[row + 1] as usize);
+            if end - start != 2 * values.len() || counts.is_null(row) {
+                return exec_err!(
+                    "{}: a state row has {} counted scores and {} counts (two per score expected)",
+                    measure.name(),
+                    values.len(),
+                    end - start
+                );
+            }
+            let group = &mut groups[group_of(row)];
+            for (score, pair) in values.iter().zip(count_values[start..end].chunks_exact(2)) {
+                group.add(*score, 0, pair[0]);
+                group.add(*score, 1, pair[1]);
+            }
+        }
         Ok(())
     }
 
-    /// Sorts each group's scores in place (no copy) and hands them to the measure.
+    /// Sorts each group's scores in place (the counted ones by distinct score) and hands them
+    /// to the measure.
     fn evaluate(measure: &Self::Params, groups: &mut [Self]) -> Result<ArrayRef> {
         for group in groups.iter_mut() {
-            for side in &mut group.0 {
-                side.sort_unstable_by(f64::total_cmp);
-            }
+            group.sort();
         }
         measure.evaluate(groups)
     }
 
     fn size(&self) -> usize {
-        (self.0[0].capacity() + self.0[1].capacity()) * size_of::<f64>()
+        (self.listed[0].capacity() + self.listed[1].capacity()) * size_of::<f64>()
+            + self.counted.capacity() * (size_of::<u64>() + size_of::<[u64; 2]>() + 1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Scored, COUNTED_SCORES};
+
+    fn sorted(mut group: Scored) -> (Vec<f64>, Vec<f64>) {
+        group.sort();
+        (group.negatives().to_vec(), group.positives().to_vec())
+    }
+
+    /// Counted and listed groups hold the same scores: whichever way a group's rows arrive
+    /// (counted, past the limit, merged into a group that lists), the sorted scores agree.
+    #[test]
+    fn counted_and_listed_scores_agree() {
+        let rows: Vec<(f64, usize)> = (0..3 * COUNTED_SCORES)
+            .map(|i| (f64::from(u32::try_from(i % 700).unwrap_or(0)) - 350.0, usize::from(i % 3 == 0)))
+            .collect();
+        let mut counted = Scored::default();
+        for &(score, label) in &rows {
+            counted.add(score, label, 1);
+        }
+        assert!(!counted.overflowed && counted.counted.len() == 700);
+        let mut listed = Scored::default();
+        listed.list_all();
+        for &(score, label) in &rows {
+            listed.add(score, label, 1);
+        }
+        let (counted, listed) = (sorted(counted), sorted(listed));
+        assert_eq!(counted, listed);
+        assert_eq!(counted.0.len() + counted.1.len(), rows.len());
+        assert!(counted.0.is_sorted() && counted.1.is_sorted());
+
+        // past the limit a group lists everything it had counted
+        let mut many = Scored::default();
+        for i in 0..=COUNTED_SCORES {
+            many.add(f64::from(u32::try_from(i).unwrap_or(0)), i % 2, 2);
+        }
+        assert!(many.overflowed && many.counted.is_empty());
+        let (negatives, positives) = sorted(many);
+        assert_eq!(negatives.len() + positives.len(), 2 * (COUNTED_SCORES + 1));
+    }
+
+    #[test]
+    fn signed_zeros_are_one_score() {
+        let mut group = Scored::default();
+        group.add(-0.0, 0, 1);
+        group.add(0.0, 1, 1);
+        assert_eq!(group.counted.len(), 1);
+        let (negatives, positives) = sorted(group);
+        assert_eq!((negatives, positives), (vec![0.0], vec![0.0]));
     }
 }
