@@ -296,8 +296,7 @@ impl GroupState for Pairs {
     }
 
     fn merge(_: &Params, groups: &mut [Self], states: &[ArrayRef], group_of: impl Fn(usize) -> usize) -> Result<()> {
-        item_pairs::merge(states, groups, group_of);
-        Ok(())
+        item_pairs::merge("frequent_itemsets", states, groups, group_of)
     }
 
     fn evaluate(params: &Params, groups: &mut [Self]) -> Result<ArrayRef> {

@@ -135,9 +135,13 @@ impl GroupState for Users {
         item_pairs::state(params.name, groups, params.weighted)
     }
 
-    fn merge(_: &Params, groups: &mut [Self], states: &[ArrayRef], group_of: impl Fn(usize) -> usize) -> Result<()> {
-        item_pairs::merge(states, groups, group_of);
-        Ok(())
+    fn merge(
+        params: &Params,
+        groups: &mut [Self],
+        states: &[ArrayRef],
+        group_of: impl Fn(usize) -> usize,
+    ) -> Result<()> {
+        item_pairs::merge(params.name, states, groups, group_of)
     }
 
     fn evaluate(params: &Params, groups: &mut [Self]) -> Result<ArrayRef> {
