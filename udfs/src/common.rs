@@ -246,6 +246,12 @@ impl ListOffsets {
     pub(crate) fn finish(self) -> arrow::buffer::OffsetBuffer<i32> {
         arrow::buffer::OffsetBuffer::new(self.offsets.into())
     }
+
+    /// The List array of `values` cut at these offsets, without NULL lists.
+    pub(crate) fn into_list(self, values: ArrayRef) -> ArrayRef {
+        let item = Arc::new(arrow::datatypes::Field::new_list_field(values.data_type().clone(), true));
+        Arc::new(arrow::array::ListArray::new(item, self.finish(), values, None))
+    }
 }
 
 /// The offsets of `lists` lists of `len` values each, or an error naming `function` past the

@@ -12,7 +12,7 @@ use std::fmt::Debug;
 use std::mem::size_of;
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, ListArray, UInt64Array};
+use arrow::array::{Array, ArrayRef, AsArray, UInt64Array};
 use arrow::datatypes::{DataType, Field, FieldRef, Float64Type, UInt64Type};
 use datafusion::common::{exec_err, plan_err, HashMap, Result};
 use datafusion::logical_expr::utils::format_state_name;
@@ -100,8 +100,7 @@ impl Scored {
     #[inline]
     fn add(&mut self, score: f64, label: usize, rows: u64) {
         if self.overflowed {
-            let side = &mut self.listed[label];
-            side.extend(std::iter::repeat_n(score, usize::try_from(rows).unwrap_or(usize::MAX)));
+            self.list(score, label, rows);
             return;
         }
         // -0.0 + 0.0 is 0.0: the two zeros are one score, as the measures compare them
@@ -111,14 +110,31 @@ impl Scored {
         }
     }
 
+    /// Lists `rows` rows of `score` labelled `label`.
+    #[inline]
+    fn list(&mut self, score: f64, label: usize, rows: u64) {
+        let side = &mut self.listed[label];
+        if rows == 1 {
+            side.push(score);
+        } else {
+            side.extend(std::iter::repeat_n(score, usize::try_from(rows).unwrap_or(usize::MAX)));
+        }
+    }
+
+    /// Lists the rows of `counted` (scores with their counts per label) in the given order.
+    fn list_counted(&mut self, counted: impl IntoIterator<Item = (f64, [u64; 2])>) {
+        for (score, counts) in counted {
+            for (label, rows) in counts.into_iter().enumerate() {
+                self.list(score, label, rows);
+            }
+        }
+    }
+
     /// Moves the counted scores to the lists (unsorted) and lists from now on.
     fn list_all(&mut self) {
         self.overflowed = true;
-        for (bits, counts) in std::mem::take(&mut self.counted) {
-            for (side, rows) in self.listed.iter_mut().zip(counts) {
-                side.extend(std::iter::repeat_n(f64::from_bits(bits), usize::try_from(rows).unwrap_or(usize::MAX)));
-            }
-        }
+        let counted = std::mem::take(&mut self.counted);
+        self.list_counted(counted.into_iter().map(|(bits, counts)| (f64::from_bits(bits), counts)));
     }
 
     /// Sorts the listed scores, after the counted ones, in ascending order. Counted scores are
@@ -130,11 +146,7 @@ impl Scored {
             .map(|(bits, counts)| (f64::from_bits(bits), counts))
             .collect();
         counted.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
-        for (score, counts) in counted {
-            for (side, rows) in self.listed.iter_mut().zip(counts) {
-                side.extend(std::iter::repeat_n(score, usize::try_from(rows).unwrap_or(usize::MAX)));
-            }
-        }
+        self.list_counted(counted);
         // listed from now on: a window that goes on updating after `evaluate` keeps one list
         self.overflowed = true;
         // a group lists scores only once it counts none (`list_all`), so the expanded counts
@@ -159,19 +171,10 @@ fn counted_state(name: &'static str, groups: &[Scored]) -> Result<[ArrayRef; 2]>
         score_offsets.push(scores.len())?;
         count_offsets.push(counts.len())?;
     }
-    let scores = ListArray::new(
-        Arc::new(Field::new_list_field(DataType::Float64, true)),
-        score_offsets.finish(),
-        Arc::new(arrow::array::Float64Array::from(scores)),
-        None,
-    );
-    let counts = ListArray::new(
-        Arc::new(Field::new_list_field(DataType::UInt64, true)),
-        count_offsets.finish(),
-        Arc::new(UInt64Array::from(counts)),
-        None,
-    );
-    Ok([Arc::new(scores), Arc::new(counts)])
+    Ok([
+        score_offsets.into_list(Arc::new(arrow::array::Float64Array::from(scores))),
+        count_offsets.into_list(Arc::new(UInt64Array::from(counts))),
+    ])
 }
 
 impl GroupState for Scored {

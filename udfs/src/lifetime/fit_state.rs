@@ -12,7 +12,7 @@ use std::mem::size_of;
 use std::sync::Arc;
 
 use arrow::array::{
-    Array, ArrayRef, AsArray, BooleanArray, Float64Array, Int64Array, ListArray, StringArray, StructArray, UInt64Array,
+    Array, ArrayRef, AsArray, BooleanArray, Float64Array, Int64Array, StringArray, StructArray, UInt64Array,
 };
 use arrow::datatypes::{DataType, Field, FieldRef, Fields, Float64Type, UInt64Type};
 use datafusion::common::{exec_err, plan_err, Result, ScalarValue};
@@ -299,19 +299,10 @@ impl<M: Model> GroupState for FitRows<M> {
             row_offsets.push(rows.len())?;
             count_offsets.push(counts.len())?;
         }
-        let rows = ListArray::new(
-            Arc::new(Field::new_list_field(DataType::Float64, true)),
-            row_offsets.finish(),
-            Arc::new(Float64Array::from(rows)),
-            None,
-        );
-        let counts = ListArray::new(
-            Arc::new(Field::new_list_field(DataType::UInt64, true)),
-            count_offsets.finish(),
-            Arc::new(UInt64Array::from(counts)),
-            None,
-        );
-        Ok(vec![Arc::new(rows), Arc::new(counts)])
+        Ok(vec![
+            row_offsets.into_list(Arc::new(Float64Array::from(rows))),
+            count_offsets.into_list(Arc::new(UInt64Array::from(counts))),
+        ])
     }
 
     fn merge(
