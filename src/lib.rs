@@ -14,7 +14,9 @@ pub mod catalog;
 pub mod cluster;
 pub mod demo;
 pub mod demo_lake;
+pub mod depth;
 mod engine;
+mod file_errors;
 pub mod generate;
 #[cfg(any(feature = "cli", feature = "cluster", feature = "server"))]
 pub mod json_text;

@@ -300,7 +300,19 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli)) {
+    // statements are parsed and planned on the thread that blocks on `run`: give it the stack the
+    // runtime's workers have (8 MiB of a main thread overflow at ~6,000 chained terms typed into
+    // the shell; `-c` and `-f` text is checked for depth before parsing)
+    let main = std::thread::Builder::new()
+        .name("persona-main".to_string())
+        .stack_size(persona::cluster::THREAD_STACK_BYTES)
+        .spawn(move || runtime.block_on(run(cli)));
+    let result = match main.map(std::thread::JoinHandle::join) {
+        Ok(Ok(result)) => result,
+        Ok(Err(_)) => Err(DataFusionError::Execution("the main thread panicked".to_string())),
+        Err(e) => Err(DataFusionError::Execution(format!("cannot start the main thread: {e}"))),
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("Error: {}", redact(&e.to_string()));
@@ -521,7 +533,13 @@ async fn shell(args: ShellArgs) -> Result<()> {
     for file in &args.file {
         let sql = std::fs::read_to_string(file)
             .map_err(|e| DataFusionError::Plan(format!("cannot read SQL file {}: {e}", file.display())))?;
+        // a statement nesting too deep would overflow the planner's stack and abort the shell
+        persona::depth::check_sql(&ctx.inner().state(), &sql)
+            .map_err(|e| DataFusionError::Plan(format!("{}: {e}", file.display())))?;
         exec_from_commands(&ctx, vec![sql], &options).await?;
+    }
+    for command in &args.command {
+        persona::depth::check_sql(&ctx.inner().state(), command)?;
     }
     exec_from_commands(&ctx, args.command, &options).await
 }

@@ -84,6 +84,50 @@ fn bad_sql_unknown_tables_and_missing_files_exit_non_zero_with_a_message() {
     assert!(stderr(&out).contains("lake directory /nonexistent/lake does not exist"), "{}", stderr(&out));
 }
 
+/// A statement nesting deeper than the parser and planner's stacks allow is refused before it is
+/// parsed (`-c` and `-f`); the interactive shell plans on a thread with a 32 MiB stack.
+#[test]
+fn statements_too_deep_are_refused_and_never_abort_the_shell() {
+    let chain = |terms: usize| format!("SELECT 1{} AS n", " + 1".repeat(terms - 1));
+    let deep = chain(20_000);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("deep.sql");
+    std::fs::write(&file, format!("SELECT 1 AS fine;\n{deep};\n")).expect("write");
+    let file = file.display().to_string();
+    for args in [vec!["-c", deep.as_str()], vec!["-f", file.as_str()]] {
+        let lake = lake();
+        let mut all = vec!["--lake", lake.as_str(), "-q"];
+        all.extend(args);
+        let out = persona(&all);
+        assert_eq!(out.status.code(), Some(1), "exits with an error, not a signal: {}", stderr(&out));
+        assert!(stderr(&out).contains("statement too complex"), "{}", stderr(&out));
+        assert!(stdout(&out).is_empty(), "nothing of the file ran: {}", stdout(&out));
+    }
+    // the same measure as the server's: 1,000 terms run
+    let out = persona(&["--lake", &lake(), "-q", "--format", "csv", "-c", &chain(1_000)]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "n\n1000\n");
+    // typed into the interactive shell (no depth check there), statements run on a thread with a
+    // 32 MiB stack (3,000 terms ran in a debug build, in 56 s: planning long chains is quadratic)
+    let mut child = Command::new(env!("CARGO_BIN_EXE_persona"))
+        .args(["--lake", &lake(), "-q", "--format", "csv"])
+        .env("PERSONA_CACHE_DIR", env!("CARGO_TARGET_TMPDIR"))
+        .current_dir(dir.path()) // the shell keeps its history in ./.history
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start the shell");
+    {
+        use std::io::Write as _;
+        let mut stdin = child.stdin.take().expect("stdin");
+        writeln!(stdin, "{};", chain(300)).expect("type");
+    }
+    let out = child.wait_with_output().expect("shell ends");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("300"), "{}", stdout(&out));
+}
+
 #[test]
 fn generate_refuses_bad_arguments() {
     let dir = tempfile::tempdir().expect("tempdir");

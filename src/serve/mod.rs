@@ -4,7 +4,6 @@
 
 mod auth;
 mod config;
-mod depth;
 mod guard;
 mod limits;
 mod masking;

@@ -11,7 +11,7 @@ use datafusion::sql::parser::Statement;
 use datafusion::sql::sqlparser::ast::{visit_expressions_mut, Expr, Value};
 use datafusion::sql::sqlparser::dialect::{dialect_from_str, Dialect};
 
-use super::depth::{check_depth, MAX_EXPRESSION_DEPTH};
+use crate::depth::{check_depth, MAX_EXPRESSION_DEPTH};
 
 /// A parsed statement and its redacted text.
 #[derive(Debug)]
@@ -25,7 +25,7 @@ pub const MAX_STATEMENT_BYTES: usize = 8 << 20;
 
 /// Refuses, before it is parsed, a statement longer than [`MAX_STATEMENT_BYTES`] or nesting
 /// deeper than [`MAX_EXPRESSION_DEPTH`] (which would overflow the planner's stack and abort the
-/// server: see [`super::depth`]).
+/// server: see [`crate::depth`]).
 ///
 /// # Errors
 /// The message for the client.

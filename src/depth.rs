@@ -1,9 +1,10 @@
 //! A bound on how deeply a statement's expressions nest, checked on the SQL text before it is
 //! parsed. DataFusion clones and drops expression trees recursively (`Expr::clone` has no stack
 //! guard), so `SELECT 1 + 1 + … + 1` with 10,000 terms — 40 KB of text — overflows the stack
-//! of the thread planning it and aborts the whole process. A server must refuse such a statement
-//! before any tree is built: the parser itself builds long operator chains in a loop, and the
-//! tree it returns is cloned and dropped recursively too.
+//! of the thread planning it and aborts the whole process. The server (both protocols) and the
+//! shell (`-c` commands and `-f` files) refuse such a statement before any tree is built: the
+//! parser itself builds long operator chains in a loop, and the tree it returns is cloned and
+//! dropped recursively too.
 //!
 //! The measure is taken on the parser's own tokens and errs on the side of counting too much: at each point of the text,
 //! the sum over the enclosing brackets (`(`, `[`, `CASE … END`) of the operators seen at that
@@ -12,7 +13,9 @@
 //! counts once, and so do `AND`, `OR`, `NOT`, `IS`, `IN`, `LIKE`, `BETWEEN`; literals, names and
 //! comments do not. An IN list or a CASE with many branches stays flat; a chain of 1,000 `OR`s does not.
 
-use datafusion::sql::sqlparser::dialect::Dialect;
+use datafusion::common::{plan_err, Result};
+use datafusion::execution::context::SessionState;
+use datafusion::sql::sqlparser::dialect::{dialect_from_str, Dialect};
 use datafusion::sql::sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer};
 
 /// The deepest expression a statement may hold, in the measure above.
@@ -62,7 +65,7 @@ const OPERATORS: &[&str] =
 ///
 /// # Errors
 /// A message for the client when the depth passes `limit`.
-pub fn check_depth(dialect: &dyn Dialect, sql: &str, limit: usize) -> Result<(), String> {
+pub fn check_depth(dialect: &dyn Dialect, sql: &str, limit: usize) -> std::result::Result<(), String> {
     let mut tokens = Vec::new();
     if Tokenizer::new(dialect, sql).with_unescape(false).tokenize_with_location_into_buf(&mut tokens).is_err() {
         return Ok(());
@@ -99,6 +102,22 @@ pub fn check_depth(dialect: &dyn Dialect, sql: &str, limit: usize) -> Result<(),
         }
     }
     Ok(())
+}
+
+/// [`check_depth`] with [`MAX_EXPRESSION_DEPTH`] in the session's SQL dialect, as a planning
+/// error: what the shell runs on a command or file before handing it to the parser.
+///
+/// # Errors
+/// An unknown dialect, or the statement refused by [`check_depth`].
+pub fn check_sql(state: &SessionState, sql: &str) -> Result<()> {
+    let dialect = state.config().options().sql_parser.dialect;
+    let Some(parser_dialect) = dialect_from_str(dialect) else {
+        return plan_err!("unsupported SQL dialect: {dialect}");
+    };
+    match check_depth(parser_dialect.as_ref(), sql, MAX_EXPRESSION_DEPTH) {
+        Ok(()) => Ok(()),
+        Err(message) => plan_err!("{message}"),
+    }
 }
 
 /// Tokens that are not operators: words, numbers, literals, placeholders, `.` and whitespace.
