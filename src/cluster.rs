@@ -95,6 +95,9 @@ pub fn session_state(
         .with_config(config)
         .with_runtime_env(runtime)
         .with_optimizer_rules(shippable_rules(&ballista_core::optimizer::ballista_default_optimizer_rules()))
+        // joins yield to the executor's runtime, as in a local session: a cancelled job's tasks stop
+        // inside them (`CooperativeExec` travels in the plan as datafusion-proto encodes it)
+        .with_physical_optimizer_rule(Arc::new(crate::yields::YieldInJoins))
         .build();
     register_functions(&mut state, pseudonym_key)?;
     Ok(state)
@@ -590,5 +593,33 @@ impl LogicalExtensionCodec for PersonaLogicalCodec {
         node: Arc<dyn datafusion::datasource::file_format::FileFormatFactory>,
     ) -> Result<()> {
         self.inner.try_encode_file_format(buf, node)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use datafusion::physical_plan::displayable;
+
+    use super::*;
+
+    /// The scheduler plans each job with this state: its joins must yield as a local session's do.
+    #[tokio::test]
+    async fn the_schedulers_joins_yield() {
+        let state = session_state(SessionConfig::new(), Arc::new(RuntimeEnv::default()), None).expect("state");
+        let ctx = SessionContext::new_with_state(state);
+        ctx.sql("CREATE TABLE a AS VALUES (1), (2)").await.expect("a").collect().await.expect("a");
+        ctx.sql("CREATE TABLE b AS VALUES (2), (3)").await.expect("b").collect().await.expect("b");
+        let plan = ctx
+            .sql("SELECT * FROM a JOIN b ON a.column1 = b.column1")
+            .await
+            .expect("sql")
+            .create_physical_plan()
+            .await
+            .expect("plan");
+        let text = displayable(plan.as_ref()).indent(true).to_string();
+        let lines: Vec<&str> = text.lines().map(str::trim_start).collect();
+        let over_the_join =
+            lines.windows(2).any(|pair| pair[0].starts_with("CooperativeExec") && pair[1].starts_with("HashJoinExec"));
+        assert!(over_the_join, "{text}");
     }
 }

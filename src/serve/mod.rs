@@ -4,6 +4,7 @@
 
 mod auth;
 mod config;
+mod gate;
 mod guard;
 mod limits;
 mod masking;
@@ -77,6 +78,8 @@ pub async fn serve_on(
     let service = FlightServiceServer::new(service)
         .max_decoding_message_size(MAX_MESSAGE_BYTES)
         .max_encoding_message_size(MAX_MESSAGE_BYTES);
+    // tokens are checked before bodies are decoded; undecodable bodies are INVALID_ARGUMENT
+    let service = gate::Gate::new(service, std::sync::Arc::clone(&users));
     let mut server = Server::builder();
     if let (Some(cert), Some(key)) = (&config.server.tls_cert, &config.server.tls_key) {
         // several crypto back ends are linked in (object stores bring aws-lc); pick ring for
