@@ -161,13 +161,17 @@ impl EngineBuilder {
 }
 
 /// A local session with every Persona function, whose joins yield to the runtime so that a
-/// cancellation takes effect inside them (see `yields`) and whose file scans name the file in
-/// their errors (see `file_errors`).
+/// cancellation takes effect inside them (see `yields`), whose file scans name the file in
+/// their errors (see `file_errors`) and whose argument errors name the function (see
+/// `arguments`).
 fn local(config: SessionConfig, runtime: RuntimeEnvBuilder) -> Result<SessionContext> {
     let state = datafusion::execution::session_state::SessionStateBuilder::new()
         .with_config(config)
         .with_runtime_env(runtime.build_arc()?)
         .with_default_features()
+        .with_analyzer_rules(crate::arguments::CheckFunctionArguments::in_analyzer(
+            &datafusion::optimizer::Analyzer::new().rules,
+        ))
         .with_physical_optimizer_rule(Arc::new(crate::yields::YieldInJoins))
         .with_physical_optimizer_rule(Arc::new(crate::file_errors::NameFilesInErrors))
         .build();

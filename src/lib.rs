@@ -9,6 +9,7 @@
 //! `default-features = false` the crate is DataFusion, the functions, the lake and the
 //! generator.
 
+mod arguments;
 pub mod catalog;
 #[cfg(feature = "cluster")]
 pub mod cluster;

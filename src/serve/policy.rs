@@ -225,6 +225,7 @@ fn role_context(base: &SessionContext, catalog: Option<&str>) -> Result<SessionC
         .with_config(config)
         .with_runtime_env(base.runtime_env())
         .with_query_planner(Arc::clone(state.query_planner()))
+        .with_analyzer_rules(state.analyzer().rules.clone())
         .with_optimizer_rules(state.optimizers().to_vec())
         .with_physical_optimizer_rules(state.physical_optimizers().to_vec())
         .build();
