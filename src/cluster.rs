@@ -380,8 +380,12 @@ pub(crate) async fn connect(url: &str, state: SessionState) -> Result<SessionCon
     let state = ctx.state();
     let rules = shippable_rules(state.optimizers());
     let planner = Arc::new(ClusterPlanner { ballista: Arc::clone(state.query_planner()) });
-    let mut state =
-        SessionStateBuilder::new_from_existing(state).with_optimizer_rules(rules).with_query_planner(planner).build();
+    let analyzer = crate::arguments::CheckFunctionArguments::in_analyzer(&state.analyzer().rules);
+    let mut state = SessionStateBuilder::new_from_existing(state)
+        .with_analyzer_rules(analyzer)
+        .with_optimizer_rules(rules)
+        .with_query_planner(planner)
+        .build();
     register_functions(&mut state, None)?;
     Ok(SessionContext::new_with_state(state))
 }

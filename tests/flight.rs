@@ -81,6 +81,32 @@ async fn a_thousand_failed_logins_do_not_starve_other_users() {
     server.shutdown().await;
 }
 
+/// A password spray: one address, a different name on every attempt. Each pair fails once, so only
+/// the address's own budget (50 failures across names) bounds the password checks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_password_spray_from_one_address_backs_off() {
+    let server = start().await;
+    let started = Instant::now();
+    let mut sprayer = server.anonymous().await;
+    let (mut checked, mut unchecked) = (0, 0);
+    for i in 0..500 {
+        let err = sprayer.handshake(&format!("user{i}"), "Summer2026!").await.expect_err("refused").to_string();
+        if is(&err, tonic::Code::ResourceExhausted) && err.contains("too many failed logins from this address") {
+            unchecked += 1;
+        } else if is(&err, tonic::Code::Unauthenticated) && err.contains("invalid user name or password") {
+            checked += 1;
+        } else {
+            panic!("unexpected refusal: {err}");
+        }
+    }
+    let took = started.elapsed();
+    eprintln!("500 sprayed names in {took:?}: {checked} password checks, {unchecked} refused unchecked");
+    // 50 free failures, then one more per doubling back-off (1 s, 2 s, …) that ended during the spray
+    assert!((50..=58).contains(&checked), "{checked} password checks");
+    assert_eq!(checked + unchecked, 500);
+    server.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn authentication_is_required_on_every_call() {
     let server = start().await;

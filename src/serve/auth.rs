@@ -11,6 +11,11 @@
 //! A flood of wrong passwords therefore costs a handful of argon2 checks instead of one each,
 //! and other users (other names, or the same name from elsewhere) log in as before. Unknown
 //! names are throttled the same way, so the refusal says nothing about which names exist.
+//!
+//! One address trying many names (a password spray) is throttled across names too: after
+//! [`FREE_ADDRESS_FAILURES`] failures in a row from an address, whatever the names, its logins
+//! back off the same way; a success from the address clears its count. The budget is large
+//! enough for an office behind one NAT address, whose users mistype now and then.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr};
@@ -55,6 +60,9 @@ pub struct Authenticator {
 /// without a password check.
 pub const FREE_FAILURES: u32 = 5;
 
+/// Failures in a row from one address, across user names, before its logins back off.
+pub const FREE_ADDRESS_FAILURES: u32 = 50;
+
 /// The longest back-off of a throttled pair.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(60);
 
@@ -72,46 +80,68 @@ struct Failures {
     last: Instant,
 }
 
-/// Failed logins per (client address, user name).
+/// Failed logins per (client address, user name) and per address.
 #[derive(Debug, Default)]
 struct Throttle {
     pairs: Mutex<HashMap<(IpAddr, String), Failures>>,
+    addresses: Mutex<HashMap<IpAddr, Failures>>,
 }
 
 impl Throttle {
-    /// The back-off left for the pair, if it is throttled.
-    fn wait(&self, peer: IpAddr, user: &str) -> Option<Duration> {
+    /// Why a login of `user` from `peer` is refused unchecked now, if it is: the pair's back-off,
+    /// else the address's.
+    fn wait(&self, peer: IpAddr, user: &str) -> Option<LoginRefusal> {
         let pairs = self.pairs.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let failures = pairs.get(&(peer, user.to_string()))?;
-        failures.until.checked_duration_since(Instant::now()).filter(|d| !d.is_zero())
+        if let Some(wait) = pairs.get(&(peer, user.to_string())).and_then(Failures::left) {
+            return Some(LoginRefusal::Throttled(wait));
+        }
+        drop(pairs);
+        let addresses = self.addresses.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        addresses.get(&peer).and_then(Failures::left).map(LoginRefusal::AddressThrottled)
     }
 
     fn record(&self, peer: IpAddr, user: &str, succeeded: bool) {
         let mut pairs = self.pairs.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let key = (peer, user.to_string());
-        if succeeded {
-            pairs.remove(&key);
-            return;
-        }
-        let now = Instant::now();
-        if !pairs.contains_key(&key) && pairs.len() >= MAX_TRACKED {
-            pairs.retain(|_, f| f.until > now || now.duration_since(f.last) < MAX_BACKOFF);
-            if pairs.len() >= MAX_TRACKED {
-                if let Some(idle) = pairs.iter().min_by_key(|(_, f)| f.last).map(|(k, _)| k.clone()) {
-                    pairs.remove(&idle);
-                }
+        count(&mut pairs, (peer, user.to_string()), succeeded, FREE_FAILURES);
+        drop(pairs);
+        let mut addresses = self.addresses.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        count(&mut addresses, peer, succeeded, FREE_ADDRESS_FAILURES);
+    }
+}
+
+impl Failures {
+    /// The back-off left, if any.
+    fn left(&self) -> Option<Duration> {
+        self.until.checked_duration_since(Instant::now()).filter(|d| !d.is_zero())
+    }
+}
+
+/// Counts a login under `key`: a success forgets the key; a failure counts, and from the `free`-th
+/// failure in a row the key backs off for 1 s, doubling with each further failure up to
+/// [`MAX_BACKOFF`]. At most [`MAX_TRACKED`] keys are kept (the idlest go first).
+fn count<K: std::hash::Hash + Eq + Clone>(keys: &mut HashMap<K, Failures>, key: K, succeeded: bool, free: u32) {
+    if succeeded {
+        keys.remove(&key);
+        return;
+    }
+    let now = Instant::now();
+    if !keys.contains_key(&key) && keys.len() >= MAX_TRACKED {
+        keys.retain(|_, f| f.until > now || now.duration_since(f.last) < MAX_BACKOFF);
+        if keys.len() >= MAX_TRACKED {
+            if let Some(idle) = keys.iter().min_by_key(|(_, f)| f.last).map(|(k, _)| k.clone()) {
+                keys.remove(&idle);
             }
         }
-        let failures = pairs.entry(key).or_insert(Failures { count: 0, until: now, last: now });
-        if now.duration_since(failures.last) > FORGET_AFTER {
-            failures.count = 0;
-        }
-        failures.count += 1;
-        failures.last = now;
-        if failures.count >= FREE_FAILURES {
-            let backoff = Duration::from_secs(1 << (failures.count - FREE_FAILURES).min(6)).min(MAX_BACKOFF);
-            failures.until = now + backoff;
-        }
+    }
+    let failures = keys.entry(key).or_insert(Failures { count: 0, until: now, last: now });
+    if now.duration_since(failures.last) > FORGET_AFTER {
+        failures.count = 0;
+    }
+    failures.count += 1;
+    failures.last = now;
+    if failures.count >= free {
+        let backoff = Duration::from_secs(1 << (failures.count - free).min(6)).min(MAX_BACKOFF);
+        failures.until = now + backoff;
     }
 }
 
@@ -122,6 +152,8 @@ pub enum LoginRefusal {
     Invalid,
     /// Too many failures from this address for this name: retry after this long.
     Throttled(Duration),
+    /// Too many failures from this address, across names: retry after this long.
+    AddressThrottled(Duration),
 }
 
 impl LoginRefusal {
@@ -132,6 +164,10 @@ impl LoginRefusal {
             LoginRefusal::Invalid => "invalid user name or password".to_string(),
             LoginRefusal::Throttled(wait) => format!(
                 "too many failed logins for this user from this address: retry in {} s",
+                wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
+            ),
+            LoginRefusal::AddressThrottled(wait) => format!(
+                "too many failed logins from this address: retry in {} s",
                 wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
             ),
         }
@@ -212,9 +248,9 @@ impl Authenticator {
         role.filter(|_| verified).map(|role| Identity { user: user.to_string(), role: role.clone() })
     }
 
-    /// The back-off left before `user` may try again from `peer`, if that pair is throttled.
+    /// The refusal of a login of `user` from `peer` while the pair or the address is throttled.
     #[must_use]
-    pub fn throttled(&self, peer: IpAddr, user: &str) -> Option<Duration> {
+    pub fn throttled(&self, peer: IpAddr, user: &str) -> Option<LoginRefusal> {
         self.throttle.wait(peer, user)
     }
 
@@ -229,8 +265,8 @@ impl Authenticator {
     /// # Errors
     /// The refusal: invalid credentials, or the back-off left.
     pub fn log_in(&self, peer: IpAddr, user: &str, password: &str) -> Result<Identity, LoginRefusal> {
-        if let Some(wait) = self.throttle.wait(peer, user) {
-            return Err(LoginRefusal::Throttled(wait));
+        if let Some(refusal) = self.throttle.wait(peer, user) {
+            return Err(refusal);
         }
         let identity = self.verify_password(user, password);
         self.throttle.record(peer, user, identity.is_some());
@@ -317,7 +353,7 @@ impl Authenticator {
 pub fn refusal_status(refusal: LoginRefusal) -> Status {
     match refusal {
         LoginRefusal::Invalid => Status::unauthenticated(refusal.message()),
-        LoginRefusal::Throttled(_) => Status::resource_exhausted(refusal.message()),
+        LoginRefusal::Throttled(_) | LoginRefusal::AddressThrottled(_) => Status::resource_exhausted(refusal.message()),
     }
 }
 
@@ -384,12 +420,13 @@ mod tests {
         for _ in 0..FREE_FAILURES + 3 {
             throttle.record(LOCAL, "nobody", false);
         }
-        let wait = throttle.wait(LOCAL, "nobody").expect("throttled");
+        let Some(LoginRefusal::Throttled(wait)) = throttle.wait(LOCAL, "nobody") else { panic!("throttled") };
         assert!(wait > Duration::from_secs(7) && wait <= Duration::from_secs(8), "{wait:?}");
         for _ in 0..20 {
             throttle.record(LOCAL, "nobody", false);
         }
-        assert!(throttle.wait(LOCAL, "nobody").expect("throttled") <= MAX_BACKOFF);
+        let Some(LoginRefusal::Throttled(wait)) = throttle.wait(LOCAL, "nobody") else { panic!("throttled") };
+        assert!(wait <= MAX_BACKOFF);
         throttle.record(LOCAL, "nobody", true);
         assert!(throttle.wait(LOCAL, "nobody").is_none());
         // a flood of made-up names stays bounded
@@ -397,5 +434,26 @@ mod tests {
             throttle.record(LOCAL, &format!("name{i}"), false);
         }
         assert!(throttle.pairs.lock().expect("lock").len() <= MAX_TRACKED);
+    }
+
+    #[test]
+    fn one_address_spraying_names_backs_off_across_names() {
+        let throttle = Throttle::default();
+        let office = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 9));
+        // one failure per name: no pair is throttled, the address is from the 50th failure
+        for i in 0..FREE_ADDRESS_FAILURES - 1 {
+            throttle.record(office, &format!("user{i}"), false);
+        }
+        assert!(throttle.wait(office, "someone").is_none(), "49 mistakes from an office pass");
+        throttle.record(office, "user49", false);
+        let Some(LoginRefusal::AddressThrottled(wait)) = throttle.wait(office, "someone") else {
+            panic!("the address backs off")
+        };
+        assert!(wait <= Duration::from_secs(1) && !wait.is_zero(), "{wait:?}");
+        assert!(LoginRefusal::AddressThrottled(wait).message().starts_with("too many failed logins from this address"));
+        // other addresses are not affected; a success from the address clears its count
+        assert!(throttle.wait(LOCAL, "someone").is_none());
+        throttle.record(office, "alice", true);
+        assert!(throttle.wait(office, "someone").is_none());
     }
 }

@@ -36,7 +36,7 @@ use tokio::sync::Notify;
 use tonic::metadata::MetadataValue;
 use tonic::{Request, Response, Status, Streaming};
 
-use super::auth::{peer_ip, refusal_status, Authenticator, Identity, LoginRefusal};
+use super::auth::{peer_ip, refusal_status, Authenticator, Identity};
 use super::guard::{self, Audit, Stop};
 use super::metadata::{sql_info, xdbc_type_info};
 use super::policy::{Policy, Refusal, RoleContext};
@@ -400,8 +400,8 @@ impl FlightSqlService for PersonaFlightSql {
         let metadata = request.metadata().clone();
         // a throttled pair is refused before it queues for a password check
         let (user, _) = Authenticator::basic_credentials(&metadata)?;
-        if let Some(wait) = self.auth.throttled(peer, &user) {
-            return Err(refusal_status(LoginRefusal::Throttled(wait)));
+        if let Some(refusal) = self.auth.throttled(peer, &user) {
+            return Err(refusal_status(refusal));
         }
         let _slot = self.login_slots.acquire().await.map_err(|_| Status::unavailable("shutting down"))?;
         let auth = Arc::clone(&self.auth);

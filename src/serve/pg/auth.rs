@@ -172,8 +172,8 @@ impl StartupHandler for PgService {
             }
             PgWireFrontendMessage::PasswordMessageFamily(message) => {
                 let peer = client.socket_addr().ip();
-                if let Some(wait) = self.shared.auth.throttled(peer, &user) {
-                    return Err(pg_error("28P01", LoginRefusal::Throttled(wait).message()));
+                if let Some(refusal) = self.shared.auth.throttled(peer, &user) {
+                    return Err(pg_error("28P01", refusal.message()));
                 }
                 if let Some(state) = client.session_extensions().get::<SaslState>() {
                     let stage = state.0.lock().map(|mut stage| std::mem::replace(&mut *stage, Sasl::Done));
@@ -223,7 +223,9 @@ impl StartupHandler for PgService {
                 }
                 .map_err(|refusal| match refusal {
                     LoginRefusal::Invalid => refused(),
-                    LoginRefusal::Throttled(_) => pg_error("28P01", refusal.message()),
+                    LoginRefusal::Throttled(_) | LoginRefusal::AddressThrottled(_) => {
+                        pg_error("28P01", refusal.message())
+                    }
                 })?;
                 self.log_in(client, identity).await?;
             }
