@@ -11,10 +11,11 @@ WITH inputs AS (
     GROUP BY customer_id
 ), scored AS (
     SELECT customer_id,
-           v['recency_days'] AS recency_days, v['frequency'] AS frequency, v['monetary'] AS monetary,
+           -- spend in cents: a float sum's last bits depend on the order rows are read in
+           v['recency_days'] AS recency_days, v['frequency'] AS frequency, round(v['monetary'], 2) AS monetary,
            6 - quantile_score(5) OVER (ORDER BY v['recency_days'], customer_id) AS r,
            quantile_score(5) OVER (ORDER BY v['frequency'], customer_id) AS f,
-           quantile_score(5) OVER (ORDER BY v['monetary'], customer_id) AS m
+           quantile_score(5) OVER (ORDER BY round(v['monetary'], 2), customer_id) AS m
     FROM inputs
 )
 SELECT rfm_segment(r, f) AS segment,
@@ -35,10 +36,10 @@ WITH inputs AS (
     WHERE amount > 0
     GROUP BY customer_id
 ), scored AS (
-    SELECT customer_id, v['monetary'] AS monetary,
+    SELECT customer_id, round(v['monetary'], 2) AS monetary,
            rfm_cell(6 - quantile_score(5) OVER (ORDER BY v['recency_days'], customer_id),
                     quantile_score(5) OVER (ORDER BY v['frequency'], customer_id),
-                    quantile_score(5) OVER (ORDER BY v['monetary'], customer_id)) AS cell
+                    quantile_score(5) OVER (ORDER BY round(v['monetary'], 2), customer_id)) AS cell
     FROM inputs
 )
 SELECT cell, count(*) AS customers, round(sum(CAST(monetary AS DECIMAL(18, 2))), 0) AS spend
@@ -64,8 +65,8 @@ WITH inputs AS (
     WHERE amount > 0
     GROUP BY customer_id
 ), logs AS (
-    SELECT customer_id, v['recency_days'] AS recency_days, v['frequency'] AS frequency, v['monetary'] AS monetary,
-           ln(1 + v['recency_days']) AS lr, ln(1 + v['frequency']) AS lf, ln(1 + v['monetary']) AS lm
+    SELECT customer_id, v['recency_days'] AS recency_days, v['frequency'] AS frequency, round(v['monetary'], 2) AS monetary,
+           ln(1 + v['recency_days']) AS lr, ln(1 + v['frequency']) AS lf, ln(1 + round(v['monetary'], 2)) AS lm
     FROM inputs
 ), z AS (
     SELECT *, [(lr - avg(lr) OVER ()) / stddev_pop(lr) OVER (),

@@ -105,18 +105,20 @@ pub fn check_depth(dialect: &dyn Dialect, sql: &str, limit: usize) -> std::resul
 }
 
 /// [`check_depth`] with [`MAX_EXPRESSION_DEPTH`] in the session's SQL dialect, as a planning
-/// error: what the shell runs on a command or file before handing it to the parser.
+/// error: what the shell runs on a command, or on a file (whose path then starts the message),
+/// before handing it to the parser.
 ///
 /// # Errors
 /// An unknown dialect, or the statement refused by [`check_depth`].
-pub fn check_sql(state: &SessionState, sql: &str) -> Result<()> {
+pub fn check_sql(state: &SessionState, sql: &str, file: Option<&std::path::Path>) -> Result<()> {
     let dialect = state.config().options().sql_parser.dialect;
     let Some(parser_dialect) = dialect_from_str(dialect) else {
         return plan_err!("unsupported SQL dialect: {dialect}");
     };
-    match check_depth(parser_dialect.as_ref(), sql, MAX_EXPRESSION_DEPTH) {
-        Ok(()) => Ok(()),
-        Err(message) => plan_err!("{message}"),
+    match (check_depth(parser_dialect.as_ref(), sql, MAX_EXPRESSION_DEPTH), file) {
+        (Ok(()), _) => Ok(()),
+        (Err(message), None) => plan_err!("{message}"),
+        (Err(message), Some(file)) => plan_err!("{}: {message}", file.display()),
     }
 }
 

@@ -49,6 +49,7 @@ pub struct EngineBuilder {
     storage: StorageOptions,
     memory_limit: Option<usize>,
     target_partitions: Option<usize>,
+    #[cfg(feature = "cluster")]
     cluster: Option<String>,
 }
 

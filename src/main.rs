@@ -534,12 +534,11 @@ async fn shell(args: ShellArgs) -> Result<()> {
         let sql = std::fs::read_to_string(file)
             .map_err(|e| DataFusionError::Plan(format!("cannot read SQL file {}: {e}", file.display())))?;
         // a statement nesting too deep would overflow the planner's stack and abort the shell
-        persona::depth::check_sql(&ctx.inner().state(), &sql)
-            .map_err(|e| DataFusionError::Plan(format!("{}: {e}", file.display())))?;
+        persona::depth::check_sql(&ctx.inner().state(), &sql, Some(file))?;
         exec_from_commands(&ctx, vec![sql], &options).await?;
     }
     for command in &args.command {
-        persona::depth::check_sql(&ctx.inner().state(), command)?;
+        persona::depth::check_sql(&ctx.inner().state(), command, None)?;
     }
     exec_from_commands(&ctx, args.command, &options).await
 }

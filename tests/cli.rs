@@ -94,13 +94,18 @@ fn statements_too_deep_are_refused_and_never_abort_the_shell() {
     let file = dir.path().join("deep.sql");
     std::fs::write(&file, format!("SELECT 1 AS fine;\n{deep};\n")).expect("write");
     let file = file.display().to_string();
-    for args in [vec!["-c", deep.as_str()], vec!["-f", file.as_str()]] {
+    for (args, starts) in [
+        (vec!["-c", deep.as_str()], "Error: Error during planning: statement too complex".to_string()),
+        (vec!["-f", file.as_str()], format!("Error: Error during planning: {file}: statement too complex")),
+    ] {
         let lake = lake();
         let mut all = vec!["--lake", lake.as_str(), "-q"];
         all.extend(args);
         let out = persona(&all);
         assert_eq!(out.status.code(), Some(1), "exits with an error, not a signal: {}", stderr(&out));
+        assert!(stderr(&out).starts_with(&starts), "{}", stderr(&out));
         assert!(stderr(&out).contains("statement too complex"), "{}", stderr(&out));
+        assert_eq!(stderr(&out).matches("Error during planning").count(), 1, "{}", stderr(&out));
         assert!(stdout(&out).is_empty(), "nothing of the file ran: {}", stdout(&out));
     }
     // the same measure as the server's: 1,000 terms run

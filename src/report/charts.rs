@@ -35,7 +35,7 @@ macro_rules! rfm_scored {
     SELECT customer_id, rfm(txn_ts, amount, DATE '{as_of}') AS v
     FROM transactions WHERE amount > 0 GROUP BY customer_id
 ), scored AS (
-    SELECT v['monetary'] AS monetary,
+    SELECT round(v['monetary'], 2) AS monetary,
            6 - quantile_score(5) OVER (ORDER BY v['recency_days'], customer_id) AS r,
            quantile_score(5) OVER (ORDER BY v['frequency'], customer_id) AS f
     FROM inputs
