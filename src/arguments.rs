@@ -65,12 +65,24 @@ impl CheckFunctionArguments {
         rules
     }
 
-    fn check(&self, expr: &Expr, schema: &DFSchema) -> Result<()> {
+    /// Whether `expr` is a call of a Persona function (not its arguments).
+    fn calls_persona(&self, expr: &Expr) -> bool {
+        let name = match expr {
+            Expr::ScalarFunction(call) => call.func.name(),
+            Expr::AggregateFunction(call) => call.func.name(),
+            Expr::WindowFunction(window) => window.fun.name(),
+            _ => return false,
+        };
+        self.names.contains(name)
+    }
+
+    /// The checks of the module documentation for a call of a Persona function.
+    fn check(expr: &Expr, schema: &DFSchema) -> Result<()> {
         match expr {
-            Expr::ScalarFunction(ScalarFunction { func, args }) if self.names.contains(func.name()) => {
+            Expr::ScalarFunction(ScalarFunction { func, args }) => {
                 check_arguments(func.name(), func.as_ref(), args, schema)
             }
-            Expr::AggregateFunction(AggregateFunction { func, params }) if self.names.contains(func.name()) => {
+            Expr::AggregateFunction(AggregateFunction { func, params }) => {
                 if params.distinct && params.args.len() > 1 {
                     return plan_err!(
                         "{}: DISTINCT applies to an aggregate of one argument, and {} takes {}; remove duplicate rows in a subquery first (SELECT DISTINCT …)",
@@ -84,13 +96,12 @@ impl CheckFunctionArguments {
             Expr::WindowFunction(window) => {
                 let WindowFunction { fun, params } = window.as_ref();
                 match fun {
-                    WindowFunctionDefinition::AggregateUDF(func) if self.names.contains(func.name()) => {
+                    WindowFunctionDefinition::AggregateUDF(func) => {
                         check_arguments(func.name(), func.as_ref(), &params.args, schema)
                     }
-                    WindowFunctionDefinition::WindowUDF(func) if self.names.contains(func.name()) => {
+                    WindowFunctionDefinition::WindowUDF(func) => {
                         check_arguments(func.name(), func.as_ref(), &params.args, schema)
                     }
-                    _ => Ok(()),
                 }
             }
             _ => Ok(()),
@@ -110,16 +121,35 @@ impl AnalyzerRule for CheckFunctionArguments {
     fn analyze(&self, plan: LogicalPlan, _config: &ConfigOptions) -> Result<LogicalPlan> {
         plan.apply_with_subqueries(|node| {
             let inputs = node.inputs();
-            if inputs.is_empty() {
-                return Ok(TreeNodeRecursion::Continue);
-            }
-            let mut schema = DFSchema::empty();
-            for input in inputs {
-                schema.merge(input.schema());
-            }
+            let mut calls = false;
             node.apply_expressions(|expr| {
                 expr.apply(|e| {
-                    self.check(e, &schema)?;
+                    calls |= self.calls_persona(e);
+                    Ok(if calls { TreeNodeRecursion::Stop } else { TreeNodeRecursion::Continue })
+                })
+            })?;
+            // the input schema is only built for the nodes that call a Persona function
+            if !calls {
+                return Ok(TreeNodeRecursion::Continue);
+            }
+            let merged;
+            let schema = match inputs.as_slice() {
+                [] => return Ok(TreeNodeRecursion::Continue),
+                [input] => input.schema().as_ref(),
+                several => {
+                    let mut schema = DFSchema::empty();
+                    for input in several {
+                        schema.merge(input.schema());
+                    }
+                    merged = schema;
+                    &merged
+                }
+            };
+            node.apply_expressions(|expr| {
+                expr.apply(|e| {
+                    if self.calls_persona(e) {
+                        Self::check(e, schema)?;
+                    }
                     Ok(TreeNodeRecursion::Continue)
                 })
             })

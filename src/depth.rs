@@ -111,14 +111,22 @@ pub fn check_depth(dialect: &dyn Dialect, sql: &str, limit: usize) -> std::resul
 /// # Errors
 /// An unknown dialect, or the statement refused by [`check_depth`].
 pub fn check_sql(state: &SessionState, sql: &str, file: Option<&std::path::Path>) -> Result<()> {
-    let dialect = state.config().options().sql_parser.dialect;
-    let Some(parser_dialect) = dialect_from_str(dialect) else {
-        return plan_err!("unsupported SQL dialect: {dialect}");
-    };
-    match (check_depth(parser_dialect.as_ref(), sql, MAX_EXPRESSION_DEPTH), file) {
+    match (check_depth(session_dialect(state)?.as_ref(), sql, MAX_EXPRESSION_DEPTH), file) {
         (Ok(()), _) => Ok(()),
         (Err(message), None) => plan_err!("{message}"),
         (Err(message), Some(file)) => plan_err!("{}: {message}", file.display()),
+    }
+}
+
+/// The tokenizer's dialect for the session's `datafusion.sql_parser.dialect`.
+///
+/// # Errors
+/// A dialect sqlparser does not know.
+pub fn session_dialect(state: &SessionState) -> Result<Box<dyn Dialect>> {
+    let dialect = state.config().options().sql_parser.dialect;
+    match dialect_from_str(dialect) {
+        Some(parser_dialect) => Ok(parser_dialect),
+        None => plan_err!("unsupported SQL dialect: {dialect}"),
     }
 }
 

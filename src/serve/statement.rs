@@ -9,9 +9,9 @@ use datafusion::common::{plan_err, Result};
 use datafusion::execution::context::SessionState;
 use datafusion::sql::parser::Statement;
 use datafusion::sql::sqlparser::ast::{visit_expressions_mut, Expr, Value};
-use datafusion::sql::sqlparser::dialect::{dialect_from_str, Dialect};
+use datafusion::sql::sqlparser::dialect::Dialect;
 
-use crate::depth::{check_depth, MAX_EXPRESSION_DEPTH};
+use crate::depth::{check_depth, session_dialect, MAX_EXPRESSION_DEPTH};
 
 /// A parsed statement and its redacted text.
 #[derive(Debug)]
@@ -44,13 +44,10 @@ pub fn check_text(dialect: &dyn Dialect, sql: &str) -> std::result::Result<(), S
 /// # Errors
 /// Syntax errors, more than one statement, or one refused by [`check_text`].
 pub fn parse(state: &SessionState, sql: &str) -> Result<ParsedStatement> {
-    let dialect = state.config().options().sql_parser.dialect;
-    let Some(parser_dialect) = dialect_from_str(dialect) else {
-        return plan_err!("unsupported SQL dialect: {dialect}");
-    };
-    if let Err(message) = check_text(parser_dialect.as_ref(), sql) {
+    if let Err(message) = check_text(session_dialect(state)?.as_ref(), sql) {
         return plan_err!("{message}");
     }
+    let dialect = state.config().options().sql_parser.dialect;
     let mut statement = state.sql_to_statement(sql, &dialect)?;
     number_placeholders(&mut statement);
     let redacted = redacted_text(&statement);
