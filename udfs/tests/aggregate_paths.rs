@@ -515,7 +515,7 @@ impl Call {
     }
 
     fn accumulator(&self) -> Result<Box<dyn Accumulator>> {
-        self.udaf.accumulator(self.args())
+        Ok(Box::new(Counted(self.udaf.accumulator(self.args())?)))
     }
 
     fn groups_supported(&self) -> bool {
@@ -523,7 +523,87 @@ impl Call {
     }
 
     fn groups(&self) -> Result<Box<dyn GroupsAccumulator>> {
-        self.udaf.create_groups_accumulator(self.args())
+        Ok(Box::new(CountedGroups(self.udaf.create_groups_accumulator(self.args())?)))
+    }
+}
+
+thread_local! {
+    /// The batches this thread has fed to accumulators: every `update_batch`, `merge_batch` and
+    /// `convert_to_state` call, counted by the wrappers below (the long run's figures).
+    static BATCHES: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+fn fed() {
+    BATCHES.with(|b| b.set(b.get() + 1));
+}
+
+fn batches_fed() -> u64 {
+    BATCHES.with(std::cell::Cell::get)
+}
+
+/// An `Accumulator` that counts the batches it is given.
+#[derive(Debug)]
+struct Counted(Box<dyn Accumulator>);
+
+impl Accumulator for Counted {
+    fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
+        fed();
+        self.0.update_batch(values)
+    }
+
+    fn evaluate(&mut self) -> Result<ScalarValue> {
+        self.0.evaluate()
+    }
+
+    fn size(&self) -> usize {
+        self.0.size()
+    }
+
+    fn state(&mut self) -> Result<Vec<ScalarValue>> {
+        self.0.state()
+    }
+
+    fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
+        fed();
+        self.0.merge_batch(states)
+    }
+}
+
+/// A `GroupsAccumulator` that counts the batches it is given.
+struct CountedGroups(Box<dyn GroupsAccumulator>);
+
+impl GroupsAccumulator for CountedGroups {
+    fn update_batch(
+        &mut self,
+        values: &[ArrayRef],
+        group_indices: &[usize],
+        opt_filter: Option<&BooleanArray>,
+        total_num_groups: usize,
+    ) -> Result<()> {
+        fed();
+        self.0.update_batch(values, group_indices, opt_filter, total_num_groups)
+    }
+
+    fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
+        self.0.evaluate(emit_to)
+    }
+
+    fn state(&mut self, emit_to: EmitTo) -> Result<Vec<ArrayRef>> {
+        self.0.state(emit_to)
+    }
+
+    fn merge_batch(&mut self, values: &[ArrayRef], group_indices: &[usize], total_num_groups: usize) -> Result<()> {
+        fed();
+        self.0.merge_batch(values, group_indices, total_num_groups)
+    }
+
+    fn convert_to_state(&self, values: &[ArrayRef], opt_filter: Option<&BooleanArray>) -> Result<Vec<ArrayRef>> {
+        fed();
+        self.0.convert_to_state(values, opt_filter)
+    }
+
+    fn size(&self) -> usize {
+        self.0.size()
     }
 }
 
@@ -781,7 +861,7 @@ type Perturb = fn(&mut [ScalarValue]);
 /// Runs every path for one case and seed; the differences found, as text.
 fn check(udaf: &Arc<AggregateUDF>, case: &Case, seed: u64, rows: usize, perturb: Option<Perturb>) -> Vec<String> {
     let tag = format!("{} [{}] seed {seed}, {rows} rows", case.function, case.label);
-    match run_paths(udaf, case, seed, rows, perturb, None) {
+    match run_paths(udaf, case, Rng::new(seed), rows, perturb, None) {
         Ok(failures) => failures.into_iter().map(|f| format!("{tag}: {f}")).collect(),
         Err(e) => vec![format!("{tag}: {e}")],
     }
@@ -790,12 +870,11 @@ fn check(udaf: &Arc<AggregateUDF>, case: &Case, seed: u64, rows: usize, perturb:
 fn run_paths(
     udaf: &Arc<AggregateUDF>,
     case: &Case,
-    seed: u64,
+    mut rng: Rng,
     rows: usize,
     perturb: Option<Perturb>,
     hostile: Option<bool>,
 ) -> Result<Vec<String>> {
-    let mut rng = Rng::new(seed);
     let (call, mut inputs) =
         prepare(udaf, case, &mut rng, rows).map_err(|e| e.context("coercing the arguments and building the call"))?;
     if let Some(huge) = hostile {
@@ -880,7 +959,7 @@ fn run_paths(
     let all_refs = per_group(&call, &inputs, &groups, &|_| true).map_err(|e| e.context("per-group Accumulators"))?;
     if std::env::var_os("AGGREGATE_PATHS_DUMP").is_some() {
         eprintln!(
-            "{} [{}] seed {seed}: {}\n  per group: {}",
+            "{} [{}]: {}\n  per group: {}",
             case.function,
             case.label,
             show(&whole),
@@ -1186,57 +1265,171 @@ fn hostile_values(rng: &mut Rng, array: &ArrayRef, huge: bool) -> Result<ArrayRe
     Ok(out)
 }
 
-/// The hostile seeds: `PERSONA_HOSTILE_SEEDS` (default 4) per case, 60 or 240 rows.
-fn hostile_seeds() -> u64 {
-    std::env::var("PERSONA_HOSTILE_SEEDS").ok().and_then(|s| s.parse().ok()).unwrap_or(4)
+/// The hostile seeds: `PERSONA_HOSTILE_SEEDS` (default 4) per case from `PERSONA_HOSTILE_FROM`
+/// (default 0, to share a long run between processes), 60 or 240 rows.
+fn hostile_seeds() -> Range<u64> {
+    let var = |name: &str, default: u64| std::env::var(name).ok().and_then(|s| s.parse().ok()).unwrap_or(default);
+    let from = var("PERSONA_HOSTILE_FROM", 0);
+    from..from + var("PERSONA_HOSTILE_SEEDS", 4)
 }
 
-/// Hostile values (see [`hostile_values`]) through every path: no panic; an error is the
-/// function's own (it names the function) and comes from the first path, which sees every row
-/// first — a later path failing where one Accumulator succeeded is a disagreement; and when
-/// every path succeeds on special values (even seeds), the paths agree (NaN equal to NaN, ±inf
-/// exact). With huge values (odd seeds) sums overflow or cancel differently in another order
-/// (a mean of ±f64::MAX is inf in one order and finite in another), so only the first two hold.
-#[test]
-fn hostile_values_neither_panic_nor_split_the_paths() {
-    let aggregates = aggregates();
-    let (mut runs, mut refused, mut report) = (0, 0, Vec::new());
-    for case in cases() {
-        let udaf = &aggregates[case.function];
-        for seed in 0..hostile_seeds() {
-            let huge = seed % 2 == 1;
-            let rows = if seed % 4 < 2 { 240 } else { 60 };
-            runs += 1;
-            let tag = format!("{} [{}] hostile seed {seed}", case.function, case.label);
-            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                run_paths(udaf, &case, 1_000 + seed, rows, None, Some(huge))
-            }));
-            match outcome {
-                Err(panic) => {
-                    report.push(format!("{tag}: panicked: {}", panic_message(panic.as_ref())));
-                }
-                Ok(Ok(failures)) => report.extend(
-                    failures
-                        .into_iter()
-                        // all-NULL inputs are among the hostile ones
-                        .filter(|f| !huge && !f.starts_with("the case checks little"))
-                        .map(|f| format!("{tag}: {f}")),
-                ),
-                Ok(Err(error)) => {
-                    refused += 1;
-                    let text = error.to_string();
-                    let first_path = text.starts_with("(a)") || text.starts_with("coercing");
-                    if !first_path {
-                        report.push(format!("{tag}: a later path failed where one Accumulator succeeded: {text}"));
-                    } else if !text.contains(case.function) && !text.starts_with("coercing") {
-                        report.push(format!("{tag}: the error does not name the function: {text}"));
-                    }
-                }
+/// What one hostile run of [`run_paths`] came to.
+enum Verdict {
+    /// Every path ran; the problems found (none when the paths agree).
+    Ran(Vec<String>),
+    /// The first path refused the input with the function's own error.
+    Refused,
+    /// A panic, an error from a later path only, or an error that does not name the function.
+    Problem(String),
+}
+
+/// Hostile values (see [`hostile_values`]) through every path of one case, judged: no panic; an
+/// error is the function's own (it names the function) and comes from the first path, which sees
+/// every row first — a later path failing where one Accumulator succeeded is a disagreement; and
+/// when every path succeeds on special values, the paths agree (NaN equal to NaN, ±inf exact).
+/// With `huge` values sums overflow or cancel differently in another order (a mean of ±f64::MAX
+/// is inf in one order and finite in another), so only the first two hold.
+fn hostile_run(udaf: &Arc<AggregateUDF>, case: &Case, rng: Rng, rows: usize, huge: bool) -> Verdict {
+    let outcome =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_paths(udaf, case, rng, rows, None, Some(huge))));
+    match outcome {
+        Err(panic) => Verdict::Problem(format!("panicked: {}", panic_message(panic.as_ref()))),
+        Ok(Ok(failures)) => Verdict::Ran(
+            failures
+                .into_iter()
+                // all-NULL inputs are among the hostile ones
+                .filter(|f| !huge && !f.starts_with("the case checks little"))
+                .collect(),
+        ),
+        Ok(Err(error)) => {
+            let text = error.to_string();
+            let first_path = text.starts_with("(a)") || text.starts_with("coercing");
+            if !first_path {
+                Verdict::Problem(format!("a later path failed where one Accumulator succeeded: {text}"))
+            } else if !text.contains(case.function) && !text.starts_with("coercing") {
+                Verdict::Problem(format!("the error does not name the function: {text}"))
+            } else {
+                Verdict::Refused
             }
         }
     }
+}
+
+/// Hostile values through every path of every case (see [`hostile_run`]); even seeds special
+/// values, odd seeds also huge ones. Prints the runs and the batches each function was fed.
+///
+/// The long run: `PERSONA_HOSTILE_BATCHES=n` runs each case on seeds from `PERSONA_HOSTILE_FROM`
+/// until its function has been fed at least `n` batches over its cases (instead of a fixed number
+/// of seeds), and `PERSONA_HOSTILE_SHARD=i/k` takes every k-th case from the i-th, so k processes
+/// share the run.
+#[test]
+fn hostile_values_neither_panic_nor_split_the_paths() {
+    let var = |name: &str| std::env::var(name).ok();
+    let target: Option<u64> = var("PERSONA_HOSTILE_BATCHES").and_then(|s| s.parse().ok());
+    let (shard, shards) = var("PERSONA_HOSTILE_SHARD")
+        .and_then(|s| s.split_once('/').and_then(|(i, k)| Some((i.parse::<usize>().ok()?, k.parse::<usize>().ok()?))))
+        .filter(|&(i, k)| i < k)
+        .unwrap_or((0, 1));
+    let aggregates = aggregates();
+    let cases = cases();
+    let mut cases_of: BTreeMap<&str, u64> = BTreeMap::new();
+    for case in &cases {
+        *cases_of.entry(case.function).or_default() += 1;
+    }
+    let (mut runs, mut refused, mut report) = (0, 0, Vec::new());
+    let mut fed_per_function: BTreeMap<&str, u64> = BTreeMap::new();
+    for case in cases.iter().skip(shard).step_by(shards) {
+        let udaf = &aggregates[case.function];
+        let share = target.map(|n| n.div_ceil(cases_of[case.function]));
+        let mut fed_here = 0;
+        let mut seeds = hostile_seeds();
+        loop {
+            let seed = match share {
+                Some(share) if fed_here >= share => break,
+                Some(_) => {
+                    let seed = seeds.start;
+                    seeds.start += 1;
+                    seed
+                }
+                None => match seeds.next() {
+                    Some(seed) => seed,
+                    None => break,
+                },
+            };
+            let huge = seed % 2 == 1;
+            let rows = if seed % 4 < 2 { 240 } else { 60 };
+            runs += 1;
+            let before = batches_fed();
+            match hostile_run(udaf, case, Rng::new(1_000 + seed), rows, huge) {
+                Verdict::Ran(problems) => report.extend(
+                    problems
+                        .into_iter()
+                        .map(|p| format!("{} [{}] hostile seed {seed}: {p}", case.function, case.label)),
+                ),
+                Verdict::Refused => refused += 1,
+                Verdict::Problem(p) => {
+                    report.push(format!("{} [{}] hostile seed {seed}: {p}", case.function, case.label))
+                }
+            }
+            fed_here += batches_fed() - before;
+        }
+        *fed_per_function.entry(case.function).or_default() += fed_here;
+    }
     eprintln!("hostile values: {runs} runs, {refused} refused with the function's error, {} problems", report.len());
+    let fewest = fed_per_function.iter().min_by_key(|(_, n)| **n);
+    eprintln!(
+        "batches fed: {} in all, fewest {:?}; per function: {fed_per_function:?}",
+        fed_per_function.values().sum::<u64>(),
+        fewest
+    );
     assert!(report.is_empty(), "{} problems:\n{}", report.len(), report.join("\n"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The cargo-fuzz entry (`udfs/fuzz`, target `aggregate_paths`).
+
+/// One coverage-guided case from a fuzzer's bytes: byte 0 picks the case (an aggregate and its
+/// kind of arguments), byte 1 the number of rows (1–256), byte 2's low bit whether huge values are
+/// drawn, and the rest is the tape every later choice and value is drawn from (then SplitMix64).
+/// Returns the problems [`hostile_run`] finds, each naming the case; an input shorter than three
+/// bytes is no case.
+pub fn fuzz_aggregate_paths(data: &[u8]) -> Vec<String> {
+    let [which, rows, flags, tape @ ..] = data else {
+        return Vec::new();
+    };
+    let cases = cases();
+    let case = &cases[usize::from(*which) % cases.len()];
+    let aggregates = aggregates();
+    let Some(udaf) = aggregates.get(case.function) else {
+        return vec![format!("{} is not a registered aggregate", case.function)];
+    };
+    let rows = 1 + usize::from(*rows);
+    let tag = format!("{} [{}] {rows} rows", case.function, case.label);
+    match hostile_run(udaf, case, Rng::from_tape(tape), rows, flags & 1 == 1) {
+        Verdict::Ran(problems) => problems.into_iter().map(|p| format!("{tag}: {p}")).collect(),
+        Verdict::Refused => Vec::new(),
+        Verdict::Problem(p) => vec![format!("{tag}: {p}")],
+    }
+}
+
+/// The fuzz entry runs in CI on fixed inputs, so the target cannot rot: every case once, with
+/// tapes of zeros, of ones and of a counter (a zero tape makes every `chance` true — NULLs and
+/// special values everywhere — and picks the first choice; a tape of ones the opposite).
+#[test]
+fn the_fuzz_entry_runs_every_case() {
+    let count = cases().len();
+    let mut problems = Vec::new();
+    let before = batches_fed();
+    for which in 0..count {
+        for (k, fill) in [0u8, 0xff, 0x5a].into_iter().enumerate() {
+            let mut input = vec![u8::try_from(which).expect("fewer than 256 cases"), 40 + 50 * k as u8, k as u8];
+            input.extend((0..512).map(|i: u32| if fill == 0x5a { (i * 37 % 251) as u8 } else { fill }));
+            problems.extend(fuzz_aggregate_paths(&input));
+        }
+    }
+    assert!(batches_fed() - before >= 3 * count as u64, "the fuzz entry fed almost nothing");
+    assert!(count <= 256, "byte 0 of a fuzz input cannot reach {count} cases");
+    assert!(problems.is_empty(), "{} problems:\n{}", problems.len(), problems.join("\n"));
 }
 
 /// One more basket in a rule_stats state (its first field is the basket count).

