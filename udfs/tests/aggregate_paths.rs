@@ -1321,7 +1321,7 @@ fn hostile_run(udaf: &Arc<AggregateUDF>, case: &Case, rng: Rng, rows: usize, hug
 /// The long run: `PERSONA_HOSTILE_BATCHES=n` runs each case on seeds from `PERSONA_HOSTILE_FROM`
 /// until its function has been fed at least `n` batches over its cases (instead of a fixed number
 /// of seeds), and `PERSONA_HOSTILE_SHARD=i/k` takes every k-th case from the i-th, so k processes
-/// share the run.
+/// share the run; `PERSONA_HOSTILE_FUNCTION=name` runs that function's cases only.
 #[test]
 fn hostile_values_neither_panic_nor_split_the_paths() {
     let var = |name: &str| std::env::var(name).ok();
@@ -1338,7 +1338,8 @@ fn hostile_values_neither_panic_nor_split_the_paths() {
     }
     let (mut runs, mut refused, mut report) = (0, 0, Vec::new());
     let mut fed_per_function: BTreeMap<&str, u64> = BTreeMap::new();
-    for case in cases.iter().skip(shard).step_by(shards) {
+    let only = var("PERSONA_HOSTILE_FUNCTION");
+    for case in cases.iter().filter(|c| only.as_deref().is_none_or(|f| f == c.function)).skip(shard).step_by(shards) {
         let udaf = &aggregates[case.function];
         let share = target.map(|n| n.div_ceil(cases_of[case.function]));
         let mut fed_here = 0;
