@@ -1344,9 +1344,12 @@ fn hostile_values_neither_panic_nor_split_the_paths() {
         let share = target.map(|n| n.div_ceil(cases_of[case.function]));
         let mut fed_here = 0;
         let mut seeds = hostile_seeds();
+        let from = seeds.start;
         loop {
             let seed = match share {
-                Some(share) if fed_here >= share => break,
+                // a run feeds at least one batch unless it is refused before any; a case refused
+                // every time would never reach its share, so it stops after `share` runs
+                Some(share) if fed_here >= share || seeds.start - from >= share => break,
                 Some(_) => {
                     let seed = seeds.start;
                     seeds.start += 1;
