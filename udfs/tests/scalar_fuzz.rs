@@ -361,6 +361,20 @@ fn argument_fields(types: impl IntoIterator<Item = DataType>) -> Vec<FieldRef> {
     types.into_iter().enumerate().map(|(i, t)| Arc::new(Field::new(format!("a{i}"), t, true))).collect()
 }
 
+/// A model call's argument kinds with its columns in the types the planner casts them to.
+fn coerced_kinds(udf: &ScalarUDF, kinds: Vec<ArgKind>) -> Result<Vec<ArgKind>> {
+    let fields = argument_fields(kinds.iter().map(ArgKind::data_type));
+    let coerced = fields_with_udf(&fields, udf)?;
+    Ok(kinds
+        .into_iter()
+        .zip(&coerced)
+        .map(|(k, field)| match k {
+            ArgKind::Of(_) => ArgKind::Of(field.data_type().clone()),
+            model => model,
+        })
+        .collect())
+}
+
 #[test]
 fn every_scalar_function_survives_hostile_input() {
     let seeds: u64 = std::env::var("PERSONA_SCALAR_FUZZ_SEEDS").ok().and_then(|s| s.parse().ok()).unwrap_or(24);
@@ -388,23 +402,13 @@ fn every_scalar_function_survives_hostile_input() {
     for (l, (name, kinds)) in model_calls(&models()).into_iter().enumerate() {
         let udf = &functions[name];
         untested.retain(|u| u != name);
-        let fields = argument_fields(kinds.iter().map(ArgKind::data_type));
-        let coerced = match fields_with_udf(&fields, udf.as_ref()) {
-            Ok(coerced) => coerced,
+        let kinds = match coerced_kinds(udf, kinds) {
+            Ok(kinds) => kinds,
             Err(e) => {
                 report.push(format!("{name}: its documented argument list is refused: {e}"));
                 continue;
             }
         };
-        // the columns in the types the planner casts them to
-        let kinds: Vec<ArgKind> = kinds
-            .into_iter()
-            .zip(&coerced)
-            .map(|(k, field)| match k {
-                ArgKind::Of(_) => ArgKind::Of(field.data_type().clone()),
-                model => model,
-            })
-            .collect();
         for seed in 0..seeds {
             let mut rng = Rng::at(seed * 6_151 + l as u64 * 3_571);
             calls += 1;
@@ -440,17 +444,10 @@ fn all_calls() -> &'static [(Arc<ScalarUDF>, Vec<ArgKind>)] {
             persona_udfs::scalar_functions().into_iter().map(|f| (f.name().to_string(), f)).collect();
         for (name, kinds) in model_calls(&models()) {
             let udf = &functions[name];
-            let fields = argument_fields(kinds.iter().map(ArgKind::data_type));
-            let Ok(coerced) = fields_with_udf(&fields, udf.as_ref()) else { continue };
-            let kinds = kinds
-                .into_iter()
-                .zip(&coerced)
-                .map(|(k, field)| match k {
-                    ArgKind::Of(_) => ArgKind::Of(field.data_type().clone()),
-                    model => model,
-                })
-                .collect();
-            calls.push((Arc::clone(udf), kinds));
+            // a refused list is the test's to report
+            if let Ok(kinds) = coerced_kinds(udf, kinds) {
+                calls.push((Arc::clone(udf), kinds));
+            }
         }
         calls
     })
