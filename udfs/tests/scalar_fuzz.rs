@@ -12,6 +12,11 @@
 //! equal the result over all rows.
 //!
 //! `PERSONA_SCALAR_FUZZ_SEEDS` (default 24) sets the seeds per argument-type list.
+//!
+//! The long run: `PERSONA_SCALAR_CALLS=n` calls each function at least `n` times, shared between
+//! its argument-type lists, on seeds from `PERSONA_SCALAR_FROM` (default 0);
+//! `PERSONA_SCALAR_SHARD=i/k` takes every k-th function from the i-th, so k processes share the
+//! run; `PERSONA_SCALAR_FUNCTION=name` runs that function only.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
@@ -36,28 +41,33 @@ const FLOATS: [f64; 12] =
     [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, -0.0, 0.0, 5e-324, 1e300, -1e300, 1.0, 0.5, 3.0, 720.0];
 const INTS: [i64; 9] = [i64::MIN, i64::MAX, 0, 1, -1, 5, 3, 100, 1_000_000];
 
-fn strings() -> Vec<String> {
-    vec![
-        String::new(),
-        " ".into(),
-        "长".repeat(350_000),
-        "\u{0}\u{FFFD}\u{202E}🙂".into(),
-        "13812345678".into(),
-        "1381234567".into(),
-        "+86 138 1234 5678".into(),
-        "110101199003074514".into(),
-        "11010119900307451X".into(),
-        "110101199013374514".into(),
-        "a.b@example.com".into(),
-        "a.b@example".into(),
-        "@@".into(),
-        "张三".into(),
-        "欧阳娜娜".into(),
-        "x".into(),
-        "tree".into(),
-        "chimerge".into(),
-        "key-0123456789abcdef".into(),
-    ]
+/// The string values, built once (the long one is 1 MiB: built per column, it was most of a
+/// call's time).
+fn strings() -> &'static [String] {
+    static STRINGS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    STRINGS.get_or_init(|| {
+        vec![
+            String::new(),
+            " ".into(),
+            "长".repeat(350_000),
+            "\u{0}\u{FFFD}\u{202E}🙂".into(),
+            "13812345678".into(),
+            "1381234567".into(),
+            "+86 138 1234 5678".into(),
+            "110101199003074514".into(),
+            "11010119900307451X".into(),
+            "110101199013374514".into(),
+            "a.b@example.com".into(),
+            "a.b@example".into(),
+            "@@".into(),
+            "张三".into(),
+            "欧阳娜娜".into(),
+            "x".into(),
+            "tree".into(),
+            "chimerge".into(),
+            "key-0123456789abcdef".into(),
+        ]
+    })
 }
 
 /// The candidate argument types.
@@ -117,16 +127,18 @@ fn column(rng: &mut Rng, data_type: &DataType, n: usize) -> ArrayRef {
         ),
         DataType::Utf8 | DataType::Utf8View => {
             let pool = strings();
-            let mut long_used = false;
-            let values: Vec<Option<String>> = (0..n)
+            // the 1 MiB string at most once per column, and in one column of five: it is all of a
+            // call's cost where it appears (a long run makes 200k calls with it per function)
+            let mut long_used = !rng.chance(0.2);
+            let values: Vec<Option<&str>> = (0..n)
                 .map(|_| {
                     if null(rng) {
                         return None;
                     }
-                    let mut s = rng.pick(&pool);
+                    let mut s = pool[rng.below(pool.len())].as_str();
                     if s.len() > 1000 {
                         if long_used {
-                            s = "y".into();
+                            s = "y";
                         }
                         long_used = true;
                     }
@@ -375,32 +387,87 @@ fn coerced_kinds(udf: &ScalarUDF, kinds: Vec<ArgKind>) -> Result<Vec<ArgKind>> {
         .collect())
 }
 
+/// Which seeds each argument-type list gets and which functions run (see the module docs).
+struct Plan {
+    /// Calls per function (`PERSONA_SCALAR_CALLS`), or a fixed number of seeds per list.
+    per_function: Option<u64>,
+    seeds: u64,
+    from: u64,
+    shard: (usize, usize),
+    only: Option<String>,
+    /// Argument-type lists per function, to share `per_function` between them.
+    lists: std::collections::BTreeMap<String, u64>,
+}
+
+impl Plan {
+    fn from_env() -> Self {
+        let var = |name: &str| std::env::var(name).ok();
+        let number = |name: &str| var(name).and_then(|s| s.parse::<u64>().ok());
+        let shard = var("PERSONA_SCALAR_SHARD")
+            .and_then(|s| s.split_once('/').and_then(|(i, k)| Some((i.parse().ok()?, k.parse().ok()?))))
+            .filter(|&(i, k): &(usize, usize)| i < k)
+            .unwrap_or((0, 1));
+        let mut lists = std::collections::BTreeMap::new();
+        for (udf, _) in all_calls() {
+            *lists.entry(udf.name().to_string()).or_default() += 1;
+        }
+        Self {
+            per_function: number("PERSONA_SCALAR_CALLS"),
+            seeds: number("PERSONA_SCALAR_FUZZ_SEEDS").unwrap_or(24),
+            from: number("PERSONA_SCALAR_FROM").unwrap_or(0),
+            shard,
+            only: var("PERSONA_SCALAR_FUNCTION"),
+            lists,
+        }
+    }
+
+    /// Whether the function at `index` (in `scalar_functions()` order) runs in this process.
+    fn runs(&self, index: usize, name: &str) -> bool {
+        index % self.shard.1 == self.shard.0 && self.only.as_deref().is_none_or(|only| only == name)
+    }
+
+    /// The seeds one argument-type list of `name` runs on.
+    fn seeds(&self, name: &str) -> std::ops::Range<u64> {
+        let count = match self.per_function {
+            Some(n) => n.div_ceil(self.lists.get(name).copied().unwrap_or(1).max(1)),
+            None => self.seeds,
+        };
+        self.from..self.from + count
+    }
+}
+
 #[test]
 fn every_scalar_function_survives_hostile_input() {
-    let seeds: u64 = std::env::var("PERSONA_SCALAR_FUZZ_SEEDS").ok().and_then(|s| s.parse().ok()).unwrap_or(24);
+    let plan = Plan::from_env();
     let mut report = Vec::new();
-    let (mut calls, mut ran, mut untested) = (0, 0, Vec::new());
-    for udf in persona_udfs::scalar_functions() {
-        let lists = accepted(&udf);
+    let (mut ran, mut untested) = (0, Vec::new());
+    let mut calls: std::collections::BTreeMap<String, u64> = std::collections::BTreeMap::new();
+    let functions = persona_udfs::scalar_functions();
+    for (index, udf) in functions.iter().enumerate() {
+        let lists = accepted(udf);
         if lists.is_empty() {
             untested.push(udf.name().to_string());
             continue;
         }
+        if !plan.runs(index, udf.name()) {
+            continue;
+        }
         for (l, types) in lists.iter().enumerate() {
             let kinds: Vec<ArgKind> = types.iter().cloned().map(ArgKind::Of).collect();
-            for seed in 0..seeds {
+            for seed in plan.seeds(udf.name()) {
                 let mut rng = Rng::at(seed * 7919 + l as u64 * 104_729 + udf.name().len() as u64);
-                calls += 1;
-                if run_once(&udf, &kinds, &mut rng, &mut report) {
+                *calls.entry(udf.name().to_string()).or_default() += 1;
+                if run_once(udf, &kinds, &mut rng, &mut report) {
                     ran += 1;
                 }
             }
         }
     }
-    let functions: std::collections::BTreeMap<String, Arc<ScalarUDF>> =
-        persona_udfs::scalar_functions().into_iter().map(|f| (f.name().to_string(), f)).collect();
+    let index_of: std::collections::BTreeMap<&str, usize> =
+        functions.iter().enumerate().map(|(i, f)| (f.name(), i)).collect();
     for (l, (name, kinds)) in model_calls(&models()).into_iter().enumerate() {
-        let udf = &functions[name];
+        let index = index_of[name];
+        let udf = &functions[index];
         untested.retain(|u| u != name);
         let kinds = match coerced_kinds(udf, kinds) {
             Ok(kinds) => kinds,
@@ -409,18 +476,23 @@ fn every_scalar_function_survives_hostile_input() {
                 continue;
             }
         };
-        for seed in 0..seeds {
+        if !plan.runs(index, name) {
+            continue;
+        }
+        for seed in plan.seeds(name) {
             let mut rng = Rng::at(seed * 6_151 + l as u64 * 3_571);
-            calls += 1;
+            *calls.entry(name.to_string()).or_default() += 1;
             if run_once(udf, &kinds, &mut rng, &mut report) {
                 ran += 1;
             }
         }
     }
     eprintln!(
-        "scalar fuzz: {calls} calls, {ran} ran to a result, {} problems; no accepted type list: {untested:?}",
+        "scalar fuzz: {} calls, {ran} ran to a result, {} problems; no accepted type list: {untested:?}",
+        calls.values().sum::<u64>(),
         report.len()
     );
+    eprintln!("calls per function (fewest {:?}): {calls:?}", calls.iter().min_by_key(|(_, n)| **n));
     assert!(report.is_empty(), "{} problems:\n{}", report.len(), report.join("\n"));
     assert!(untested.is_empty(), "functions neither the menu nor model_calls reach: {untested:?}");
 }
