@@ -119,6 +119,17 @@ async fn fixed_cut_points_give_the_same_psi() {
         )
         .await;
         assert!((from_counts - exact).abs() <= 1e-15 * exact, "{feature}: {from_counts} vs {exact}");
+        // the wide form: cut points from a scalar subquery, no join
+        let from_subquery = value(
+            &ctx,
+            &format!(
+                "WITH e AS (SELECT psi_edges({feature}) AS cuts FROM bank WHERE NOT is_actual),
+                      h AS (SELECT is_actual, psi_histogram({feature}, (SELECT cuts FROM e)) AS counts FROM bank GROUP BY is_actual)
+                 SELECT psi_from_counts(x.counts, y.counts) FROM h x JOIN h y ON NOT x.is_actual AND y.is_actual"
+            ),
+        )
+        .await;
+        assert_eq!(from_subquery, from_counts, "{feature}: edges from a scalar subquery");
     }
 }
 

@@ -305,6 +305,14 @@ fn i64_list(values: &[i64]) -> Arg {
     list_lit(values, |v| ScalarValue::Int64(Some(v)), DataType::Int64)
 }
 
+/// Cut points as `shared_edges` gives them (the optimizer wraps `psi_histogram`'s edges): a
+/// dictionary of one list, every row key 0.
+fn shared_f64_list(values: &[f64]) -> Arg {
+    let items: Vec<ScalarValue> = values.iter().map(|v| ScalarValue::Float64(Some(*v))).collect();
+    let list = ScalarValue::List(ScalarValue::new_list_nullable(&items, &DataType::Float64));
+    lit(ScalarValue::Dictionary(Box::new(DataType::Int32), Box::new(list)))
+}
+
 /// One way to call an aggregate.
 struct Case {
     function: &'static str,
@@ -350,6 +358,7 @@ fn cases() -> Vec<Case> {
         case("psi_edges", "ints, 4 bins", vec![small_ints(), i64_lit(4)]),
         case("psi_histogram", "floats", vec![floats(true), f64_list(&[0.0, 20.0, 40.0, 90.0])]),
         case("psi_histogram", "ints, integer cut points", vec![small_ints(), i64_list(&[2, 5, 9])]),
+        case("psi_histogram", "floats, shared edges", vec![floats(true), shared_f64_list(&[0.0, 20.0, 40.0, 90.0])]),
         // evaluation
         case("auc", "0/1 labels", vec![scores(), zero_one(0.3)]),
         case("auc", "boolean labels", vec![scores(), flags(0.5)]),

@@ -126,17 +126,29 @@ fn psi_histogram_equals_counting_each_bin() {
         .expect("batch");
         let ctx = session(&mut rng, &batch);
         let list = edges.iter().map(|e| format!("{e:?}")).collect::<Vec<_>>().join(", ");
-        let got = run(&ctx, &format!("SELECT g, psi_histogram(v, [{list}]) AS h FROM t GROUP BY g ORDER BY g"));
-        let mut got_rows = BTreeMap::new();
-        for batch in &got {
-            let g = batch.column(0).as_primitive::<Int64Type>();
-            let h = batch.column(1).as_list::<i32>();
-            for i in 0..batch.num_rows() {
-                let counts = h.value(i);
-                let counts: Vec<i64> = counts.as_primitive::<Int64Type>().values().to_vec();
-                got_rows.insert(g.value(i), counts);
-            }
-        }
+        // the edges as a literal, from a scalar subquery (one dictionary value per batch once the
+        // optimizer wraps them in shared_edges) and as a joined column (a list per row)
+        let forms = [
+            format!("SELECT g, psi_histogram(v, [{list}]) AS h FROM t GROUP BY g ORDER BY g"),
+            format!("SELECT g, psi_histogram(v, (SELECT [{list}])) AS h FROM t GROUP BY g ORDER BY g"),
+            format!("SELECT g, psi_histogram(v, e) AS h FROM t CROSS JOIN (SELECT [{list}] AS e) GROUP BY g ORDER BY g"),
+        ];
+        let got_forms: Vec<BTreeMap<i64, Vec<i64>>> = forms
+            .iter()
+            .map(|sql| {
+                let mut got_rows = BTreeMap::new();
+                for batch in &run(&ctx, sql) {
+                    let g = batch.column(0).as_primitive::<Int64Type>();
+                    let h = batch.column(1).as_list::<i32>();
+                    for i in 0..batch.num_rows() {
+                        let counts = h.value(i);
+                        let counts: Vec<i64> = counts.as_primitive::<Int64Type>().values().to_vec();
+                        got_rows.insert(g.value(i), counts);
+                    }
+                }
+                got_rows
+            })
+            .collect();
         let mut want: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
         for (v, g) in values.iter().zip(&groups) {
             let counts = want.entry(g.expect("group")).or_insert_with(|| vec![0; edges.len() + 2]);
@@ -147,7 +159,9 @@ fn psi_histogram_equals_counting_each_bin() {
             };
             counts[bin] += 1;
         }
-        assert_eq!(got_rows, want, "seed {seed}: edges {edges:?}");
+        for (got_rows, sql) in got_forms.iter().zip(&forms) {
+            assert_eq!(got_rows, &want, "seed {seed}: edges {edges:?}: {sql}");
+        }
     }
 }
 

@@ -10,6 +10,7 @@ mod psi_edges;
 mod psi_from_counts;
 mod psi_histogram;
 mod sample_state;
+mod shared_edges;
 
 pub use js_divergence::JsDivergence;
 pub use ks_2samp::Ks2Samp;
@@ -18,9 +19,11 @@ pub use psi_bins::PsiBins;
 pub use psi_edges::PsiEdges;
 pub use psi_from_counts::PsiFromCounts;
 pub use psi_histogram::PsiHistogram;
+pub use shared_edges::SharedEdges;
 
 crate::macros::functions! {
     scalar PsiFromCounts => psi_from_counts, psi_from_counts_udf;
+    scalar SharedEdges => shared_edges, shared_edges_udf;
     aggregate JsDivergence => js_divergence, js_divergence_udaf;
     aggregate Ks2Samp => ks_2samp, ks_2samp_udaf;
     aggregate Psi => psi, psi_udaf;

@@ -3,18 +3,19 @@
 use std::mem::size_of;
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, Float64Array, Int64Array, ListArray};
+use arrow::array::{Array, ArrayRef, AsArray, DictionaryArray, Float64Array, Int64Array, ListArray, PrimitiveArray};
 use arrow::buffer::NullBuffer;
-use arrow::datatypes::{DataType, Field, FieldRef, Float64Type, Int64Type};
+use arrow::datatypes::{DataType, Field, FieldRef, Float64Type, Int32Type, Int64Type};
 use datafusion::common::{exec_err, plan_err, Result};
-use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
+use datafusion::logical_expr::function::{AccumulatorArgs, AggregateFunctionSimplification, StateFieldsArgs};
 use datafusion::logical_expr::utils::format_state_name;
 use datafusion::logical_expr::{
-    Accumulator, AggregateUDFImpl, Documentation, GroupsAccumulator, Signature, TypeSignature, Volatility,
+    Accumulator, AggregateUDFImpl, Documentation, Expr, GroupsAccumulator, Signature, TypeSignature, Volatility,
 };
 use datafusion_macros::user_doc;
 
 use super::binning::bin_of;
+use super::shared_edges::shared_edges_type;
 use crate::common::{fix_cut_points, FloatListRow, FloatLists, ListOffsets};
 use crate::group_state::{GroupState, GroupsOf};
 
@@ -23,7 +24,9 @@ use crate::group_state::{GroupState, GroupsOf};
     description = "Counts of the group's values in the bins of fixed cut points c_1 < ... < c_k (finite, strictly increasing, the same on every row of a group, \
 for example psi_edges of a baseline): a list of k + 2 counts, for (-inf, c_1], (c_1, c_2], ..., (c_k, +inf) and, last, the NULL and NaN values. \
 Keeps only the counts (O(bins) memory), so a month of 100M rows streams. Compare two histograms with psi_from_counts. A group without cut points \
-(no rows) gives NULL.",
+(no rows) gives NULL. The edges may come from a scalar subquery, so one pass over a wide table bins every feature against its baseline \
+(psi_histogram(age, (SELECT age_cuts FROM baseline)), ... GROUP BY month): the optimizer wraps the edges in shared_edges, so they are held once \
+per batch rather than copied to every row.",
     syntax_example = "psi_histogram(value, edges)",
     sql_example = r#"```sql
 > SELECT psi_histogram(x, [2.0, 3.0, 4.0]) AS counts FROM (VALUES (1.0), (2.5), (3.0), (9.0), (NULL)) t(x);
@@ -73,6 +76,10 @@ impl AggregateUDFImpl for PsiHistogram {
 
     fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
         match arg_types {
+            // the edges wrapped by `simplify` below
+            [value, edges] if (value.is_numeric() || value.is_null()) && *edges == shared_edges_type() => {
+                Ok(vec![DataType::Float64, shared_edges_type()])
+            }
             [value, DataType::List(f) | DataType::LargeList(f) | DataType::FixedSizeList(f, _)]
                 if (value.is_numeric() || value.is_null()) && f.data_type().is_numeric() =>
             {
@@ -102,6 +109,23 @@ impl AggregateUDFImpl for PsiHistogram {
         true
     }
 
+    /// Wraps the edges in `shared_edges`: edges from a scalar subquery or a literal are then one
+    /// dictionary value per batch instead of a list copied to every row, and rows of a group that
+    /// repeat the same dictionary key skip the per-row comparison of the cut points.
+    fn simplify(&self) -> Option<AggregateFunctionSimplification> {
+        Some(Box::new(|mut aggregate, info| {
+            if let Some(edges) = aggregate.params.args.get_mut(1) {
+                // wrapped already, or a literal the wrapped call was folded into
+                let wrapped = matches!(edges, Expr::ScalarFunction(f) if f.name() == "shared_edges")
+                    || info.get_data_type(edges).is_ok_and(|t| t == shared_edges_type());
+                if !wrapped {
+                    *edges = super::shared_edges_udf().call(vec![edges.clone()]);
+                }
+            }
+            Ok(Expr::AggregateFunction(aggregate))
+        }))
+    }
+
     fn create_groups_accumulator(&self, _args: AccumulatorArgs) -> Result<Box<dyn GroupsAccumulator>> {
         Ok(Box::new(GroupsOf::<Histogram>::new(())))
     }
@@ -129,6 +153,62 @@ impl Histogram {
     }
 }
 
+impl Histogram {
+    /// Counts row `row` of `numbers` in its bin (NULL and NaN in the last).
+    #[inline]
+    fn count(&mut self, numbers: &PrimitiveArray<Float64Type>, row: usize, edges: &[f64]) {
+        let bin = match numbers.is_valid(row).then(|| numbers.value(row)).filter(|v| !v.is_nan()) {
+            Some(v) => bin_of(v, edges),
+            None => self.counts.len() - 1,
+        };
+        self.counts[bin] += 1;
+    }
+}
+
+#[inline]
+fn edges_of(row: FloatListRow<'_>) -> Result<&[f64]> {
+    match row {
+        FloatListRow::Values(e) => Ok(e),
+        FloatListRow::Null => exec_err!("psi_histogram: the cut points must not be NULL"),
+        FloatListRow::HasNull => exec_err!("psi_histogram: the cut points must not contain NULL"),
+    }
+}
+
+/// The edges as `shared_edges` gives them: a row's cut points are entry `key` of the dictionary.
+/// A group's cut points are checked against a row's only when the (group, key) pair differs from
+/// the previous row's — once per batch for edges from a scalar subquery.
+fn update_shared(
+    groups: &mut [Histogram],
+    numbers: &PrimitiveArray<Float64Type>,
+    shared: &DictionaryArray<Int32Type>,
+    group_of: impl Fn(usize) -> Option<usize>,
+) -> Result<()> {
+    let Some(lists) = shared.values().as_list_opt::<i32>() else {
+        return exec_err!("psi_histogram: the cut points must be a list, got {}", shared.values().data_type());
+    };
+    let edges = FloatLists::new(lists);
+    let keys = shared.keys();
+    let mut checked: Option<(usize, usize)> = None;
+    for row in 0..numbers.len() {
+        let Some(g) = group_of(row) else { continue };
+        if keys.is_null(row) {
+            return exec_err!("psi_histogram: the cut points must not be NULL");
+        }
+        let key = match usize::try_from(keys.value(row)) {
+            Ok(key) if key < lists.len() => key,
+            _ => return exec_err!("psi_histogram: invalid dictionary key {} for the cut points", keys.value(row)),
+        };
+        let row_edges = edges_of(edges.row(key))?;
+        let group = &mut groups[g];
+        if checked != Some((g, key)) {
+            group.use_edges(row_edges)?;
+            checked = Some((g, key));
+        }
+        group.count(numbers, row, row_edges);
+    }
+    Ok(())
+}
+
 impl GroupState for Histogram {
     type Params = ();
 
@@ -139,21 +219,19 @@ impl GroupState for Histogram {
         group_of: impl Fn(usize) -> Option<usize>,
     ) -> Result<()> {
         let numbers = values[0].as_primitive::<Float64Type>();
-        let edges = FloatLists::new(values[1].as_list::<i32>());
+        if let Some(shared) = values[1].as_dictionary_opt::<Int32Type>() {
+            return update_shared(groups, numbers, shared, group_of);
+        }
+        let Some(lists) = values[1].as_list_opt::<i32>() else {
+            return exec_err!("psi_histogram: the cut points must be a list, got {}", values[1].data_type());
+        };
+        let edges = FloatLists::new(lists);
         for row in 0..numbers.len() {
             let Some(g) = group_of(row) else { continue };
-            let row_edges = match edges.row(row) {
-                FloatListRow::Values(e) => e,
-                FloatListRow::Null => return exec_err!("psi_histogram: the cut points must not be NULL"),
-                FloatListRow::HasNull => return exec_err!("psi_histogram: the cut points must not contain NULL"),
-            };
+            let row_edges = edges_of(edges.row(row))?;
             let group = &mut groups[g];
             group.use_edges(row_edges)?;
-            let bin = match numbers.is_valid(row).then(|| numbers.value(row)).filter(|v| !v.is_nan()) {
-                Some(v) => bin_of(v, row_edges),
-                None => group.counts.len() - 1,
-            };
-            group.counts[bin] += 1;
+            group.count(numbers, row, row_edges);
         }
         Ok(())
     }
