@@ -188,6 +188,56 @@ SELECT feature, snapshot_month AS month, round(sum((a - e) * ln(a / e)), 9) AS p
 """
 
 
+# The same PSI on the wide table as it is stored: one scan, every feature binned in the same pass
+# against cut points from scalar subqueries (no unpivot, no join), the nine results unnested.
+def _wide_names():
+    return ', '.join(f"'{f}'" for f in FEATURES)
+
+
+PERSONA_PSI_WIDE = f"""
+WITH baseline AS (SELECT min(snapshot_month) AS month FROM credit_scores),
+edges AS (SELECT {', '.join(f'psi_edges(CAST({f} AS DOUBLE), 10) AS {f}' for f in FEATURES)}
+          FROM credit_scores WHERE snapshot_month = (SELECT month FROM baseline)),
+hist AS (SELECT snapshot_month, {', '.join(f'psi_histogram(CAST({f} AS DOUBLE), (SELECT {f} FROM edges)) AS {f}' for f in FEATURES)}
+         FROM credit_scores GROUP BY snapshot_month),
+psi AS (SELECT snapshot_month, unnest([{_wide_names()}]) AS feature,
+               unnest([{', '.join(f'psi_from_counts(first_value({f}) OVER (ORDER BY snapshot_month), {f})' for f in FEATURES)}]) AS psi
+        FROM hist)
+SELECT feature, snapshot_month AS month, round(psi, 9) AS psi
+FROM psi WHERE snapshot_month > (SELECT month FROM baseline)
+ORDER BY 1, 2
+"""
+
+
+def plain_psi_wide(quantile):
+    """The wide form in plain SQL: one scan, each feature's bin computed against its nine cut points
+    (one cross-joined row), the (feature, bin) pairs unnested and counted; then as `plain_psi`."""
+    cuts = ', '.join(f'{quantile(f"CAST({f} AS DOUBLE)", k / 10)} AS {f}_c{k}' for f in FEATURES for k in range(1, 10))
+    bins = ', '.join('(' + ' + '.join(f'CASE WHEN CAST(c.{f} AS DOUBLE) > e.{f}_c{k} THEN 1 ELSE 0 END' for k in range(1, 10)) + ')'
+                     for f in FEATURES)
+    return f"""
+WITH baseline AS (SELECT min(snapshot_month) AS month FROM credit_scores),
+edges AS (SELECT {cuts} FROM credit_scores WHERE snapshot_month = (SELECT month FROM baseline)),
+binned AS (SELECT c.snapshot_month, unnest([{_wide_names()}]) AS feature, unnest([{bins}]) AS bin
+           FROM credit_scores c CROSS JOIN edges e),
+counts AS (SELECT feature, snapshot_month, bin, count(*) AS n FROM binned GROUP BY 1, 2, 3),
+shares AS (SELECT feature, snapshot_month, bin, CAST(n AS DOUBLE) / sum(n) OVER (PARTITION BY feature, snapshot_month) AS share FROM counts),
+months AS (SELECT DISTINCT feature, snapshot_month FROM shares),
+bins AS (SELECT DISTINCT feature, bin FROM shares),
+grid AS (SELECT m.feature, m.snapshot_month, b.bin FROM months m JOIN bins b ON m.feature = b.feature
+         JOIN baseline ON m.snapshot_month > baseline.month),
+pairs AS (
+    SELECT g.feature, g.snapshot_month,
+           coalesce(nullif(coalesce(a.share, 0), 0), 1e-4) AS a, coalesce(nullif(coalesce(e.share, 0), 0), 1e-4) AS e
+    FROM grid g
+    JOIN baseline ON true
+    LEFT JOIN shares a ON a.feature = g.feature AND a.snapshot_month = g.snapshot_month AND a.bin = g.bin
+    LEFT JOIN shares e ON e.feature = g.feature AND e.snapshot_month = baseline.month AND e.bin = g.bin
+)
+SELECT feature, snapshot_month AS month, round(sum((a - e) * ln(a / e)), 9) AS psi FROM pairs GROUP BY 1, 2 ORDER BY 1, 2
+"""
+
+
 PERSONA_PAIRS = """
 WITH rules AS (SELECT unnest(association_rules(frequent_itemsets(order_id, item, 0.001, 2), 0.0)) AS r FROM baskets)
 SELECT count(*) AS rules, round(sum(r['support']), 9) AS support, round(sum(r['confidence']), 9) AS confidence,
@@ -307,6 +357,9 @@ WORKLOADS = [
     ('rfm_segments', PERSONA_RFM, PLAIN_RFM, PLAIN_RFM),
     ('psi_9_features_x_12_months', PERSONA_PSI, plain_psi(lambda p: f'percentile_cont({p}) WITHIN GROUP (ORDER BY value)'),
      plain_psi(lambda p: f'quantile_cont(value, {p})')),
+    ('psi_wide_9_features_x_12_months', PERSONA_PSI_WIDE,
+     plain_psi_wide(lambda x, p: f'percentile_cont({p}) WITHIN GROUP (ORDER BY {x})'),
+     plain_psi_wide(lambda x, p: f'quantile_cont({x}, {p})')),
     ('campaign_lift_by_age_band', PERSONA_LIFT, PLAIN_LIFT, PLAIN_LIFT),
     ('pair_rules', PERSONA_PAIRS, PLAIN_PAIRS, PLAIN_PAIRS),
     ('auc_ks_per_month', PERSONA_AUC, PLAIN_AUC, PLAIN_AUC),
@@ -325,6 +378,8 @@ SCAN_BOUNDS = {
     'rfm_segments': "SELECT count(*), sum(customer_id), sum(amount), max(txn_ts) FROM transactions WHERE amount > 0",
     'psi_9_features_x_12_months': "SELECT count(snapshot_month), " + ', '.join(f'sum({f})' for f in FEATURES) +
                                   " FROM credit_scores",
+    'psi_wide_9_features_x_12_months': "SELECT count(snapshot_month), " + ', '.join(f'sum({f})' for f in FEATURES) +
+                                       " FROM credit_scores",
     'campaign_lift_by_age_band': "SELECT sum(k.campaign_id + k.customer_id), count(*) FILTER (WHERE k.arm = 'treatment'), "
                                  "count(*) FILTER (WHERE k.converted), (SELECT sum(customer_id + birth_year) FROM customers) "
                                  "FROM campaign_contacts k",
@@ -450,6 +505,8 @@ def main():
     ap.add_argument('--json', default=os.path.join(ROOT, 'target', 'bench-lakes', 'duckdb_compare.json'))
     ap.add_argument('--pool', default='', help='also run Persona with this memory limit (e.g. 256M)')
     ap.add_argument('--no-scan', action='store_true', help='skip the bare-scan lower bound')
+    ap.add_argument('--skip', default='', help='comma-separated engines not to run (plain_sql, duckdb, persona_pool, scan)')
+    ap.add_argument('--no-warmup', action='store_true', help='time the first run (for lakes larger than the page cache)')
     ap.add_argument('--merge', default='', help="a previous run's --json to include in the table and chart")
     args = ap.parse_args()
     results = []
@@ -475,11 +532,14 @@ def main():
                 engines.append(('persona_pool', persona_sql))
             if not args.no_scan:
                 engines.append(('scan', SCAN_BOUNDS[name]))
+            skipped = set(filter(None, args.skip.split(',')))
+            if 'persona' in skipped:
+                raise SystemExit('--skip: Persona is the engine every other answer is compared with')
             for engine, sql in engines:
-                if sql is None:  # no plain-SQL form on this engine
+                if sql is None or engine in skipped:  # no plain-SQL form on this engine, or not asked for
                     continue
                 try:
-                    run_engine(engine, lake, sql, args.pool)  # warm-up
+                    first = run_engine(engine, lake, sql, args.pool)  # warm-up, or the first timed run
                 except RuntimeError as error:
                     if engine == 'persona':
                         raise
@@ -490,7 +550,8 @@ def main():
                                         error=reason, pool=args.pool if engine == 'persona_pool' else None))
                     print(f'{scale:>9} {name:28} {engine:10} failed: {reason}', flush=True)
                     continue
-                runs = [run_engine(engine, lake, sql, args.pool) for _ in range(args.runs)]
+                runs = [first] if args.no_warmup else []
+                runs += [run_engine(engine, lake, sql, args.pool) for _ in range(args.runs - len(runs))]
                 if engine != 'scan':
                     answers[engine] = normalise(runs[0][2])
                 median = statistics.median(r[0] for r in runs)

@@ -6,33 +6,51 @@
 
 -- PSI of every feature per month against the baseline month (10 baseline-decile bins, ε = 1e-4):
 -- the largest and the latest PSI, the months in drift (PSI > 0.25) and since when
-WITH features AS (
-    SELECT snapshot_month, 'age' AS feature, CAST(age AS DOUBLE) AS value FROM credit_scores
-    UNION ALL SELECT snapshot_month, 'monthly_income', monthly_income FROM credit_scores
-    UNION ALL SELECT snapshot_month, 'debt_to_income', debt_to_income FROM credit_scores
-    UNION ALL SELECT snapshot_month, 'credit_utilization', credit_utilization FROM credit_scores
-    UNION ALL SELECT snapshot_month, 'num_open_loans', CAST(num_open_loans AS DOUBLE) FROM credit_scores
-    UNION ALL SELECT snapshot_month, 'overdue_count_12m', CAST(overdue_count_12m AS DOUBLE) FROM credit_scores
-    UNION ALL SELECT snapshot_month, 'app_logins_30d', CAST(app_logins_30d AS DOUBLE) FROM credit_scores
-    UNION ALL SELECT snapshot_month, 'pd_12m', pd_12m FROM credit_scores
-    UNION ALL SELECT snapshot_month, 'score', CAST(score AS DOUBLE) FROM credit_scores
-), baseline AS (
+WITH baseline AS (
     SELECT min(snapshot_month) AS month FROM credit_scores
 ), edges AS (
-    SELECT feature, psi_edges(value, 10) AS cuts
-    FROM features JOIN baseline ON features.snapshot_month = baseline.month
-    GROUP BY feature
+    -- the baseline month's cut points, one list per feature
+    SELECT psi_edges(CAST(age AS DOUBLE), 10) AS age,
+           psi_edges(monthly_income, 10) AS monthly_income,
+           psi_edges(debt_to_income, 10) AS debt_to_income,
+           psi_edges(credit_utilization, 10) AS credit_utilization,
+           psi_edges(CAST(num_open_loans AS DOUBLE), 10) AS num_open_loans,
+           psi_edges(CAST(overdue_count_12m AS DOUBLE), 10) AS overdue_count_12m,
+           psi_edges(CAST(app_logins_30d AS DOUBLE), 10) AS app_logins_30d,
+           psi_edges(pd_12m, 10) AS pd_12m,
+           psi_edges(CAST(score AS DOUBLE), 10) AS score
+    FROM credit_scores WHERE snapshot_month = (SELECT month FROM baseline)
 ), histograms AS (
-    SELECT f.feature, f.snapshot_month, psi_histogram(f.value, e.cuts) AS counts
-    FROM features f JOIN edges e ON f.feature = e.feature
-    GROUP BY f.feature, f.snapshot_month
+    -- one pass over the table as it is stored (a column per feature): every feature binned on
+    -- its baseline cut points, which come from scalar subqueries and are held once per batch
+    SELECT snapshot_month,
+           psi_histogram(CAST(age AS DOUBLE), (SELECT age FROM edges)) AS age,
+           psi_histogram(monthly_income, (SELECT monthly_income FROM edges)) AS monthly_income,
+           psi_histogram(debt_to_income, (SELECT debt_to_income FROM edges)) AS debt_to_income,
+           psi_histogram(credit_utilization, (SELECT credit_utilization FROM edges)) AS credit_utilization,
+           psi_histogram(CAST(num_open_loans AS DOUBLE), (SELECT num_open_loans FROM edges)) AS num_open_loans,
+           psi_histogram(CAST(overdue_count_12m AS DOUBLE), (SELECT overdue_count_12m FROM edges)) AS overdue_count_12m,
+           psi_histogram(CAST(app_logins_30d AS DOUBLE), (SELECT app_logins_30d FROM edges)) AS app_logins_30d,
+           psi_histogram(pd_12m, (SELECT pd_12m FROM edges)) AS pd_12m,
+           psi_histogram(CAST(score AS DOUBLE), (SELECT score FROM edges)) AS score
+    FROM credit_scores
+    GROUP BY snapshot_month
 ), psi_by_month AS (
-    -- each month's histogram against the first (baseline) month's, without a self-join that
-    -- would compute the histograms twice
-    SELECT feature, snapshot_month,
-           psi_from_counts(first_value(counts) OVER (PARTITION BY feature ORDER BY snapshot_month), counts) AS psi,
+    -- each month's histograms against the first (baseline) month's, a row per feature
+    SELECT snapshot_month,
+           unnest(['age', 'monthly_income', 'debt_to_income', 'credit_utilization', 'num_open_loans', 'overdue_count_12m', 'app_logins_30d', 'pd_12m', 'score']) AS feature,
+           unnest([psi_from_counts(first_value(age) OVER w, age),
+                   psi_from_counts(first_value(monthly_income) OVER w, monthly_income),
+                   psi_from_counts(first_value(debt_to_income) OVER w, debt_to_income),
+                   psi_from_counts(first_value(credit_utilization) OVER w, credit_utilization),
+                   psi_from_counts(first_value(num_open_loans) OVER w, num_open_loans),
+                   psi_from_counts(first_value(overdue_count_12m) OVER w, overdue_count_12m),
+                   psi_from_counts(first_value(app_logins_30d) OVER w, app_logins_30d),
+                   psi_from_counts(first_value(pd_12m) OVER w, pd_12m),
+                   psi_from_counts(first_value(score) OVER w, score)]) AS psi,
            snapshot_month = max(snapshot_month) OVER () AS latest
     FROM histograms
+    WINDOW w AS (ORDER BY snapshot_month)
 )
 SELECT feature,
        round(max(psi), 4) AS max_psi,

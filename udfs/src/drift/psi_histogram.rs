@@ -188,6 +188,9 @@ fn update_shared(
     };
     let edges = FloatLists::new(lists);
     let keys = shared.keys();
+    if lists.len() == 1 && keys.null_count() == 0 && keys.values().iter().all(|&k| k == 0) {
+        return update_constant(groups, numbers, edges_of(edges.row(0))?, group_of);
+    }
     let mut checked: Option<(usize, usize)> = None;
     for row in 0..numbers.len() {
         let Some(g) = group_of(row) else { continue };
@@ -205,6 +208,41 @@ fn update_shared(
             checked = Some((g, key));
         }
         group.count(numbers, row, row_edges);
+    }
+    Ok(())
+}
+
+/// Every row has the same cut points (a scalar subquery's, a literal's): each group's are checked
+/// when the group changes from the previous row's, and the loop reads plain value slices.
+fn update_constant(
+    groups: &mut [Histogram],
+    numbers: &PrimitiveArray<Float64Type>,
+    edges: &[f64],
+    group_of: impl Fn(usize) -> Option<usize>,
+) -> Result<()> {
+    count_rows(groups, numbers, edges, group_of, |x| bin_of(x, edges))
+}
+
+#[inline]
+fn count_rows(
+    groups: &mut [Histogram],
+    numbers: &PrimitiveArray<Float64Type>,
+    edges: &[f64],
+    group_of: impl Fn(usize) -> Option<usize>,
+    bin: impl Fn(f64) -> usize,
+) -> Result<()> {
+    let missing = edges.len() + 1;
+    let nulls = numbers.nulls();
+    let mut last = None;
+    for (row, &x) in numbers.values().iter().enumerate() {
+        let Some(g) = group_of(row) else { continue };
+        let group = &mut groups[g];
+        if last != Some(g) {
+            group.use_edges(edges)?;
+            last = Some(g);
+        }
+        let at = if x.is_nan() || nulls.is_some_and(|n| n.is_null(row)) { missing } else { bin(x) };
+        group.counts[at] += 1;
     }
     Ok(())
 }

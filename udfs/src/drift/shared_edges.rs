@@ -49,7 +49,10 @@ impl SharedEdges {
     pub fn new() -> Self {
         Self {
             signature: Signature::one_of(
-                vec![TypeSignature::UserDefined, TypeSignature::Exact(vec![DataType::new_list(DataType::Float64, true)])],
+                vec![
+                    TypeSignature::UserDefined,
+                    TypeSignature::Exact(vec![DataType::new_list(DataType::Float64, true)]),
+                ],
                 Volatility::Immutable,
             ),
         }
