@@ -189,17 +189,19 @@ SELECT feature, snapshot_month AS month, round(sum((a - e) * ln(a / e)), 9) AS p
 
 
 # The same PSI on the wide table as it is stored: one scan, every feature binned in the same pass
-# against cut points from scalar subqueries (no unpivot, no join), the nine results unnested.
+# against its baseline cut points (one row cross-joined, its lists as shared_edges so the join
+# repeats a dictionary key rather than a list per row), the nine results unnested — the form of
+# sql/drift_monitor.sql.
 def _wide_names():
     return ', '.join(f"'{f}'" for f in FEATURES)
 
 
 PERSONA_PSI_WIDE = f"""
 WITH baseline AS (SELECT min(snapshot_month) AS month FROM credit_scores),
-edges AS (SELECT {', '.join(f'psi_edges(CAST({f} AS DOUBLE), 10) AS {f}' for f in FEATURES)}
+edges AS (SELECT {', '.join(f'shared_edges(psi_edges(CAST({f} AS DOUBLE), 10)) AS {f}' for f in FEATURES)}
           FROM credit_scores WHERE snapshot_month = (SELECT month FROM baseline)),
-hist AS (SELECT snapshot_month, {', '.join(f'psi_histogram(CAST({f} AS DOUBLE), (SELECT {f} FROM edges)) AS {f}' for f in FEATURES)}
-         FROM credit_scores GROUP BY snapshot_month),
+hist AS (SELECT c.snapshot_month, {', '.join(f'psi_histogram(CAST(c.{f} AS DOUBLE), e.{f}) AS {f}' for f in FEATURES)}
+         FROM credit_scores c CROSS JOIN edges e GROUP BY c.snapshot_month),
 psi AS (SELECT snapshot_month, unnest([{_wide_names()}]) AS feature,
                unnest([{', '.join(f'psi_from_counts(first_value({f}) OVER (ORDER BY snapshot_month), {f})' for f in FEATURES)}]) AS psi
         FROM hist)

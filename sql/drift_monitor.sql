@@ -9,32 +9,33 @@
 WITH baseline AS (
     SELECT min(snapshot_month) AS month FROM credit_scores
 ), edges AS (
-    -- the baseline month's cut points, one list per feature
-    SELECT psi_edges(CAST(age AS DOUBLE), 10) AS age,
-           psi_edges(monthly_income, 10) AS monthly_income,
-           psi_edges(debt_to_income, 10) AS debt_to_income,
-           psi_edges(credit_utilization, 10) AS credit_utilization,
-           psi_edges(CAST(num_open_loans AS DOUBLE), 10) AS num_open_loans,
-           psi_edges(CAST(overdue_count_12m AS DOUBLE), 10) AS overdue_count_12m,
-           psi_edges(CAST(app_logins_30d AS DOUBLE), 10) AS app_logins_30d,
-           psi_edges(pd_12m, 10) AS pd_12m,
-           psi_edges(CAST(score AS DOUBLE), 10) AS score
+    -- the baseline month's cut points, one list per feature (shared_edges: the one row is
+    -- repeated to every row of the table below as a dictionary key, not a copied list)
+    SELECT shared_edges(psi_edges(CAST(age AS DOUBLE), 10)) AS age,
+           shared_edges(psi_edges(monthly_income, 10)) AS monthly_income,
+           shared_edges(psi_edges(debt_to_income, 10)) AS debt_to_income,
+           shared_edges(psi_edges(credit_utilization, 10)) AS credit_utilization,
+           shared_edges(psi_edges(CAST(num_open_loans AS DOUBLE), 10)) AS num_open_loans,
+           shared_edges(psi_edges(CAST(overdue_count_12m AS DOUBLE), 10)) AS overdue_count_12m,
+           shared_edges(psi_edges(CAST(app_logins_30d AS DOUBLE), 10)) AS app_logins_30d,
+           shared_edges(psi_edges(pd_12m, 10)) AS pd_12m,
+           shared_edges(psi_edges(CAST(score AS DOUBLE), 10)) AS score
     FROM credit_scores WHERE snapshot_month = (SELECT month FROM baseline)
 ), histograms AS (
     -- one pass over the table as it is stored (a column per feature): every feature binned on
-    -- its baseline cut points, which come from scalar subqueries and are held once per batch
-    SELECT snapshot_month,
-           psi_histogram(CAST(age AS DOUBLE), (SELECT age FROM edges)) AS age,
-           psi_histogram(monthly_income, (SELECT monthly_income FROM edges)) AS monthly_income,
-           psi_histogram(debt_to_income, (SELECT debt_to_income FROM edges)) AS debt_to_income,
-           psi_histogram(credit_utilization, (SELECT credit_utilization FROM edges)) AS credit_utilization,
-           psi_histogram(CAST(num_open_loans AS DOUBLE), (SELECT num_open_loans FROM edges)) AS num_open_loans,
-           psi_histogram(CAST(overdue_count_12m AS DOUBLE), (SELECT overdue_count_12m FROM edges)) AS overdue_count_12m,
-           psi_histogram(CAST(app_logins_30d AS DOUBLE), (SELECT app_logins_30d FROM edges)) AS app_logins_30d,
-           psi_histogram(pd_12m, (SELECT pd_12m FROM edges)) AS pd_12m,
-           psi_histogram(CAST(score AS DOUBLE), (SELECT score FROM edges)) AS score
-    FROM credit_scores
-    GROUP BY snapshot_month
+    -- its baseline cut points
+    SELECT c.snapshot_month,
+           psi_histogram(CAST(c.age AS DOUBLE), e.age) AS age,
+           psi_histogram(c.monthly_income, e.monthly_income) AS monthly_income,
+           psi_histogram(c.debt_to_income, e.debt_to_income) AS debt_to_income,
+           psi_histogram(c.credit_utilization, e.credit_utilization) AS credit_utilization,
+           psi_histogram(CAST(c.num_open_loans AS DOUBLE), e.num_open_loans) AS num_open_loans,
+           psi_histogram(CAST(c.overdue_count_12m AS DOUBLE), e.overdue_count_12m) AS overdue_count_12m,
+           psi_histogram(CAST(c.app_logins_30d AS DOUBLE), e.app_logins_30d) AS app_logins_30d,
+           psi_histogram(c.pd_12m, e.pd_12m) AS pd_12m,
+           psi_histogram(CAST(c.score AS DOUBLE), e.score) AS score
+    FROM credit_scores c CROSS JOIN edges e
+    GROUP BY c.snapshot_month
 ), psi_by_month AS (
     -- each month's histograms against the first (baseline) month's, a row per feature
     SELECT snapshot_month,

@@ -24,9 +24,10 @@ use crate::group_state::{GroupState, GroupsOf};
     description = "Counts of the group's values in the bins of fixed cut points c_1 < ... < c_k (finite, strictly increasing, the same on every row of a group, \
 for example psi_edges of a baseline): a list of k + 2 counts, for (-inf, c_1], (c_1, c_2], ..., (c_k, +inf) and, last, the NULL and NaN values. \
 Keeps only the counts (O(bins) memory), so a month of 100M rows streams. Compare two histograms with psi_from_counts. A group without cut points \
-(no rows) gives NULL. The edges may come from a scalar subquery, so one pass over a wide table bins every feature against its baseline \
-(psi_histogram(age, (SELECT age_cuts FROM baseline)), ... GROUP BY month): the optimizer wraps the edges in shared_edges, so they are held once \
-per batch rather than copied to every row.",
+(no rows) gives NULL. One pass over a wide table bins every feature against its baseline: cross-join the one row of cut points, made with \
+shared_edges(psi_edges(...)) so the join repeats a dictionary key rather than a list per row (see sql/drift_monitor.sql), or take them from a \
+scalar subquery, psi_histogram(age, (SELECT age FROM edges)), whose edges the optimizer wraps in shared_edges itself (not on a Ballista cluster, \
+which does not plan scalar subqueries in aggregate arguments).",
     syntax_example = "psi_histogram(value, edges)",
     sql_example = r#"```sql
 > SELECT psi_histogram(x, [2.0, 3.0, 4.0]) AS counts FROM (VALUES (1.0), (2.5), (3.0), (9.0), (NULL)) t(x);

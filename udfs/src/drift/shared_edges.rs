@@ -21,7 +21,8 @@ pub(crate) fn shared_edges_type() -> DataType {
     description = "The cut points unchanged, dictionary-encoded (Dictionary(Int32, List(Float64))): a list that is the same on every row, such as \
 cut points from a scalar subquery, is then held once per batch instead of copied to every row (an aggregate's arguments are arrays of one value \
 per row). psi_histogram applies it to its edges itself (the optimizer rewrites psi_histogram(v, e) to psi_histogram(v, shared_edges(e))), so \
-queries do not need to call it. A column of lists is wrapped as it is (one dictionary entry per row, no copy); NULL stays NULL.",
+queries do not need to call it. A column of lists is wrapped as it is (one dictionary entry per row, no copy); NULL stays NULL. On a Ballista cluster use it inside a query, not as a result column: the cluster \
+returns a dictionary of lists as a plain list, which does not match the planned result type.",
     syntax_example = "shared_edges(edges)",
     sql_example = r#"```sql
 > SELECT shared_edges([1, 2.5]) AS edges, arrow_typeof(shared_edges([1, 2.5])) = 'Dictionary(Int32, List(Float64))' AS encoded;
