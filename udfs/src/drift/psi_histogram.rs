@@ -152,9 +152,7 @@ impl Histogram {
         }
         Ok(())
     }
-}
 
-impl Histogram {
     /// Counts row `row` of `numbers` in its bin (NULL and NaN in the last).
     #[inline]
     fn count(&mut self, numbers: &PrimitiveArray<Float64Type>, row: usize, edges: &[f64]) {

@@ -18,11 +18,13 @@ pub(crate) fn shared_edges_type() -> DataType {
 
 #[user_doc(
     doc_section(label = "Drift Functions"),
-    description = "The cut points unchanged, dictionary-encoded (Dictionary(Int32, List(Float64))): a list that is the same on every row, such as \
-cut points from a scalar subquery, is then held once per batch instead of copied to every row (an aggregate's arguments are arrays of one value \
-per row). psi_histogram applies it to its edges itself (the optimizer rewrites psi_histogram(v, e) to psi_histogram(v, shared_edges(e))), so \
-queries do not need to call it. A column of lists is wrapped as it is (one dictionary entry per row, no copy); NULL stays NULL. On a Ballista cluster use it inside a query, not as a result column: the cluster \
-returns a dictionary of lists as a plain list, which does not match the planned result type.",
+    description = "The cut points unchanged, dictionary-encoded (Dictionary(Int32, List(Float64))): a list that is the same on every row is then \
+held once per batch instead of copied to every row. Use it on the one row of baseline cut points that a wide table is cross-joined with \
+(SELECT shared_edges(psi_edges(age, 10)) AS age ... ; psi_histogram(c.age, e.age) FROM features c CROSS JOIN edges e, as in \
+sql/drift_monitor.sql): the join repeats a dictionary key for each row, where a plain list would be copied to every row. psi_histogram wraps \
+edges from a scalar subquery or a literal itself (the optimizer rewrites psi_histogram(v, e) to psi_histogram(v, shared_edges(e))). A column \
+of lists is wrapped as it is (one dictionary entry per row, no copy); NULL stays NULL. On a Ballista cluster use it inside a query, not as a \
+result column: the cluster returns a dictionary of lists as a plain list, which does not match the planned result type.",
     syntax_example = "shared_edges(edges)",
     sql_example = r#"```sql
 > SELECT shared_edges([1, 2.5]) AS edges, arrow_typeof(shared_edges([1, 2.5])) = 'Dictionary(Int32, List(Float64))' AS encoded;
