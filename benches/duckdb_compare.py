@@ -161,15 +161,9 @@ ORDER BY 1, 2
 """
 
 
-def plain_psi(quantile):
-    """PSI with ε = 1e-4 in plain SQL; `quantile(p)` is the engine's exact linear quantile."""
-    cuts = ', '.join(f'{quantile(k / 10)} AS c{k}' for k in range(1, 10))
-    bin_of = ' + '.join(f'CASE WHEN f.value > e.c{k} THEN 1 ELSE 0 END' for k in range(1, 10))
-    return f"""
-WITH features AS ({UNPIVOT}),
-baseline AS (SELECT min(snapshot_month) AS month FROM credit_scores),
-edges AS (SELECT feature, {cuts} FROM features JOIN baseline ON snapshot_month = baseline.month GROUP BY feature),
-binned AS (SELECT f.feature, f.snapshot_month, {bin_of} AS bin FROM features f JOIN edges e ON f.feature = e.feature),
+# Plain PSI from a `binned` CTE of (feature, snapshot_month, bin) rows: shares, the
+# baseline-by-month grid with ε = 1e-4 for empty bins, the sum — shared by the long and wide forms.
+PSI_FROM_BINNED = """\
 counts AS (SELECT feature, snapshot_month, bin, count(*) AS n FROM binned GROUP BY 1, 2, 3),
 shares AS (SELECT feature, snapshot_month, bin, CAST(n AS DOUBLE) / sum(n) OVER (PARTITION BY feature, snapshot_month) AS share FROM counts),
 months AS (SELECT DISTINCT feature, snapshot_month FROM shares),
@@ -186,6 +180,18 @@ pairs AS (
 )
 SELECT feature, snapshot_month AS month, round(sum((a - e) * ln(a / e)), 9) AS psi FROM pairs GROUP BY 1, 2 ORDER BY 1, 2
 """
+
+
+def plain_psi(quantile):
+    """PSI with ε = 1e-4 in plain SQL; `quantile(p)` is the engine's exact linear quantile."""
+    cuts = ', '.join(f'{quantile(k / 10)} AS c{k}' for k in range(1, 10))
+    bin_of = ' + '.join(f'CASE WHEN f.value > e.c{k} THEN 1 ELSE 0 END' for k in range(1, 10))
+    return f"""
+WITH features AS ({UNPIVOT}),
+baseline AS (SELECT min(snapshot_month) AS month FROM credit_scores),
+edges AS (SELECT feature, {cuts} FROM features JOIN baseline ON snapshot_month = baseline.month GROUP BY feature),
+binned AS (SELECT f.feature, f.snapshot_month, {bin_of} AS bin FROM features f JOIN edges e ON f.feature = e.feature),
+{PSI_FROM_BINNED}"""
 
 
 # The same PSI on the wide table as it is stored: one scan, every feature binned in the same pass
@@ -222,22 +228,7 @@ WITH baseline AS (SELECT min(snapshot_month) AS month FROM credit_scores),
 edges AS (SELECT {cuts} FROM credit_scores WHERE snapshot_month = (SELECT month FROM baseline)),
 binned AS (SELECT c.snapshot_month, unnest([{_wide_names()}]) AS feature, unnest([{bins}]) AS bin
            FROM credit_scores c CROSS JOIN edges e),
-counts AS (SELECT feature, snapshot_month, bin, count(*) AS n FROM binned GROUP BY 1, 2, 3),
-shares AS (SELECT feature, snapshot_month, bin, CAST(n AS DOUBLE) / sum(n) OVER (PARTITION BY feature, snapshot_month) AS share FROM counts),
-months AS (SELECT DISTINCT feature, snapshot_month FROM shares),
-bins AS (SELECT DISTINCT feature, bin FROM shares),
-grid AS (SELECT m.feature, m.snapshot_month, b.bin FROM months m JOIN bins b ON m.feature = b.feature
-         JOIN baseline ON m.snapshot_month > baseline.month),
-pairs AS (
-    SELECT g.feature, g.snapshot_month,
-           coalesce(nullif(coalesce(a.share, 0), 0), 1e-4) AS a, coalesce(nullif(coalesce(e.share, 0), 0), 1e-4) AS e
-    FROM grid g
-    JOIN baseline ON true
-    LEFT JOIN shares a ON a.feature = g.feature AND a.snapshot_month = g.snapshot_month AND a.bin = g.bin
-    LEFT JOIN shares e ON e.feature = g.feature AND e.snapshot_month = baseline.month AND e.bin = g.bin
-)
-SELECT feature, snapshot_month AS month, round(sum((a - e) * ln(a / e)), 9) AS psi FROM pairs GROUP BY 1, 2 ORDER BY 1, 2
-"""
+{PSI_FROM_BINNED}"""
 
 
 PERSONA_PAIRS = """
