@@ -3,6 +3,11 @@
 //! Transactions are lists of item ids; items are re-ranked by descending frequency (ties by
 //! id), each transaction is inserted into a prefix tree along that order, and itemsets are
 //! mined from conditional trees built from each item's prefix paths.
+//!
+//! Two shortcuts give the same itemsets and counts: with `max_len` ≤ 2 and few frequent items
+//! the pairs are counted directly in a triangular matrix (no tree), and the last level of the
+//! recursion (an itemset one item short of `max_len`) reads its extensions from the prefix-path
+//! counts instead of building a conditional tree that would only be summed.
 
 use datafusion::common::HashMap;
 
@@ -36,21 +41,83 @@ pub(crate) fn fp_growth<T: AsRef<[u32]>>(
     for (rank, &item) in frequent.iter().enumerate() {
         rank_of[item as usize] = rank as u32;
     }
-    let mut tree = Tree::new(frequent.len());
-    let mut ranks = Vec::new();
-    for t in transactions {
-        ranks.clear();
-        ranks.extend(t.as_ref().iter().map(|&i| rank_of[i as usize]).filter(|&r| r != u32::MAX));
-        ranks.sort_unstable();
-        tree.insert(&ranks, 1);
-    }
     let mut out = Vec::new();
-    let mut miner = Miner { min_count: min_count.max(1), max_len, max_itemsets, out: &mut out };
-    miner.mine(&tree, &frequent, &mut Vec::new())?;
+    let n_pairs = frequent.len() * frequent.len().saturating_sub(1) / 2;
+    if max_len <= 2 && n_pairs <= MAX_PAIR_CELLS {
+        pair_counts(transactions, &frequent, &rank_of, &counts, min_count.max(1), max_len, max_itemsets, &mut out)?;
+    } else {
+        let mut tree = Tree::new(frequent.len());
+        let mut ranks = Vec::new();
+        for t in transactions {
+            ranks.clear();
+            ranks.extend(t.as_ref().iter().map(|&i| rank_of[i as usize]).filter(|&r| r != u32::MAX));
+            ranks.sort_unstable();
+            tree.insert(&ranks, 1);
+        }
+        let mut miner = Miner { min_count: min_count.max(1), max_len, max_itemsets, out: &mut out };
+        miner.mine(&tree, &frequent, &mut Vec::new())?;
+    }
     for itemset in &mut out {
         itemset.items.sort_unstable();
     }
     Ok(out)
+}
+
+/// The most cells of the pair-count matrix (8 bytes each: 16 MiB) before the tree is used.
+const MAX_PAIR_CELLS: usize = 1 << 21;
+
+/// Itemsets of one and two items, counted directly: each transaction adds one to the cell of
+/// every pair of its frequent items. `rank_of` maps an item to its index in `frequent` (or
+/// `u32::MAX`); `counts` are the items' own counts.
+#[allow(clippy::too_many_arguments)]
+fn pair_counts<T: AsRef<[u32]>>(
+    transactions: &[T],
+    frequent: &[u32],
+    rank_of: &[u32],
+    counts: &[u64],
+    min_count: u64,
+    max_len: usize,
+    max_itemsets: usize,
+    out: &mut Vec<Itemset>,
+) -> Result<(), usize> {
+    let mut emit = |items: Vec<u32>, count: u64| {
+        if out.len() >= max_itemsets {
+            return Err(out.len());
+        }
+        out.push(Itemset { items, count });
+        Ok(())
+    };
+    for &item in frequent {
+        emit(vec![item], counts[item as usize])?;
+    }
+    if max_len < 2 {
+        return Ok(());
+    }
+    let n = frequent.len();
+    // row a (a < b) starts at a·n − a(a+1)/2 and holds the cells of b = a+1 .. n
+    let row_start = |a: usize| a * n - a * (a + 1) / 2;
+    let mut cells = vec![0u64; n * n.saturating_sub(1) / 2];
+    let mut ranks: Vec<usize> = Vec::new();
+    for t in transactions {
+        ranks.clear();
+        ranks.extend(t.as_ref().iter().map(|&i| rank_of[i as usize]).filter(|&r| r != u32::MAX).map(|r| r as usize));
+        ranks.sort_unstable();
+        for (k, &a) in ranks.iter().enumerate() {
+            let row = &mut cells[row_start(a)..row_start(a + 1)];
+            for &b in &ranks[k + 1..] {
+                row[b - a - 1] += 1;
+            }
+        }
+    }
+    for a in 0..n {
+        for (offset, &count) in cells[row_start(a)..row_start(a + 1)].iter().enumerate() {
+            if count >= min_count {
+                let (x, y) = (frequent[a], frequent[a + 1 + offset]);
+                emit(vec![x.min(y), x.max(y)], count)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 struct Node {
@@ -139,7 +206,9 @@ impl Miner<'_> {
         local: usize,
         suffix: &mut Vec<u32>,
     ) -> Result<(), usize> {
-        let mut paths: Vec<(Vec<u32>, u64)> = Vec::with_capacity(tree.header[local].len());
+        // at the last level only the prefix-path counts are needed, not the paths
+        let last_level = suffix.len() + 1 == self.max_len;
+        let mut paths: Vec<(Vec<u32>, u64)> = Vec::with_capacity(if last_level { 0 } else { tree.header[local].len() });
         let mut counts = vec![0u64; local];
         for &node in &tree.header[local] {
             let weight = tree.nodes[node as usize].count;
@@ -148,7 +217,9 @@ impl Miner<'_> {
             while parent != 0 {
                 let item = tree.nodes[parent as usize].item;
                 counts[item as usize] += weight;
-                path.push(item);
+                if !last_level {
+                    path.push(item);
+                }
                 parent = tree.nodes[parent as usize].parent;
             }
             if !path.is_empty() {
@@ -159,6 +230,18 @@ impl Miner<'_> {
         // keep the frequent items of the prefix paths, in the same relative order
         let kept: Vec<u32> = (0..local as u32).filter(|&i| counts[i as usize] >= self.min_count).collect();
         if kept.is_empty() {
+            return Ok(());
+        }
+        if last_level {
+            // the conditional tree would only be summed per item: its sums are `counts`
+            for &i in kept.iter().rev() {
+                suffix.push(items[i as usize]);
+                if self.out.len() >= self.max_itemsets {
+                    return Err(self.out.len());
+                }
+                self.out.push(Itemset { items: suffix.clone(), count: counts[i as usize] });
+                suffix.pop();
+            }
             return Ok(());
         }
         let mut new_index = vec![u32::MAX; local];
@@ -210,14 +293,19 @@ mod tests {
             vec![4, 1],
             vec![2, 0],
         ];
-        for min_count in 1..=5 {
-            let mut ours: Vec<(Vec<u32>, u64)> = fp_growth(&transactions, 5, min_count, usize::MAX, 1_000)
-                .expect("itemsets")
-                .into_iter()
-                .map(|s| (s.items, s.count))
-                .collect();
-            ours.sort();
-            assert_eq!(ours, brute_force(&transactions, 5, min_count), "min_count {min_count}");
+        // max_len 1 and 2 take the pair-count path, 3 the tree with the last-level shortcut
+        for max_len in [1, 2, 3, usize::MAX] {
+            for min_count in 1..=5 {
+                let mut ours: Vec<(Vec<u32>, u64)> = fp_growth(&transactions, 5, min_count, max_len, 1_000)
+                    .expect("itemsets")
+                    .into_iter()
+                    .map(|s| (s.items, s.count))
+                    .collect();
+                ours.sort();
+                let mut expected = brute_force(&transactions, 5, min_count);
+                expected.retain(|(items, _)| items.len() <= max_len);
+                assert_eq!(ours, expected, "min_count {min_count}, max_len {max_len}");
+            }
         }
     }
 
@@ -228,5 +316,8 @@ mod tests {
         assert_eq!(sets.len(), 6);
         assert!(sets.iter().all(|s| s.items.len() <= 2));
         assert_eq!(fp_growth(&transactions, 3, 1, usize::MAX, 5), Err(5));
+        // the pair-count path caps the output the same way
+        assert_eq!(fp_growth(&transactions, 3, 1, 2, 5), Err(5));
+        assert_eq!(fp_growth(&transactions, 3, 1, 2, 6).map(|s| s.len()), Ok(6));
     }
 }

@@ -186,9 +186,12 @@ impl HasItemPairs for Pairs {
 
 impl Pairs {
     /// The baskets' items (ascending and distinct within a basket) and where each basket ends
-    /// in them, in the order of the basket hashes. A basket's rows usually arrive together: the
-    /// rows are cut into runs of one basket, the runs (not the rows) are sorted, and the runs of a
-    /// basket are merged.
+    /// in them, in the order of each basket's first row. A basket's rows usually arrive
+    /// together: the rows are cut into runs of one basket, and only the (hash, run) pairs are
+    /// sorted — bucketed by the hash's top bits, each bucket sorted while it fits in cache — to
+    /// find the baskets split over several runs. The items are then copied in row order (a
+    /// random gather of millions of short runs was bound by cache misses), a split basket's
+    /// runs joining its first.
     fn transactions(&self) -> (Vec<u32>, Vec<usize>) {
         let mut runs: Vec<(u64, usize, usize)> = Vec::new();
         for (row, &basket) in self.0.keys.iter().enumerate() {
@@ -197,18 +200,49 @@ impl Pairs {
                 _ => runs.push((basket, row, row + 1)),
             }
         }
-        runs.sort_unstable();
-        let mut items = Vec::with_capacity(self.0.items.len());
-        let mut ends = Vec::new();
-        let mut basket_items = Vec::new();
-        for (i, &(basket, from, to)) in runs.iter().enumerate() {
-            basket_items.extend_from_slice(&self.0.items[from..to]);
-            if runs.get(i + 1).is_none_or(|next| next.0 != basket) {
-                basket_items.sort_unstable();
-                basket_items.dedup();
-                items.append(&mut basket_items);
-                ends.push(items.len());
+        let by_key = sort_by_buckets(runs.iter().enumerate().map(|(i, run)| (run.0, i)).collect());
+        // for the first run of a split basket, its later runs; later runs are marked taken
+        const SINGLE: usize = usize::MAX;
+        const TAKEN: usize = usize::MAX - 1;
+        let mut joined = vec![SINGLE; runs.len()];
+        let mut later: Vec<usize> = Vec::new();
+        let mut i = 0;
+        while i < by_key.len() {
+            let mut j = i + 1;
+            while j < by_key.len() && by_key[j].0 == by_key[i].0 {
+                j += 1;
             }
+            if j - i > 1 {
+                joined[by_key[i].1] = later.len();
+                for &(_, run) in &by_key[i + 1..j] {
+                    joined[run] = TAKEN;
+                    later.push(run);
+                }
+                later.push(SINGLE);
+            }
+            i = j;
+        }
+        let mut items = Vec::with_capacity(self.0.items.len());
+        let mut ends = Vec::with_capacity(runs.len());
+        let mut start = 0;
+        for (run, &(_, from, to)) in runs.iter().enumerate() {
+            match joined[run] {
+                TAKEN => continue,
+                SINGLE => items.extend_from_slice(&self.0.items[from..to]),
+                first_later => {
+                    items.extend_from_slice(&self.0.items[from..to]);
+                    for &other in later[first_later..].iter().take_while(|&&r| r != SINGLE) {
+                        let (_, from, to) = runs[other];
+                        items.extend_from_slice(&self.0.items[from..to]);
+                    }
+                }
+            }
+            let basket_items = &mut items[start..];
+            basket_items.sort_unstable();
+            let distinct = dedup_sorted(basket_items);
+            items.truncate(start + distinct);
+            start = items.len();
+            ends.push(start);
         }
         (items, ends)
     }
@@ -242,6 +276,49 @@ impl Pairs {
         named.sort_by(|a, b| a.0.len().cmp(&b.0.len()).then_with(|| a.0.cmp(&b.0)));
         Ok((named, n))
     }
+}
+
+/// `runs` sorted: spread into 4,096 buckets by the top 12 bits of the hash, each bucket sorted
+/// on its own (the same order as one sort of the whole, which at millions of runs is bound by
+/// cache misses).
+fn sort_by_buckets(runs: Vec<(u64, usize)>) -> Vec<(u64, usize)> {
+    const BITS: u32 = 12;
+    if runs.len() < 1 << 16 {
+        let mut runs = runs;
+        runs.sort_unstable();
+        return runs;
+    }
+    let bucket = |key: u64| (key >> (64 - BITS)) as usize;
+    let mut starts = vec![0usize; (1 << BITS) + 1];
+    for run in &runs {
+        starts[bucket(run.0) + 1] += 1;
+    }
+    for b in 1..starts.len() {
+        starts[b] += starts[b - 1];
+    }
+    let mut next = starts.clone();
+    let mut sorted = vec![(0u64, 0usize); runs.len()];
+    for run in runs {
+        let slot = &mut next[bucket(run.0)];
+        sorted[*slot] = run;
+        *slot += 1;
+    }
+    for b in 0..1 << BITS {
+        sorted[starts[b]..starts[b + 1]].sort_unstable();
+    }
+    sorted
+}
+
+/// Moves the distinct values of the ascending `values` to its front; returns how many.
+fn dedup_sorted(values: &mut [u32]) -> usize {
+    let mut kept = 0;
+    for i in 0..values.len() {
+        if i == 0 || values[i] != values[kept - 1] {
+            values[kept] = values[i];
+            kept += 1;
+        }
+    }
+    kept
 }
 
 fn evaluate(params: Params, groups: &[Pairs]) -> Result<ArrayRef> {
@@ -305,5 +382,44 @@ impl GroupState for Pairs {
 
     fn size(&self) -> usize {
         self.0.size()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{dedup_sorted, sort_by_buckets, Pairs};
+    use crate::common::item_pairs::ItemPairs;
+
+    #[test]
+    fn split_baskets_join_their_first_run() {
+        let mut pairs = Pairs(ItemPairs::default());
+        for (key, item) in [(1, "a"), (1, "b"), (2, "c"), (1, "a"), (1, "d"), (3, "b"), (2, "a"), (2, "a")] {
+            pairs.0.push(key, item);
+        }
+        // a = 0, b = 1, c = 2, d = 3; baskets in the order of their first rows: 1, 2, 3
+        assert_eq!(pairs.transactions(), (vec![0, 1, 3, 0, 2, 1], vec![3, 5, 6]));
+    }
+
+    #[test]
+    fn bucket_sort_equals_one_sort() {
+        // enough runs to take the bucket path; repeated keys and runs out of order
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let runs: Vec<(u64, usize)> = (0..200_000)
+            .map(|row| {
+                state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+                ((state % 50_000).wrapping_mul(0x9E37_79B9_7F4A_7C15), 200_000 - row)
+            })
+            .collect();
+        let mut expected = runs.clone();
+        expected.sort_unstable();
+        assert_eq!(sort_by_buckets(runs), expected);
+    }
+
+    #[test]
+    fn dedup_keeps_distinct_values_in_front() {
+        let mut values = [1, 1, 2, 5, 5, 5, 7];
+        assert_eq!(dedup_sorted(&mut values), 4);
+        assert_eq!(values[..4], [1, 2, 5, 7]);
+        assert_eq!(dedup_sorted(&mut []), 0);
     }
 }
