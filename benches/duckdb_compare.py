@@ -418,20 +418,33 @@ for table in sorted(os.listdir(lake)):
     path = os.path.join(lake, table)
     if os.path.isdir(path) and not table.startswith(('.', '_')):
         con.execute(f"CREATE VIEW {table} AS SELECT * FROM read_parquet('{path}/**/*.parquet', hive_partitioning = true)")
-for row in con.execute(sql).fetchall():
+# how much DuckDB spills: the largest size of its temporary files, polled from a second cursor
+import threading
+spilled, done = [0], threading.Event()
+def watch(cursor):
+    while not done.wait(0.25):
+        size = cursor.execute("SELECT coalesce(sum(size), 0) FROM duckdb_temporary_files()").fetchone()[0]
+        spilled[0] = max(spilled[0], int(size))
+watcher = threading.Thread(target=watch, args=(con.cursor(),), daemon=True)
+watcher.start()
+rows = con.execute(sql).fetchall()
+done.set()
+watcher.join()
+for row in rows:
     print(','.join('' if v is None else str(v) for v in row))
+print(f'spilled_bytes={spilled[0]}', file=sys.stderr)
 '''
 
 
 def timed(cmd, stdin=None):
-    """Runs cmd under GNU time; returns (seconds, peak RSS MiB, stdout)."""
+    """Runs cmd under GNU time; returns (seconds, peak RSS MiB, stdout, stderr)."""
     with tempfile.NamedTemporaryFile('r', suffix='.time') as report:
         proc = subprocess.run(['/usr/bin/time', '-o', report.name, '-f', '%e %M'] + cmd, input=stdin,
                               capture_output=True, text=True)
         if proc.returncode != 0:
             raise RuntimeError(f'{cmd[0]} failed: {proc.stderr[-2000:]}')
         seconds, kib = report.read().split()[-2:]
-    return float(seconds), int(kib) / 1024, proc.stdout
+    return float(seconds), int(kib) / 1024, proc.stdout, proc.stderr
 
 
 def cell(result, key, spec):
@@ -457,11 +470,14 @@ def normalise(output):
 
 
 def run_engine(engine, lake, sql, pool=None):
+    """(seconds, peak RSS MiB, answer rows as CSV, bytes DuckDB spilled or None)."""
     if engine == 'duckdb':
-        return timed([sys.executable, '-c', DUCKDB_RUNNER, lake], stdin=sql)
+        seconds, rss, out, err = timed([sys.executable, '-c', DUCKDB_RUNNER, lake], stdin=sql)
+        spilled = [int(line.split('=')[1]) for line in err.splitlines() if line.startswith('spilled_bytes=')]
+        return seconds, rss, out, spilled[-1] if spilled else None
     memory = ['--memory-limit', pool] if engine == 'persona_pool' else []
-    seconds, rss, out = timed([PERSONA, '-q', '--format', 'csv', '--lake', lake] + memory + ['-c', sql])
-    return seconds, rss, '\n'.join(out.strip().splitlines()[1:])  # drop the CSV header
+    seconds, rss, out, _ = timed([PERSONA, '-q', '--format', 'csv', '--lake', lake] + memory + ['-c', sql])
+    return seconds, rss, '\n'.join(out.strip().splitlines()[1:]), None  # drop the CSV header
 
 
 def save(path, results):
@@ -549,9 +565,12 @@ def main():
                     answers[engine] = normalise(runs[0][2])
                 median = statistics.median(r[0] for r in runs)
                 rss = max(r[1] for r in runs)
+                spills = [r[3] for r in runs if r[3] is not None]
+                spilled = max(spills) if spills else None
                 results.append(dict(scale=scale, workload=name, engine=engine, seconds=median, rss_mib=rss,
-                                    pool=args.pool if engine == 'persona_pool' else None))
-                print(f'{scale:>9} {name:28} {engine:10} {median:8.2f} s {rss:8.0f} MiB', flush=True)
+                                    pool=args.pool if engine == 'persona_pool' else None, spilled_bytes=spilled))
+                spill_note = f' spilled {spilled / 2**20:.0f} MiB' if spilled else ''
+                print(f'{scale:>9} {name:28} {engine:10} {median:8.2f} s {rss:8.0f} MiB{spill_note}', flush=True)
             if any(rows != answers['persona'] for rows in answers.values()):
                 for engine, rows in answers.items():
                     print(f'  {engine}: {rows[:5]}', file=sys.stderr)
@@ -584,6 +603,11 @@ def main():
                         and x['workload'] == r['workload'])
             print(f"| {r['scale']:,} | {r['workload']} | {r.get('pool', '')} | {cell(r, 'seconds', '.2f')} | "
                   f"{cell(r, 'rss_mib', '.0f')} | {free['seconds']:.2f} | {free['rss_mib']:.0f} |")
+    spilled = [r for r in results if r.get('spilled_bytes')]
+    if spilled:
+        print('\nDuckDB spilled to disk (largest size of its temporary files, polled every 0.25 s):\n')
+        for r in spilled:
+            print(f"- {r['scale']:,} {r['workload']}: {r['spilled_bytes'] / 2**20:,.0f} MiB")
     results = [r for r in results if r['scale'] != 'online_retail']  # the chart is over demo-lake scales
     scales = {r['scale'] for r in results if r['seconds'] is not None}
     if len(scales) < 2:
