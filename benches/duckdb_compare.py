@@ -414,6 +414,8 @@ lake, sql = sys.argv[1], sys.stdin.read()
 con = duckdb.connect()
 con.execute(f"SET threads = {os.cpu_count()}")
 con.execute("SET enable_progress_bar = false")
+if os.environ.get('DUCKDB_TEMP_DIRECTORY'):  # where it spills (default: .tmp in the working directory)
+    con.execute(f"SET temp_directory = '{os.environ['DUCKDB_TEMP_DIRECTORY']}'")
 for table in sorted(os.listdir(lake)):
     path = os.path.join(lake, table)
     if os.path.isdir(path) and not table.startswith(('.', '_')):
@@ -472,7 +474,9 @@ def normalise(output):
 def run_engine(engine, lake, sql, pool=None):
     """(seconds, peak RSS MiB, answer rows as CSV, bytes DuckDB spilled or None)."""
     if engine == 'duckdb':
-        seconds, rss, out, err = timed([sys.executable, '-c', DUCKDB_RUNNER, lake], stdin=sql)
+        with tempfile.TemporaryDirectory(prefix='duckdb-spill-', dir=os.path.dirname(lake)) as spill:
+            os.environ['DUCKDB_TEMP_DIRECTORY'] = spill  # next to the lake, removed after the run
+            seconds, rss, out, err = timed([sys.executable, '-c', DUCKDB_RUNNER, lake], stdin=sql)
         spilled = [int(line.split('=')[1]) for line in err.splitlines() if line.startswith('spilled_bytes=')]
         return seconds, rss, out, spilled[-1] if spilled else None
     memory = ['--memory-limit', pool] if engine == 'persona_pool' else []
