@@ -6,7 +6,7 @@ the running Python has no `duckdb`, the script creates a venv in target/bench-ve
 duckdb and matplotlib (pinned, from PyPI) into it and runs itself again there.
 
     python benches/duckdb_compare.py [--scales online_retail,100000,1000000] [--runs 3] [--lakes DIR] [--chart FILE]
-                                     [--workloads a,b] [--pool 256M] [--no-scan] [--merge FILE.json]
+                                     [--workloads a,b] [--pool 256M] [--no-scan] [--merge A.json,B.json]
 
 For every scale the script generates a demo lake (the scale `online_retail` is the Online Retail data
 of ../shared/data as a `baskets` table, for the item_similarity workload) (`persona generate --seed 42`, cached in
@@ -520,12 +520,13 @@ def main():
     ap.add_argument('--no-scan', action='store_true', help='skip the bare-scan lower bound')
     ap.add_argument('--skip', default='', help='comma-separated engines not to run (plain_sql, duckdb, persona_pool, scan)')
     ap.add_argument('--no-warmup', action='store_true', help='time the first run (for lakes larger than the page cache)')
-    ap.add_argument('--merge', default='', help="a previous run's --json to include in the table and chart")
+    ap.add_argument('--merge', default='', help="previous runs' --json files (comma-separated) to include in the "
+                    "table and chart; with --scales '' only the table and chart are made")
     args = ap.parse_args()
     results = []
-    if args.merge:
-        with open(args.merge) as f:
-            results = json.load(f)
+    for path in filter(None, args.merge.split(',')):
+        with open(path) as f:
+            results += json.load(f)
     for scale in [s if s == 'online_retail' else int(s) for s in args.scales.split(',') if s]:
         if scale == 'online_retail':
             lake = online_retail_lake(args.lakes)
@@ -558,7 +559,11 @@ def main():
                         raise
                     # a small pool may be too small, a plain-SQL plan may run out of memory at a large
                     # scale: record how it fails, do not stop
-                    reason = str(error).split('Resources exhausted: ')[-1].split(' - ')[0][-160:]
+                    text = str(error)
+                    if 'Resources exhausted: ' in text:
+                        reason = text.split('Resources exhausted: ')[-1].split(' - ')[0][-160:]
+                    else:  # the last line of the error, e.g. DuckDB's "IO Error: … No space left on device"
+                        reason = [line for line in text.splitlines() if line.strip()][-1][-160:]
                     results.append(dict(scale=scale, workload=name, engine=engine, seconds=None, rss_mib=None,
                                         error=reason, pool=args.pool if engine == 'persona_pool' else None))
                     print(f'{scale:>9} {name:28} {engine:10} failed: {reason}', flush=True)
