@@ -63,6 +63,16 @@ pub(crate) fn fp_growth<T: AsRef<[u32]>>(
     Ok(out)
 }
 
+/// Adds an itemset to `out`, or fails with the count reached when `out` already holds
+/// `max_itemsets`.
+fn push_capped(out: &mut Vec<Itemset>, max_itemsets: usize, items: Vec<u32>, count: u64) -> Result<(), usize> {
+    if out.len() >= max_itemsets {
+        return Err(out.len());
+    }
+    out.push(Itemset { items, count });
+    Ok(())
+}
+
 /// The most cells of the pair-count matrix (8 bytes each: 16 MiB) before the tree is used.
 const MAX_PAIR_CELLS: usize = 1 << 21;
 
@@ -80,13 +90,7 @@ fn pair_counts<T: AsRef<[u32]>>(
     max_itemsets: usize,
     out: &mut Vec<Itemset>,
 ) -> Result<(), usize> {
-    let mut emit = |items: Vec<u32>, count: u64| {
-        if out.len() >= max_itemsets {
-            return Err(out.len());
-        }
-        out.push(Itemset { items, count });
-        Ok(())
-    };
+    let mut emit = |items: Vec<u32>, count: u64| push_capped(out, max_itemsets, items, count);
     for &item in frequent {
         emit(vec![item], counts[item as usize])?;
     }
@@ -186,10 +190,7 @@ impl Miner<'_> {
                 continue;
             }
             suffix.push(items[local]);
-            if self.out.len() >= self.max_itemsets {
-                return Err(self.out.len());
-            }
-            self.out.push(Itemset { items: suffix.clone(), count });
+            push_capped(self.out, self.max_itemsets, suffix.clone(), count)?;
             if suffix.len() < self.max_len {
                 self.mine_conditional(tree, items, local, suffix)?;
             }
@@ -236,10 +237,7 @@ impl Miner<'_> {
             // the conditional tree would only be summed per item: its sums are `counts`
             for &i in kept.iter().rev() {
                 suffix.push(items[i as usize]);
-                if self.out.len() >= self.max_itemsets {
-                    return Err(self.out.len());
-                }
-                self.out.push(Itemset { items: suffix.clone(), count: counts[i as usize] });
+                push_capped(self.out, self.max_itemsets, suffix.clone(), counts[i as usize])?;
                 suffix.pop();
             }
             return Ok(());

@@ -201,38 +201,32 @@ impl Pairs {
             }
         }
         let by_key = sort_by_buckets(runs.iter().enumerate().map(|(i, run)| (run.0, i)).collect());
-        // for the first run of a split basket, its later runs; later runs are marked taken
+        // a split basket's first run (the smallest run index of its key) holds where its runs
+        // start in `by_key`; its later runs are skipped where they stand
         const SINGLE: usize = usize::MAX;
-        const TAKEN: usize = usize::MAX - 1;
-        let mut joined = vec![SINGLE; runs.len()];
-        let mut later: Vec<usize> = Vec::new();
-        let mut i = 0;
-        while i < by_key.len() {
-            let mut j = i + 1;
-            while j < by_key.len() && by_key[j].0 == by_key[i].0 {
-                j += 1;
-            }
-            if j - i > 1 {
-                joined[by_key[i].1] = later.len();
-                for &(_, run) in &by_key[i + 1..j] {
-                    joined[run] = TAKEN;
-                    later.push(run);
+        const LATER: usize = usize::MAX - 1;
+        let mut first_of = vec![SINGLE; runs.len()];
+        let mut at = 0;
+        for group in by_key.chunk_by(|a, b| a.0 == b.0) {
+            if let [(_, first), later @ ..] = group {
+                if !later.is_empty() {
+                    first_of[*first] = at;
+                    later.iter().for_each(|&(_, run)| first_of[run] = LATER);
                 }
-                later.push(SINGLE);
             }
-            i = j;
+            at += group.len();
         }
         let mut items = Vec::with_capacity(self.0.items.len());
         let mut ends = Vec::with_capacity(runs.len());
         let mut start = 0;
         for (run, &(_, from, to)) in runs.iter().enumerate() {
-            match joined[run] {
-                TAKEN => continue,
+            match first_of[run] {
+                LATER => continue,
                 SINGLE => items.extend_from_slice(&self.0.items[from..to]),
-                first_later => {
-                    items.extend_from_slice(&self.0.items[from..to]);
-                    for &other in later[first_later..].iter().take_while(|&&r| r != SINGLE) {
-                        let (_, from, to) = runs[other];
+                at => {
+                    let key = by_key[at].0;
+                    for &(_, run) in by_key[at..].iter().take_while(|p| p.0 == key) {
+                        let (_, from, to) = runs[run];
                         items.extend_from_slice(&self.0.items[from..to]);
                     }
                 }
