@@ -1,8 +1,8 @@
 //! Throughput of the hot per-group accumulators (rows per second on one core), in the manner
 //! of datafusion-functions-aggregate's benches: each iteration creates the function's
 //! `GroupsAccumulator`, feeds it 8 batches of 8,192 rows spread over 1,000 groups (10 groups of
-//! baskets for `frequent_itemsets`) and evaluates every group. DataFusion's own `sum` and `avg`
-//! are the baseline.
+//! baskets for `frequent_itemsets`, 12 groups of integer points for the scorecard `auc`) and
+//! evaluates every group. DataFusion's own `sum` and `avg` are the baseline.
 //!
 //! ```sh
 //! cargo bench --bench accumulators
@@ -49,6 +49,8 @@ fn inputs(seed: u64, groups: usize) -> (RecordBatch, Vec<usize>) {
     let n = BATCH_ROWS;
     let score: Vec<f64> = (0..n).map(|_| rng.uniform()).collect();
     let label: Vec<bool> = score.iter().map(|s| rng.uniform() < 0.2 + 0.6 * s).collect();
+    // a scorecard's points: integers 300 to 800
+    let points: Vec<f64> = score.iter().map(|s| (300.0 + 500.0 * s).round()).collect();
     let treated: Vec<bool> = (0..n).map(|_| rng.uniform() < 0.9).collect();
     let amount: Vec<f64> = (0..n).map(|_| (rng.uniform() * 8.0).exp()).collect();
     let day_us = 86_400_000_000_i64;
@@ -68,6 +70,7 @@ fn inputs(seed: u64, groups: usize) -> (RecordBatch, Vec<usize>) {
     };
     let columns: Vec<ArrayRef> = vec![
         Arc::new(Float64Array::from(score)),
+        Arc::new(Float64Array::from(points)),
         Arc::new(BooleanArray::from(label)),
         Arc::new(BooleanArray::from(treated)),
         Arc::new(Float64Array::from(amount)),
@@ -82,6 +85,7 @@ fn inputs(seed: u64, groups: usize) -> (RecordBatch, Vec<usize>) {
 fn schema() -> SchemaRef {
     Arc::new(Schema::new(vec![
         Field::new("score", DataType::Float64, false),
+        Field::new("points", DataType::Float64, false),
         Field::new("label", DataType::Boolean, false),
         Field::new("treated", DataType::Boolean, false),
         Field::new("amount", DataType::Float64, false),
@@ -115,6 +119,10 @@ fn groups_accumulator(udf: &AggregateUDF, exprs: &[Arc<dyn PhysicalExpr>]) -> Bo
 }
 
 fn bench(c: &mut Criterion, udf: &AggregateUDF, exprs: &[Arc<dyn PhysicalExpr>], groups: usize) {
+    bench_named(c, &format!("{} / {groups} groups", udf.name()), udf, exprs, groups);
+}
+
+fn bench_named(c: &mut Criterion, name: &str, udf: &AggregateUDF, exprs: &[Arc<dyn PhysicalExpr>], groups: usize) {
     let batches: Vec<(Vec<ArrayRef>, Vec<usize>)> = (0..BATCHES as u64)
         .map(|seed| {
             let (batch, group_indices) = inputs(seed + 1, groups);
@@ -128,7 +136,7 @@ fn bench(c: &mut Criterion, udf: &AggregateUDF, exprs: &[Arc<dyn PhysicalExpr>],
     let mut group = c.benchmark_group("accumulators");
     group.throughput(Throughput::Elements((BATCH_ROWS * BATCHES) as u64));
     group.sample_size(20);
-    group.bench_function(format!("{} / {groups} groups", udf.name()), |b| {
+    group.bench_function(name, |b| {
         b.iter_batched(
             || groups_accumulator(udf, exprs),
             |mut accumulator| {
@@ -152,6 +160,9 @@ fn accumulators(c: &mut Criterion) {
     bench(c, &AggregateUDF::from(drift::PsiHistogram::new()), &[column("score"), column("edges")], GROUPS);
     bench(c, &AggregateUDF::from(evaluation::Auc::new()), &[column("score"), column("label")], GROUPS);
     bench(c, &AggregateUDF::from(evaluation::KsStatistic::new()), &[column("score"), column("label")], GROUPS);
+    // a scorecard per month: integer points in 12 groups of about 5,500 rows
+    let auc = AggregateUDF::from(evaluation::Auc::new());
+    bench_named(c, "auc / 12 groups of integer points", &auc, &[column("points"), column("label")], 12);
     bench(c, &AggregateUDF::from(evaluation::ResponseLift::new()), &[column("treated"), column("label")], GROUPS);
     bench(c, &AggregateUDF::from(evaluation::WelchTtest::new()), &[column("treated"), column("amount")], GROUPS);
     bench(

@@ -7,6 +7,10 @@
 //! millions of rows) and keeps every score once it has more. Counted, a group's state is a few
 //! kilobytes however many rows it has, merging adds counts, and the final sort is of the
 //! distinct scores: AUC and KS of 51.7M scores in 12 groups no longer sort 51.7M values.
+//! When a counting group's scores are integers in a narrow span (a scorecard's points: at most
+//! [`DENSE_SPAN`] wide, at most twice their number plus 64), it counts them in an array indexed
+//! by the score instead of hashing every row; it looks at 1,024 rows and again at 4, 16, 64 and
+//! 256 times as many.
 
 use std::fmt::Debug;
 use std::mem::size_of;
@@ -82,8 +86,124 @@ pub(crate) fn scored_state_fields(name: &str) -> Vec<FieldRef> {
 pub(crate) struct Scored {
     listed: [Vec<f64>; 2],
     counted: HashMap<u64, [u64; 2]>,
+    /// Integer scores counted by position.
+    dense: Option<DenseCounts>,
+    /// Rows counted while not by position, and the times the group has tried to.
+    rows: u64,
+    tries: u32,
     /// Every score is listed: the group had more than [`COUNTED_SCORES`] distinct scores.
     overflowed: bool,
+}
+
+/// Rows a counting group takes before it first tries [`DenseCounts`]; it tries again at 4, 16,
+/// 64 and 256 times as many ([`DENSE_TRIES`] in all).
+const DENSE_FIRST_TRY: u64 = 1024;
+const DENSE_TRIES: u32 = 5;
+
+/// Widest span of integer scores counted by position (64 KiB of counts).
+const DENSE_SPAN: usize = 4096;
+
+/// Whether `span` positions may hold `distinct` scores: no more than twice their number plus
+/// 64, so the array (16 bytes a position) is no larger than a hash table of the same scores.
+fn dense_fits(span: usize, distinct: usize) -> bool {
+    span <= dense_limit(distinct)
+}
+
+/// The widest span [`dense_fits`] allows for `distinct` scores.
+fn dense_limit(distinct: usize) -> usize {
+    DENSE_SPAN.min(2 * distinct + 64)
+}
+
+/// Largest magnitude of a score counted by position: integers up to 2^53 are exact in an f64.
+const DENSE_MAGNITUDE: f64 = 9_007_199_254_740_992.0;
+
+/// Counts of integer scores `first ..= first + counts.len() - 1` (rows labelled 0 and 1).
+#[derive(Debug)]
+struct DenseCounts {
+    first: i64,
+    counts: Vec<[u64; 2]>,
+    /// Positions with a row.
+    distinct: usize,
+}
+
+/// `score` as an integer if it is one the dense counts can hold (-0.0 is 0).
+#[inline]
+#[allow(clippy::cast_possible_truncation)]
+fn integer_score(score: f64) -> Option<i64> {
+    (score.fract() == 0.0 && score.abs() <= DENSE_MAGNITUDE).then_some(score as i64)
+}
+
+impl DenseCounts {
+    /// Counts for the keys of `counted` if every key is an integer score and their span
+    /// [`dense_fits`].
+    fn of(counted: &HashMap<u64, [u64; 2]>) -> Option<Self> {
+        let mut integers = Vec::with_capacity(counted.len());
+        for (bits, counts) in counted {
+            integers.push((integer_score(f64::from_bits(*bits))?, *counts));
+        }
+        let first = integers.iter().map(|(score, _)| *score).min()?;
+        let last = integers.iter().map(|(score, _)| *score).max()?;
+        let distinct = integers.iter().filter(|(_, counts)| *counts != [0, 0]).count();
+        let span = usize::try_from(last - first).ok()? + 1;
+        if !dense_fits(span, distinct) {
+            return None;
+        }
+        let mut dense = Self { first, counts: vec![[0; 2]; span], distinct };
+        for (score, counts) in integers {
+            let slot = &mut dense.counts[usize::try_from(score - first).ok()?];
+            *slot = counts;
+        }
+        Some(dense)
+    }
+
+    /// Adds `rows` rows of `score`; `None` if it is not an integer the span can take (after
+    /// growing it while it [`dense_fits`]), `Some(true)` if the score is new to the group.
+    #[inline]
+    fn add(&mut self, score: f64, label: usize, rows: u64) -> Option<bool> {
+        let score = integer_score(score)?;
+        let position = match usize::try_from(score.wrapping_sub(self.first)) {
+            Ok(position) if position < self.counts.len() => position,
+            _ => self.grow(score)?,
+        };
+        let slot = &mut self.counts[position];
+        let new = *slot == [0, 0] && rows > 0;
+        slot[label] += rows;
+        Some(new)
+    }
+
+    /// Widens the span to take `score` if it still [`dense_fits`], with room to grow the same
+    /// way (up to twice the old span, within the limit); the score's position.
+    #[cold]
+    fn grow(&mut self, score: i64) -> Option<usize> {
+        let len = self.counts.len();
+        let old_last = self.first.checked_add(i64::try_from(len).ok()? - 1)?;
+        let (mut first, mut last) = (self.first.min(score), old_last.max(score));
+        let span = usize::try_from(last.checked_sub(first)?).ok()? + 1;
+        if !dense_fits(span, self.distinct + 1) {
+            return None;
+        }
+        let room = i64::try_from((2 * len).min(dense_limit(self.distinct + 1)).saturating_sub(span)).ok()?;
+        if score < self.first {
+            first -= room;
+        } else {
+            last += room;
+        }
+        let mut counts = vec![[0; 2]; usize::try_from(last - first).ok()? + 1];
+        let front = usize::try_from(self.first - first).ok()?;
+        counts[front..front + len].copy_from_slice(&self.counts);
+        self.counts = counts;
+        self.first = first;
+        usize::try_from(score - first).ok()
+    }
+
+    /// The scores with rows, ascending, with their counts.
+    #[allow(clippy::cast_precision_loss)]
+    fn scores(&self) -> impl Iterator<Item = (f64, [u64; 2])> + '_ {
+        (self.first..)
+            .zip(&self.counts)
+            .filter(|(_, counts)| **counts != [0, 0])
+            .map(|(score, counts)| (score as f64, *counts))
+    }
 }
 
 impl Scored {
@@ -103,11 +223,52 @@ impl Scored {
             self.list(score, label, rows);
             return;
         }
+        if self.dense.is_none() && self.tries < DENSE_TRIES {
+            self.rows += rows;
+            if self.rows >= DENSE_FIRST_TRY << (2 * self.tries) {
+                self.tries += 1;
+                self.dense = DenseCounts::of(&self.counted);
+                if self.dense.is_some() {
+                    self.counted.clear();
+                }
+            }
+        }
+        if let Some(dense) = &mut self.dense {
+            match dense.add(score, label, rows) {
+                Some(false) => return,
+                Some(true) => {
+                    dense.distinct += 1;
+                    if self.distinct() > COUNTED_SCORES {
+                        self.list_all();
+                    }
+                    return;
+                }
+                None => {}
+            }
+        }
         // -0.0 + 0.0 is 0.0: the two zeros are one score, as the measures compare them
         self.counted.entry((score + 0.0).to_bits()).or_default()[label] += rows;
-        if self.counted.len() > COUNTED_SCORES {
+        if self.distinct() > COUNTED_SCORES {
             self.list_all();
         }
+    }
+
+    /// Distinct scores counted (hashed and by position).
+    fn distinct(&self) -> usize {
+        self.counted.len() + self.dense.as_ref().map_or(0, |dense| dense.distinct)
+    }
+
+    /// The counted scores with their counts (hashed first, then by position), unsorted; none
+    /// are left counted.
+    fn take_counted(&mut self) -> Vec<(f64, [u64; 2])> {
+        let mut counted: Vec<(f64, [u64; 2])> = std::mem::take(&mut self.counted)
+            .into_iter()
+            .map(|(bits, counts)| (f64::from_bits(bits), counts))
+            .collect();
+        if let Some(dense) = self.dense.take() {
+            counted.extend(dense.scores());
+        }
+        counted
     }
 
     /// Lists `rows` rows of `score` labelled `label`.
@@ -133,18 +294,15 @@ impl Scored {
     /// Moves the counted scores to the lists (unsorted) and lists from now on.
     fn list_all(&mut self) {
         self.overflowed = true;
-        let counted = std::mem::take(&mut self.counted);
-        self.list_counted(counted.into_iter().map(|(bits, counts)| (f64::from_bits(bits), counts)));
+        let counted = self.take_counted();
+        self.list_counted(counted);
     }
 
     /// Sorts the listed scores, after the counted ones, in ascending order. Counted scores are
     /// expanded in sorted order: only the distinct scores are sorted.
     fn sort(&mut self) {
         let listed_before = !self.listed[0].is_empty() || !self.listed[1].is_empty();
-        let mut counted: Vec<(f64, [u64; 2])> = std::mem::take(&mut self.counted)
-            .into_iter()
-            .map(|(bits, counts)| (f64::from_bits(bits), counts))
-            .collect();
+        let mut counted = self.take_counted();
         counted.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
         self.list_counted(counted);
         // listed from now on: a window that goes on updating after `evaluate` keeps one list
@@ -164,9 +322,12 @@ fn counted_state(name: &'static str, groups: &[Scored]) -> Result<[ArrayRef; 2]>
     let (mut score_offsets, mut count_offsets) = (ListOffsets::new(name), ListOffsets::new(name));
     let (mut scores, mut counts) = (Vec::new(), Vec::new());
     for group in groups {
-        for (bits, [negatives, positives]) in &group.counted {
-            scores.push(f64::from_bits(*bits));
-            counts.extend([*negatives, *positives]);
+        let dense = group.dense.iter().flat_map(DenseCounts::scores);
+        for (score, [negatives, positives]) in
+            group.counted.iter().map(|(bits, counts)| (f64::from_bits(*bits), *counts)).chain(dense)
+        {
+            scores.push(score);
+            counts.extend([negatives, positives]);
         }
         score_offsets.push(scores.len())?;
         count_offsets.push(counts.len())?;
@@ -188,6 +349,16 @@ impl GroupState for Scored {
     ) -> Result<()> {
         let name = measure.name();
         let scores = values[0].as_primitive::<Float64Type>();
+        if let (Some(labels), 0) = (values[1].as_boolean_opt(), values[1].null_count()) {
+            // boolean labels without NULLs: no per-row label checks
+            for (row, (&score, label)) in scores.values().iter().zip(labels.values()).enumerate() {
+                let Some(g) = group_of(row) else { continue };
+                if scores.is_valid(row) && !score.is_nan() {
+                    groups[g].add(score, usize::from(label), 1);
+                }
+            }
+            return Ok(());
+        }
         let labels = Labels::new(name, &values[1])?;
         for row in 0..scores.len() {
             let Some(g) = group_of(row) else { continue };
@@ -257,12 +428,15 @@ impl GroupState for Scored {
     fn size(&self) -> usize {
         (self.listed[0].capacity() + self.listed[1].capacity()) * size_of::<f64>()
             + self.counted.capacity() * (size_of::<u64>() + size_of::<[u64; 2]>() + 1)
+            + self.dense.as_ref().map_or(0, |dense| dense.counts.capacity() * size_of::<[u64; 2]>())
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{Scored, COUNTED_SCORES};
+    use super::{counted_state, Scored, COUNTED_SCORES, DENSE_FIRST_TRY, DENSE_TRIES};
+    use arrow::array::AsArray;
+    use arrow::datatypes::UInt64Type;
 
     fn sorted(mut group: Scored) -> (Vec<f64>, Vec<f64>) {
         group.sort();
@@ -280,7 +454,7 @@ mod tests {
         for &(score, label) in &rows {
             counted.add(score, label, 1);
         }
-        assert!(!counted.overflowed && counted.counted.len() == 700);
+        assert!(!counted.overflowed && counted.distinct() == 700);
         let mut listed = Scored::default();
         listed.list_all();
         for &(score, label) in &rows {
@@ -299,6 +473,75 @@ mod tests {
         assert!(many.overflowed && many.counted.is_empty());
         let (negatives, positives) = sorted(many);
         assert_eq!(negatives.len() + positives.len(), 2 * (COUNTED_SCORES + 1));
+    }
+
+    /// The same rows added to a group that lists every score.
+    fn listed(rows: &[(f64, usize)]) -> (Vec<f64>, Vec<f64>) {
+        let mut listed = Scored::default();
+        listed.list_all();
+        for &(score, label) in rows {
+            listed.add(score, label, 1);
+        }
+        sorted(listed)
+    }
+
+    /// A group that counts integer scores by position holds the same scores as one that lists
+    /// them: past the last try, with a span that grows down and up, signed zeros, an
+    /// integer too far away and a fraction hashed beside the positions, and in its state.
+    #[test]
+    fn dense_counts_agree_with_listed_scores() {
+        let rows_before = usize::try_from(DENSE_FIRST_TRY << (2 * DENSE_TRIES)).unwrap_or(usize::MAX) + 1000;
+        let mut rows: Vec<(f64, usize)> = (0..rows_before)
+            .map(|i| (f64::from(u32::try_from(i % 400).unwrap_or(0)) + 300.0, usize::from(i % 5 == 0)))
+            .collect();
+        rows.extend([(0.0, 1), (-0.0, 0), (299.0, 0), (2000.0, 1), (1.0e6, 0), (0.5, 1), (-3.0, 0), (1.0e6, 1)]);
+        let mut dense = Scored::default();
+        for &(score, label) in &rows {
+            dense.add(score, label, 1);
+        }
+        assert!(dense.dense.is_some() && !dense.overflowed);
+        // 300..=699, 299, 0 and -3 by position; 2000 (too wide a span for 405 scores), 1e6 and
+        // 0.5 hashed
+        assert_eq!((dense.distinct(), dense.counted.len()), (406, 3));
+
+        let [scores, counts] = counted_state("auc", std::slice::from_ref(&dense)).expect("state");
+        assert_eq!(scores.as_list::<i32>().value(0).len(), 406);
+        let total: u64 = counts.as_list::<i32>().value(0).as_primitive::<UInt64Type>().values().iter().sum();
+        assert_eq!(total, rows.len() as u64);
+
+        let (negatives, positives) = sorted(dense);
+        assert_eq!((negatives.clone(), positives.clone()), listed(&rows));
+        assert_eq!(negatives.iter().filter(|s| **s == 0.0).count(), 1);
+        assert!(negatives.iter().chain(&positives).all(|s| s.to_bits() != (-0.0f64).to_bits()));
+    }
+
+    /// Past `COUNTED_SCORES` distinct scores, positions and hashed ones together, a group lists.
+    #[test]
+    fn dense_counts_overflow_to_listed() {
+        let mut rows: Vec<(f64, usize)> =
+            vec![(0.0, 0); usize::try_from(DENSE_FIRST_TRY << (2 * DENSE_TRIES)).unwrap_or(usize::MAX)];
+        rows.extend((1..=2 * COUNTED_SCORES).map(|i| (f64::from(u32::try_from(i).unwrap_or(0)), i % 2)));
+        let mut group = Scored::default();
+        for &(score, label) in &rows {
+            group.add(score, label, 1);
+        }
+        assert!(group.overflowed && group.dense.is_none() && group.counted.is_empty());
+        assert_eq!(sorted(group), listed(&rows));
+    }
+
+    /// Rows of a fractional score keep a group hashing: it never counts by position.
+    #[test]
+    fn fractional_scores_stay_hashed() {
+        let rows: Vec<(f64, usize)> = (0..usize::try_from(DENSE_FIRST_TRY << (2 * DENSE_TRIES)).unwrap_or(usize::MAX)
+            + 10)
+            .map(|i| (if i == 0 { 0.25 } else { f64::from(u32::try_from(i % 50).unwrap_or(0)) }, i % 2))
+            .collect();
+        let mut group = Scored::default();
+        for &(score, label) in &rows {
+            group.add(score, label, 1);
+        }
+        assert!(group.dense.is_none() && group.counted.len() == 51);
+        assert_eq!(sorted(group), listed(&rows));
     }
 
     #[test]
