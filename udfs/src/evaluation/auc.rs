@@ -93,7 +93,7 @@ impl AggregateUDFImpl for Auc {
     }
 }
 
-/// Evaluates `auc` from the sorted scores.
+/// Evaluates `auc` from the runs of sorted scores.
 #[derive(Debug)]
 struct AucOf;
 
@@ -103,6 +103,6 @@ impl ScoreMeasure for AucOf {
     }
 
     fn evaluate(&self, groups: &[Scored]) -> Result<ArrayRef> {
-        Ok(Arc::new(groups.iter().map(|g| auc(g.negatives(), g.positives())).collect::<Float64Array>()))
+        Ok(Arc::new(groups.iter().map(|g| auc(&g.runs())).collect::<Float64Array>()))
     }
 }

@@ -126,6 +126,10 @@ impl ScoreMeasure for Gains {
         "gains_table"
     }
 
+    fn reads_lists(&self) -> bool {
+        true
+    }
+
     fn evaluate(&self, groups: &[Scored]) -> Result<ArrayRef> {
         gains_array(groups, self.n_groups)
     }

@@ -103,8 +103,6 @@ impl ScoreMeasure for GiniOf {
     }
 
     fn evaluate(&self, groups: &[Scored]) -> Result<ArrayRef> {
-        Ok(Arc::new(
-            groups.iter().map(|g| auc(g.negatives(), g.positives()).map(|a| 2.0 * a - 1.0)).collect::<Float64Array>(),
-        ))
+        Ok(Arc::new(groups.iter().map(|g| auc(&g.runs()).map(|a| 2.0 * a - 1.0)).collect::<Float64Array>()))
     }
 }

@@ -12,7 +12,7 @@ use datafusion::logical_expr::{
 use datafusion_macros::user_doc;
 
 use super::scored_state::{coerce_scored_args, scored_accumulator, scored_state_fields, ScoreMeasure, Scored};
-use crate::stats::kolmogorov_smirnov::ks_statistic;
+use crate::stats::roc::ks_separation;
 
 #[user_doc(
     doc_section(label = "Evaluation Functions"),
@@ -103,14 +103,6 @@ impl ScoreMeasure for KsOf {
     }
 
     fn evaluate(&self, groups: &[Scored]) -> Result<ArrayRef> {
-        Ok(Arc::new(
-            groups
-                .iter()
-                .map(|g| {
-                    let (neg, pos) = (g.negatives(), g.positives());
-                    (!neg.is_empty() && !pos.is_empty()).then(|| ks_statistic(pos, neg))
-                })
-                .collect::<Float64Array>(),
-        ))
+        Ok(Arc::new(groups.iter().map(|g| ks_separation(&g.runs())).collect::<Float64Array>()))
     }
 }

@@ -12,6 +12,7 @@
 //! by the score instead of hashing every row; it looks at 1,024 rows and again at 4, 16, 64 and
 //! 256 times as many.
 
+use std::borrow::Cow;
 use std::fmt::Debug;
 use std::mem::size_of;
 use std::sync::Arc;
@@ -24,11 +25,19 @@ use datafusion::logical_expr::utils::format_state_name;
 use super::label_args::{coerce_label, Labels};
 use crate::common::{float_list_array, for_each_float_list, FloatListRow, FloatLists, ListOffsets};
 use crate::group_state::{GroupState, GroupsOf};
+use crate::stats::roc::{runs_of_sorted, ScoreRun};
 
 /// What one scored-label aggregate computes from a group's sorted scores.
 pub(crate) trait ScoreMeasure: Debug + Send + Sync + 'static {
     /// The SQL function, for errors.
     fn name(&self) -> &'static str;
+
+    /// Whether `evaluate` reads the scores one by one ([`Scored::negatives`],
+    /// [`Scored::positives`]) rather than [`Scored::runs`]: a group that counts then lists its
+    /// rows.
+    fn reads_lists(&self) -> bool {
+        false
+    }
 
     /// One result row per group; every group's scores are sorted ascending.
     fn evaluate(&self, groups: &[Scored]) -> Result<ArrayRef>;
@@ -86,6 +95,8 @@ pub(crate) fn scored_state_fields(name: &str) -> Vec<FieldRef> {
 pub(crate) struct Scored {
     listed: [Vec<f64>; 2],
     counted: HashMap<u64, [u64; 2]>,
+    /// Counted scores sorted by `evaluate` (one run per distinct score), while the group counts.
+    runs: Vec<ScoreRun>,
     /// Integer scores counted by position.
     dense: Option<DenseCounts>,
     /// Rows counted while not by position, and the times the group has tried to.
@@ -128,9 +139,17 @@ struct DenseCounts {
 
 /// `score` as an integer if it is one the dense counts can hold (-0.0 is 0).
 #[inline]
-#[allow(clippy::cast_possible_truncation)]
 fn integer_score(score: f64) -> Option<i64> {
-    (score.fract() == 0.0 && score.abs() <= DENSE_MAGNITUDE).then_some(score as i64)
+    exact_integer(score).filter(|_| score.abs() <= DENSE_MAGNITUDE)
+}
+
+/// `score` as an integer if converting it back gives the same number (no fraction, not NaN,
+/// not infinite, within i64; -0.0 is 0). Compares instead of calling `trunc`.
+#[inline]
+#[allow(clippy::cast_possible_truncation, clippy::cast_precision_loss, clippy::float_cmp)]
+fn exact_integer(score: f64) -> Option<i64> {
+    let integer = score as i64;
+    (integer as f64 == score).then_some(integer)
 }
 
 impl DenseCounts {
@@ -154,6 +173,14 @@ impl DenseCounts {
             *slot = counts;
         }
         Some(dense)
+    }
+
+    /// The counts of `score` if it is an integer within the span (the path of every row once a
+    /// group counts by position).
+    #[inline]
+    fn slot(&mut self, score: f64) -> Option<&mut [u64; 2]> {
+        let position = usize::try_from(exact_integer(score)?.wrapping_sub(self.first)).ok()?;
+        self.counts.get_mut(position)
     }
 
     /// Adds `rows` rows of `score`; `None` if it is not an integer the span can take (after
@@ -207,18 +234,42 @@ impl DenseCounts {
 }
 
 impl Scored {
-    /// The scores of the rows labelled 0, ascending once `evaluate` runs.
+    /// The scores of the rows labelled 0, ascending once `evaluate` runs for a measure that
+    /// [`ScoreMeasure::reads_lists`].
     pub(crate) fn negatives(&self) -> &[f64] {
         &self.listed[0]
     }
 
-    /// The scores of the rows labelled 1, ascending once `evaluate` runs.
+    /// The scores of the rows labelled 1, ascending once `evaluate` runs for a measure that
+    /// [`ScoreMeasure::reads_lists`].
     pub(crate) fn positives(&self) -> &[f64] {
         &self.listed[1]
     }
 
+    /// The distinct scores, ascending, with their rows labelled 0 and 1, once `evaluate` runs:
+    /// kept so by a group that counts, merged from the sorted lists of one that lists.
+    pub(crate) fn runs(&self) -> Cow<'_, [ScoreRun]> {
+        if self.overflowed {
+            Cow::Owned(runs_of_sorted(&self.listed[0], &self.listed[1]))
+        } else {
+            Cow::Borrowed(&self.runs)
+        }
+    }
+
     #[inline]
     fn add(&mut self, score: f64, label: usize, rows: u64) {
+        // a score the group already counts by position: one increment
+        if let Some(slot) = self.dense.as_mut().and_then(|dense| dense.slot(score)) {
+            if *slot != [0, 0] {
+                slot[label] += rows;
+                return;
+            }
+        }
+        self.add_slowly(score, label, rows);
+    }
+
+    /// [`Self::add`] of a score new to the group's positions, hashed or listed.
+    fn add_slowly(&mut self, score: f64, label: usize, rows: u64) {
         if self.overflowed {
             self.list(score, label, rows);
             return;
@@ -255,16 +306,15 @@ impl Scored {
 
     /// Distinct scores counted (hashed and by position).
     fn distinct(&self) -> usize {
-        self.counted.len() + self.dense.as_ref().map_or(0, |dense| dense.distinct)
+        self.counted.len() + self.runs.len() + self.dense.as_ref().map_or(0, |dense| dense.distinct)
     }
 
-    /// The counted scores with their counts (hashed first, then by position), unsorted; none
-    /// are left counted.
-    fn take_counted(&mut self) -> Vec<(f64, [u64; 2])> {
-        let mut counted: Vec<(f64, [u64; 2])> = std::mem::take(&mut self.counted)
-            .into_iter()
-            .map(|(bits, counts)| (f64::from_bits(bits), counts))
-            .collect();
+    /// The counted scores with their counts (hashed, by position, runs of an earlier
+    /// `evaluate`), unsorted; none are left counted.
+    fn take_counted(&mut self) -> Vec<ScoreRun> {
+        let mut counted = std::mem::take(&mut self.runs);
+        counted
+            .extend(std::mem::take(&mut self.counted).into_iter().map(|(bits, counts)| (f64::from_bits(bits), counts)));
         if let Some(dense) = self.dense.take() {
             counted.extend(dense.scores());
         }
@@ -298,12 +348,26 @@ impl Scored {
         self.list_counted(counted);
     }
 
-    /// Sorts the listed scores, after the counted ones, in ascending order. Counted scores are
-    /// expanded in sorted order: only the distinct scores are sorted.
-    fn sort(&mut self) {
+    /// Sorts the group's scores in ascending order. A group that counts keeps them as runs
+    /// (one per distinct score) unless `lists` asks for the lists: then its counted scores are
+    /// expanded in sorted order (only the distinct scores are sorted) and it lists from now on.
+    fn sort(&mut self, lists: bool) {
         let listed_before = !self.listed[0].is_empty() || !self.listed[1].is_empty();
         let mut counted = self.take_counted();
         counted.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+        if !self.overflowed && !lists {
+            // an earlier evaluate's runs and the rows counted since can share a score
+            counted.dedup_by(|later, earlier| {
+                let same = later.0 == earlier.0;
+                if same {
+                    earlier.1[0] += later.1[0];
+                    earlier.1[1] += later.1[1];
+                }
+                same
+            });
+            self.runs = counted;
+            return;
+        }
         self.list_counted(counted);
         // listed from now on: a window that goes on updating after `evaluate` keeps one list
         self.overflowed = true;
@@ -323,9 +387,8 @@ fn counted_state(name: &'static str, groups: &[Scored]) -> Result<[ArrayRef; 2]>
     let (mut scores, mut counts) = (Vec::new(), Vec::new());
     for group in groups {
         let dense = group.dense.iter().flat_map(DenseCounts::scores);
-        for (score, [negatives, positives]) in
-            group.counted.iter().map(|(bits, counts)| (f64::from_bits(*bits), *counts)).chain(dense)
-        {
+        let hashed = group.counted.iter().map(|(bits, counts)| (f64::from_bits(*bits), *counts));
+        for (score, [negatives, positives]) in group.runs.iter().copied().chain(hashed).chain(dense) {
             scores.push(score);
             counts.extend([negatives, positives]);
         }
@@ -420,7 +483,7 @@ impl GroupState for Scored {
     /// to the measure.
     fn evaluate(measure: &Self::Params, groups: &mut [Self]) -> Result<ArrayRef> {
         for group in groups.iter_mut() {
-            group.sort();
+            group.sort(measure.reads_lists());
         }
         measure.evaluate(groups)
     }
@@ -429,6 +492,7 @@ impl GroupState for Scored {
         (self.listed[0].capacity() + self.listed[1].capacity()) * size_of::<f64>()
             + self.counted.capacity() * (size_of::<u64>() + size_of::<[u64; 2]>() + 1)
             + self.dense.as_ref().map_or(0, |dense| dense.counts.capacity() * size_of::<[u64; 2]>())
+            + self.runs.capacity() * size_of::<ScoreRun>()
     }
 }
 
@@ -439,7 +503,7 @@ mod tests {
     use arrow::datatypes::UInt64Type;
 
     fn sorted(mut group: Scored) -> (Vec<f64>, Vec<f64>) {
-        group.sort();
+        group.sort(true);
         (group.negatives().to_vec(), group.positives().to_vec())
     }
 
@@ -542,6 +606,28 @@ mod tests {
         }
         assert!(group.dense.is_none() && group.counted.len() == 51);
         assert_eq!(sorted(group), listed(&rows));
+    }
+
+    /// A group that counts hands the measures the same runs as one that lists, also when it
+    /// goes on counting after an evaluate (a window frame that grows).
+    #[test]
+    fn runs_of_counted_and_listed_groups_agree() {
+        let rows: Vec<(f64, usize)> = (0..5000).map(|i| (f64::from(i % 37) * 0.5, usize::from(i % 3 == 0))).collect();
+        let (mut counted, mut listed) = (Scored::default(), Scored::default());
+        listed.list_all();
+        for part in [&rows[..3000], &rows[3000..]] {
+            for &(score, label) in part {
+                counted.add(score, label, 1);
+                listed.add(score, label, 1);
+            }
+            counted.sort(false);
+            listed.sort(false);
+            assert!(!counted.overflowed);
+            assert_eq!(counted.runs(), listed.runs());
+        }
+        let runs = counted.runs();
+        assert_eq!(runs.len(), 37);
+        assert_eq!(runs.iter().map(|(_, [n, p])| n + p).sum::<u64>(), 5000);
     }
 
     #[test]
