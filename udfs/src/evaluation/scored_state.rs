@@ -144,7 +144,9 @@ fn integer_score(score: f64) -> Option<i64> {
 }
 
 /// `score` as an integer if converting it back gives the same number (no fraction, not NaN,
-/// not infinite, within i64; -0.0 is 0). Compares instead of calling `trunc`.
+/// not infinite; -0.0 is 0). Compares instead of calling `trunc`. The conversion saturates, so
+/// ±2^63 come back as `i64::MAX`/`MIN`: callers bound the magnitude ([`integer_score`]) or
+/// the position (a span lies within ±2^53 plus [`DENSE_SPAN`]).
 #[inline]
 #[allow(clippy::cast_possible_truncation, clippy::cast_precision_loss, clippy::float_cmp)]
 fn exact_integer(score: f64) -> Option<i64> {
