@@ -13,6 +13,7 @@ use datafusion_macros::user_doc;
 
 use super::scored_state::{coerce_scored_args, scored_accumulator, scored_state_fields, ScoreMeasure, Scored};
 use crate::common::{literal_arg, ListOffsets, LiteralArg};
+use crate::stats::roc::ScoreRun;
 
 #[user_doc(
     doc_section(label = "Evaluation Functions"),
@@ -126,10 +127,6 @@ impl ScoreMeasure for Gains {
         "gains_table"
     }
 
-    fn reads_lists(&self) -> bool {
-        true
-    }
-
     fn evaluate(&self, groups: &[Scored]) -> Result<ArrayRef> {
         gains_array(groups, self.n_groups)
     }
@@ -158,32 +155,17 @@ struct GainsRow {
     max_score: f64,
 }
 
-/// Rows by score descending; a tie group goes whole to group ceil(n_groups · r / N), r = the
-/// number of rows scoring at least its score.
-fn gains_rows(neg: &[f64], pos: &[f64], n_groups: usize) -> Vec<GainsRow> {
-    let total = neg.len() + pos.len();
+/// Rows by score descending; a tie group (a run: one distinct score) goes whole to group
+/// ceil(n_groups · r / N), r = the number of rows scoring at least its score.
+#[allow(clippy::cast_possible_wrap)]
+fn gains_rows(runs: &[ScoreRun], n_groups: usize) -> Vec<GainsRow> {
+    let total: u64 = runs.iter().map(|(_, [neg, pos])| neg + pos).sum();
     let mut rows: Vec<GainsRow> = Vec::new();
-    let (mut i, mut j) = (neg.len(), pos.len());
-    let mut seen = 0usize;
-    while i > 0 || j > 0 {
-        let s = match (i.checked_sub(1).map(|k| neg[k]), j.checked_sub(1).map(|k| pos[k])) {
-            (Some(a), Some(b)) => a.max(b),
-            (Some(a), None) => a,
-            (None, Some(b)) => b,
-            (None, None) => break,
-        };
-        let (mut n, mut responders) = (0i64, 0i64);
-        while i > 0 && neg[i - 1] == s {
-            i -= 1;
-            n += 1;
-        }
-        while j > 0 && pos[j - 1] == s {
-            j -= 1;
-            n += 1;
-            responders += 1;
-        }
-        seen += n as usize;
-        let group = (n_groups * seen).div_ceil(total) as i64;
+    let mut seen = 0u64;
+    for &(s, [neg, pos]) in runs.iter().rev() {
+        let (n, responders) = ((neg + pos) as i64, pos as i64);
+        seen += neg + pos;
+        let group = (n_groups as u64 * seen).div_ceil(total) as i64;
         match rows.last_mut() {
             Some(last) if last.group == group => {
                 last.n += n;
@@ -201,10 +183,10 @@ fn gains_array(groups: &[Scored], n_groups: usize) -> Result<ArrayRef> {
     let mut ints: [Vec<i64>; 5] = Default::default();
     let mut floats: [Vec<Option<f64>>; 6] = Default::default();
     for group in groups {
-        let (neg, pos) = (group.negatives(), group.positives());
-        let rows = gains_rows(neg, pos, n_groups);
-        let total_n = (neg.len() + pos.len()) as f64;
-        let total_responders = pos.len() as f64;
+        let runs = group.runs();
+        let rows = gains_rows(&runs, n_groups);
+        let total_n = runs.iter().map(|(_, [neg, pos])| neg + pos).sum::<u64>() as f64;
+        let total_responders = runs.iter().map(|(_, [_, pos])| pos).sum::<u64>() as f64;
         let overall = total_responders / total_n;
         let (mut cum_n, mut cum_responders) = (0i64, 0i64);
         for row in &rows {
@@ -259,11 +241,12 @@ fn gains_array(groups: &[Scored], n_groups: usize) -> Result<ArrayRef> {
 #[cfg(test)]
 mod tests {
     use super::gains_rows;
+    use crate::stats::roc::runs_of_sorted;
 
     #[test]
     fn gains_keep_ties_together() {
         // scores 5 (pos), 4 (neg), 4 (pos), 1 (neg) in 2 groups: r = 1, 3, 3, 4 -> groups 1, 2, 2, 2
-        let rows = gains_rows(&[1.0, 4.0], &[4.0, 5.0], 2);
+        let rows = gains_rows(&runs_of_sorted(&[1.0, 4.0], &[4.0, 5.0]), 2);
         let summary: Vec<(i64, i64, i64)> = rows.iter().map(|r| (r.group, r.n, r.responders)).collect();
         assert_eq!(summary, [(1, 1, 1), (2, 3, 1)]);
     }

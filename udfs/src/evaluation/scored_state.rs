@@ -1,6 +1,7 @@
 //! Scores with binary labels: the per-group state behind `auc`, `gini`, `ks_statistic` and
 //! `gains_table`. Each of those files implements [`ScoreMeasure`] (what to compute from the
-//! group's sorted scores); this file only holds, merges and sorts the scores.
+//! group's runs: its distinct scores ascending, each with its rows labelled 0 and 1); this file only
+//! holds, merges and sorts the scores.
 //!
 //! A group counts its rows per distinct score while it has at most [`COUNTED_SCORES`] of them
 //! (a scorecard's integer points, a model's rounded probabilities: a few hundred values for
@@ -27,19 +28,12 @@ use crate::common::{float_list_array, for_each_float_list, FloatListRow, FloatLi
 use crate::group_state::{GroupState, GroupsOf};
 use crate::stats::roc::{runs_of_sorted, ScoreRun};
 
-/// What one scored-label aggregate computes from a group's sorted scores.
+/// What one scored-label aggregate computes from a group's runs of sorted scores.
 pub(crate) trait ScoreMeasure: Debug + Send + Sync + 'static {
     /// The SQL function, for errors.
     fn name(&self) -> &'static str;
 
-    /// Whether `evaluate` reads the scores one by one ([`Scored::negatives`],
-    /// [`Scored::positives`]) rather than [`Scored::runs`]: a group that counts then lists its
-    /// rows.
-    fn reads_lists(&self) -> bool {
-        false
-    }
-
-    /// One result row per group; every group's scores are sorted ascending.
+    /// One result row per group, from each group's [`Scored::runs`].
     fn evaluate(&self, groups: &[Scored]) -> Result<ArrayRef>;
 }
 
@@ -236,18 +230,6 @@ impl DenseCounts {
 }
 
 impl Scored {
-    /// The scores of the rows labelled 0, ascending once `evaluate` runs for a measure that
-    /// [`ScoreMeasure::reads_lists`].
-    pub(crate) fn negatives(&self) -> &[f64] {
-        &self.listed[0]
-    }
-
-    /// The scores of the rows labelled 1, ascending once `evaluate` runs for a measure that
-    /// [`ScoreMeasure::reads_lists`].
-    pub(crate) fn positives(&self) -> &[f64] {
-        &self.listed[1]
-    }
-
     /// The distinct scores, ascending, with their rows labelled 0 and 1, once `evaluate` runs:
     /// kept so by a group that counts, merged from the sorted lists of one that lists.
     pub(crate) fn runs(&self) -> Cow<'_, [ScoreRun]> {
@@ -351,8 +333,9 @@ impl Scored {
     }
 
     /// Sorts the group's scores in ascending order. A group that counts keeps them as runs
-    /// (one per distinct score) unless `lists` asks for the lists: then its counted scores are
-    /// expanded in sorted order (only the distinct scores are sorted) and it lists from now on.
+    /// (one per distinct score) unless `lists` asks for the lists (the tests compare the two
+    /// forms): then its counted scores are expanded in sorted order (only the distinct scores
+    /// are sorted) and it lists from now on.
     fn sort(&mut self, lists: bool) {
         let listed_before = !self.listed[0].is_empty() || !self.listed[1].is_empty();
         let mut counted = self.take_counted();
@@ -485,7 +468,7 @@ impl GroupState for Scored {
     /// to the measure.
     fn evaluate(measure: &Self::Params, groups: &mut [Self]) -> Result<ArrayRef> {
         for group in groups.iter_mut() {
-            group.sort(measure.reads_lists());
+            group.sort(false);
         }
         measure.evaluate(groups)
     }
@@ -506,7 +489,8 @@ mod tests {
 
     fn sorted(mut group: Scored) -> (Vec<f64>, Vec<f64>) {
         group.sort(true);
-        (group.negatives().to_vec(), group.positives().to_vec())
+        let [negatives, positives] = group.listed;
+        (negatives, positives)
     }
 
     /// Counted and listed groups hold the same scores: whichever way a group's rows arrive
