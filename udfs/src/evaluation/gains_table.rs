@@ -13,7 +13,7 @@ use datafusion_macros::user_doc;
 
 use super::scored_state::{coerce_scored_args, scored_accumulator, scored_state_fields, ScoreMeasure, Scored};
 use crate::common::{literal_arg, ListOffsets, LiteralArg};
-use crate::stats::roc::ScoreRun;
+use crate::stats::roc::{totals, ScoreRun};
 
 #[user_doc(
     doc_section(label = "Evaluation Functions"),
@@ -156,10 +156,9 @@ struct GainsRow {
 }
 
 /// Rows by score descending; a tie group (a run: one distinct score) goes whole to group
-/// ceil(n_groups · r / N), r = the number of rows scoring at least its score.
+/// ceil(n_groups · r / N), r = the number of rows scoring at least its score, N = `total`.
 #[allow(clippy::cast_possible_wrap)]
-fn gains_rows(runs: &[ScoreRun], n_groups: usize) -> Vec<GainsRow> {
-    let total: u64 = runs.iter().map(|(_, [neg, pos])| neg + pos).sum();
+fn gains_rows(runs: &[ScoreRun], total: u64, n_groups: usize) -> Vec<GainsRow> {
     let mut rows: Vec<GainsRow> = Vec::new();
     let mut seen = 0u64;
     for &(s, [neg, pos]) in runs.iter().rev() {
@@ -184,9 +183,9 @@ fn gains_array(groups: &[Scored], n_groups: usize) -> Result<ArrayRef> {
     let mut floats: [Vec<Option<f64>>; 6] = Default::default();
     for group in groups {
         let runs = group.runs();
-        let rows = gains_rows(&runs, n_groups);
-        let total_n = runs.iter().map(|(_, [neg, pos])| neg + pos).sum::<u64>() as f64;
-        let total_responders = runs.iter().map(|(_, [_, pos])| pos).sum::<u64>() as f64;
+        let [negatives, positives] = totals(&runs);
+        let rows = gains_rows(&runs, negatives + positives, n_groups);
+        let (total_n, total_responders) = ((negatives + positives) as f64, positives as f64);
         let overall = total_responders / total_n;
         let (mut cum_n, mut cum_responders) = (0i64, 0i64);
         for row in &rows {
@@ -246,7 +245,7 @@ mod tests {
     #[test]
     fn gains_keep_ties_together() {
         // scores 5 (pos), 4 (neg), 4 (pos), 1 (neg) in 2 groups: r = 1, 3, 3, 4 -> groups 1, 2, 2, 2
-        let rows = gains_rows(&runs_of_sorted(&[1.0, 4.0], &[4.0, 5.0]), 2);
+        let rows = gains_rows(&runs_of_sorted(&[1.0, 4.0], &[4.0, 5.0]), 4, 2);
         let summary: Vec<(i64, i64, i64)> = rows.iter().map(|r| (r.group, r.n, r.responders)).collect();
         assert_eq!(summary, [(1, 1, 1), (2, 3, 1)]);
     }

@@ -296,13 +296,18 @@ impl Scored {
     /// The counted scores with their counts (hashed, by position, runs of an earlier
     /// `evaluate`), unsorted; none are left counted.
     fn take_counted(&mut self) -> Vec<ScoreRun> {
-        let mut counted = std::mem::take(&mut self.runs);
+        let counted = self.counted_scores().collect();
+        self.runs.clear();
+        self.counted.clear();
+        self.dense = None;
         counted
-            .extend(std::mem::take(&mut self.counted).into_iter().map(|(bits, counts)| (f64::from_bits(bits), counts)));
-        if let Some(dense) = self.dense.take() {
-            counted.extend(dense.scores());
-        }
-        counted
+    }
+
+    /// The counted scores with their counts: runs of an earlier `evaluate`, hashed, by position.
+    fn counted_scores(&self) -> impl Iterator<Item = ScoreRun> + '_ {
+        let hashed = self.counted.iter().map(|(bits, counts)| (f64::from_bits(*bits), *counts));
+        let dense = self.dense.iter().flat_map(DenseCounts::scores);
+        self.runs.iter().copied().chain(hashed).chain(dense)
     }
 
     /// Lists `rows` rows of `score` labelled `label`.
@@ -371,9 +376,7 @@ fn counted_state(name: &'static str, groups: &[Scored]) -> Result<[ArrayRef; 2]>
     let (mut score_offsets, mut count_offsets) = (ListOffsets::new(name), ListOffsets::new(name));
     let (mut scores, mut counts) = (Vec::new(), Vec::new());
     for group in groups {
-        let dense = group.dense.iter().flat_map(DenseCounts::scores);
-        let hashed = group.counted.iter().map(|(bits, counts)| (f64::from_bits(*bits), *counts));
-        for (score, [negatives, positives]) in group.runs.iter().copied().chain(hashed).chain(dense) {
+        for (score, [negatives, positives]) in group.counted_scores() {
             scores.push(score);
             counts.extend([negatives, positives]);
         }

@@ -31,7 +31,7 @@ pub(crate) fn runs_of_sorted(neg: &[f64], pos: &[f64]) -> Vec<ScoreRun> {
 }
 
 /// Rows labelled 0 and 1.
-fn totals(runs: &[ScoreRun]) -> [u64; 2] {
+pub(crate) fn totals(runs: &[ScoreRun]) -> [u64; 2] {
     runs.iter().fold([0, 0], |[n, p], (_, [neg, pos])| [n + neg, p + pos])
 }
 
