@@ -150,7 +150,7 @@ UNPIVOT = '\n    UNION ALL '.join(
 PERSONA_PSI = f"""
 WITH features AS ({UNPIVOT}),
 baseline AS (SELECT min(snapshot_month) AS month FROM credit_scores),
-edges AS (SELECT feature, psi_edges(value, 10) AS cuts FROM features JOIN baseline ON snapshot_month = baseline.month GROUP BY feature),
+edges AS (SELECT feature, shared_edges(psi_edges(value, 10)) AS cuts FROM features JOIN baseline ON snapshot_month = baseline.month GROUP BY feature),
 hist AS (SELECT f.feature, f.snapshot_month, psi_histogram(f.value, e.cuts) AS counts FROM features f JOIN edges e ON f.feature = e.feature GROUP BY 1, 2),
 psi AS (SELECT feature, snapshot_month,
                psi_from_counts(first_value(counts) OVER (PARTITION BY feature ORDER BY snapshot_month), counts) AS psi

@@ -41,7 +41,7 @@ fn lerp(a: f64, b: f64, t: f64) -> f64 {
 }
 
 /// Up to this many edges, [`bin_of`] counts instead of searching.
-const COUNTED_EDGES: usize = 32;
+pub(crate) const COUNTED_EDGES: usize = 32;
 
 /// The bin of `x` (not NaN) among (-inf, e_0], (e_0, e_1], ..., (e_last, +inf), for ascending
 /// `edges`: the number of edges below `x`. Deciles and other short edge lists are counted
