@@ -26,8 +26,9 @@ use crate::group_state::{GroupState, GroupsOf};
 for example psi_edges of a baseline): a list of k + 2 counts, for (-inf, c_1], (c_1, c_2], ..., (c_k, +inf) and, last, the NULL and NaN values. \
 Keeps only the counts (O(bins) memory), so a month of 100M rows streams. Compare two histograms with psi_from_counts. A group without cut points \
 (no rows) gives NULL. One pass over a wide table bins every feature against its baseline: cross-join the one row of cut points, made with \
-shared_edges(psi_edges(...)) so the join repeats a dictionary key rather than a list per row (see sql/drift_monitor.sql), or take them from a \
-scalar subquery, psi_histogram(age, (SELECT age FROM edges)), whose edges the optimizer wraps in shared_edges itself (not on a Ballista cluster, \
+shared_edges(psi_edges(...)) so the join repeats a dictionary key rather than a list per row (see sql/drift_monitor.sql); a long table of \
+(feature, month, value) rows joined to each feature's cut points gains the same from shared_edges(psi_edges(value, 10)) AS cuts in the edges \
+query; or take them from a scalar subquery, psi_histogram(age, (SELECT age FROM edges)), whose edges the optimizer wraps in shared_edges itself (not on a Ballista cluster, \
 which does not plan scalar subqueries in aggregate arguments).",
     syntax_example = "psi_histogram(value, edges)",
     sql_example = r#"```sql
