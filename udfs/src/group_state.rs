@@ -49,6 +49,22 @@ pub(crate) trait GroupState: Debug + Default + Send + Sync + Sized + 'static {
     /// Heap bytes held by this group.
     fn size(&self) -> usize;
 
+    /// The states of `values` with every row its own group (row `i` alone in group `i`; a row
+    /// where `keeps(i)` is false an empty group), as `state` would write them — what DataFusion
+    /// asks for when it skips the partial aggregation and hands the rows on as states. The default
+    /// builds a group per row and calls `state`; a state that can write its arrays straight from
+    /// the rows overrides it.
+    fn convert_to_state(
+        params: &Self::Params,
+        values: &[ArrayRef],
+        keeps: impl Fn(usize) -> bool,
+    ) -> Result<Vec<ArrayRef>> {
+        let rows = values.first().map_or(0, |v| v.len());
+        let mut groups: Vec<Self> = (0..rows).map(|_| Self::default()).collect();
+        Self::update(params, &mut groups, values, |row| keeps(row).then_some(row))?;
+        Self::state(params, &mut groups)
+    }
+
     /// False when `size` is always 0 (fixed-size counters): the per-batch heap tracking is skipped.
     const HOLDS_HEAP: bool = true;
 }
@@ -185,10 +201,7 @@ impl<S: GroupState> GroupsAccumulator for GroupsOf<S> {
     }
 
     fn convert_to_state(&self, values: &[ArrayRef], opt_filter: Option<&BooleanArray>) -> Result<Vec<ArrayRef>> {
-        let rows = values.first().map_or(0, |v| v.len());
-        let mut groups: Vec<S> = (0..rows).map(|_| S::default()).collect();
-        S::update(&self.params, &mut groups, values, |row| keeps(opt_filter, row).then_some(row))?;
-        S::state(&self.params, &mut groups)
+        S::convert_to_state(&self.params, values, |row| keeps(opt_filter, row))
     }
 
     fn size(&self) -> usize {

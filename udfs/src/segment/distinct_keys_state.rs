@@ -38,7 +38,7 @@ pub(super) enum DistinctKeys {
 
 /// The key a day has in the list form.
 #[allow(clippy::cast_sign_loss)]
-fn day_key(day: i64) -> u64 {
+pub(super) fn day_key(day: i64) -> u64 {
     day as u64
 }
 

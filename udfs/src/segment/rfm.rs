@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use super::distinct_keys_state::DistinctKeys;
+use super::distinct_keys_state::{day_key, DistinctKeys};
 use crate::common::{is_date_like, literal_arg, purchase_days, ListOffsets, LiteralArg};
 use crate::group_state::{GroupState, GroupsOf};
 use arrow::array::{
@@ -341,6 +341,39 @@ impl GroupState for RfmState {
     fn size(&self) -> usize {
         self.keys.heap_bytes()
     }
+
+    /// Each counted row's state written directly: its day as the last day, its amount, and its
+    /// one key (the day's, or the order key's hash) — the state of a group of that one row.
+    fn convert_to_state(_: &RfmParams, values: &[ArrayRef], keeps: impl Fn(usize) -> bool) -> Result<Vec<ArrayRef>> {
+        let rows = values.first().map_or(0, |v| v.len());
+        let mut last_day: Vec<Option<i32>> = vec![None; rows];
+        let mut monetary = vec![0.0; rows];
+        let mut key = vec![0u64; rows];
+        for_each_row(
+            values,
+            |row| keeps(row).then_some(row),
+            |row, day, amount, order_key| {
+                last_day[row] = Some(day);
+                monetary[row] = amount;
+                key[row] = order_key.unwrap_or_else(|| day_key(i64::from(day)));
+            },
+        )?;
+        let mut offsets = ListOffsets::new("rfm");
+        let mut keys = Vec::with_capacity(rows);
+        for (day, &k) in last_day.iter().zip(&key) {
+            if day.is_some() {
+                keys.push(k);
+            }
+            offsets.push(keys.len())?;
+        }
+        let keys = ListArray::new(
+            Arc::new(Field::new_list_field(DataType::UInt64, true)),
+            offsets.finish(),
+            Arc::new(UInt64Array::from(keys)),
+            None,
+        );
+        Ok(vec![Arc::new(Date32Array::from(last_day)), Arc::new(Float64Array::from(monetary)), Arc::new(keys)])
+    }
 }
 
 #[cfg(test)]
@@ -379,6 +412,32 @@ mod tests {
         assert_eq!(expected.column(0).as_primitive::<arrow::datatypes::Int64Type>().value(0), 8);
         assert_eq!(expected.column(1).as_primitive::<arrow::datatypes::Int64Type>().value(0), 2);
         assert!((expected.column(2).as_primitive::<Float64Type>().value(0) - 9.0).abs() < 1e-12);
+        Ok(())
+    }
+
+    /// The states written straight from the rows equal a group per row's `state`: by day and by
+    /// order key, with NULLs, NaN and a FILTER mask.
+    #[test]
+    fn direct_states_equal_a_group_per_row() -> Result<()> {
+        let mut values = input();
+        values[1] = Arc::new(Float64Array::from(vec![Some(1.0), Some(f64::NAN), Some(4.0), Some(8.0), None]));
+        let keeps = |row: usize| row != 3;
+        for (by_day, order_keys) in [(true, None), (false, Some(vec![Some(7_i64), Some(7), Some(9), None, Some(1)]))] {
+            let params = RfmParams { as_of: 20, by_day };
+            let mut values = values.clone();
+            if let Some(keys) = order_keys {
+                values.push(Arc::new(Int64Array::from(vec![None::<i64>; 5])));
+                values.push(Arc::new(Int64Array::from(keys)));
+            }
+            let mut per_row: Vec<RfmState> = (0..5).map(|_| RfmState::default()).collect();
+            RfmState::update(&params, &mut per_row, &values, |row| keeps(row).then_some(row))?;
+            let want = RfmState::state(&params, &mut per_row)?;
+            let got = RfmState::convert_to_state(&params, &values, keeps)?;
+            assert_eq!(got.len(), want.len());
+            for (g, w) in got.iter().zip(&want) {
+                assert_eq!(g.as_ref(), w.as_ref(), "by_day {by_day}");
+            }
+        }
         Ok(())
     }
 
