@@ -6,7 +6,8 @@
 pub(crate) type ScoreRun = (f64, [u64; 2]);
 
 /// The runs of ascending negative and positive scores: equal scores (`==`, so -0.0 and 0.0
-/// are one) make one run.
+/// are one) make one run, and a zero run's score is 0.0 (as a group that counts its scores
+/// stores it), whichever zeros it holds.
 pub(crate) fn runs_of_sorted(neg: &[f64], pos: &[f64]) -> Vec<ScoreRun> {
     let (mut i, mut j) = (0, 0);
     let mut runs = Vec::new();
@@ -26,7 +27,8 @@ pub(crate) fn runs_of_sorted(neg: &[f64], pos: &[f64]) -> Vec<ScoreRun> {
             counts[1] += 1;
             j += 1;
         }
-        runs.push((x, counts));
+        // -0.0 + 0.0 is 0.0; every other score is unchanged
+        runs.push((x + 0.0, counts));
     }
 }
 
@@ -96,7 +98,12 @@ mod tests {
     #[test]
     fn runs_merge_equal_scores() {
         let runs = runs_of_sorted(&[-0.0, 0.0, 1.0, 3.0], &[0.0, 2.0, 3.0, 3.0]);
-        assert_eq!(runs, vec![(-0.0, [2, 1]), (1.0, [1, 0]), (2.0, [0, 1]), (3.0, [1, 2])]);
+        assert_eq!(runs, vec![(0.0, [2, 1]), (1.0, [1, 0]), (2.0, [0, 1]), (3.0, [1, 2])]);
+        // the zero run is +0.0 whichever zeros it holds
+        for (neg, pos) in [(&[-0.0][..], &[][..]), (&[-0.0], &[0.0]), (&[0.0], &[-0.0])] {
+            let zero = runs_of_sorted(neg, pos)[0].0;
+            assert!(zero == 0.0 && zero.is_sign_positive(), "{neg:?} {pos:?}");
+        }
     }
 
     /// The KS distance of runs equals the two-sample statistic of the lists they come from.
