@@ -122,10 +122,32 @@ fn bench(c: &mut Criterion, udf: &AggregateUDF, exprs: &[Arc<dyn PhysicalExpr>],
     bench_named(c, &format!("{} / {groups} groups", udf.name()), udf, exprs, groups);
 }
 
+/// How the rows of a batch are spread over the groups: as `inputs` spreads them, or every row
+/// of batch `b` in group `b % groups` (a table stored a month per file, grouped by month).
+#[derive(Clone, Copy, PartialEq)]
+enum Spread {
+    Rows,
+    Batches,
+}
+
 fn bench_named(c: &mut Criterion, name: &str, udf: &AggregateUDF, exprs: &[Arc<dyn PhysicalExpr>], groups: usize) {
+    bench_spread(c, name, udf, exprs, groups, Spread::Rows);
+}
+
+fn bench_spread(
+    c: &mut Criterion,
+    name: &str,
+    udf: &AggregateUDF,
+    exprs: &[Arc<dyn PhysicalExpr>],
+    groups: usize,
+    spread: Spread,
+) {
     let batches: Vec<(Vec<ArrayRef>, Vec<usize>)> = (0..BATCHES as u64)
         .map(|seed| {
-            let (batch, group_indices) = inputs(seed + 1, groups);
+            let (batch, mut group_indices) = inputs(seed + 1, groups);
+            if spread == Spread::Batches {
+                group_indices.fill(usize::try_from(seed).unwrap_or_default() % groups);
+            }
             let arrays = exprs
                 .iter()
                 .map(|e| e.evaluate(&batch).and_then(|v| v.into_array(batch.num_rows())).expect("benchmark setup"))
@@ -157,7 +179,11 @@ fn accumulators(c: &mut Criterion) {
     bench(c, &AggregateUDF::from(Avg::new()), &[column("amount")], GROUPS);
     bench(c, &AggregateUDF::from(segment::Rfm::new()), &[column("ts"), column("amount"), date], GROUPS);
     bench(c, &AggregateUDF::from(drift::Psi::new()), &[column("score"), column("label")], GROUPS);
-    bench(c, &AggregateUDF::from(drift::PsiHistogram::new()), &[column("score"), column("edges")], GROUPS);
+    let psi_histogram = AggregateUDF::from(drift::PsiHistogram::new());
+    bench(c, &psi_histogram, &[column("score"), column("edges")], GROUPS);
+    // the long and wide PSI workloads: a month's batch is one group's
+    let name = "psi_histogram / a group per batch";
+    bench_spread(c, name, &psi_histogram, &[column("score"), column("edges")], 12, Spread::Batches);
     bench(c, &AggregateUDF::from(evaluation::Auc::new()), &[column("score"), column("label")], GROUPS);
     bench(c, &AggregateUDF::from(evaluation::KsStatistic::new()), &[column("score"), column("label")], GROUPS);
     // a scorecard per month: integer points in 12 groups of about 5,500 rows
