@@ -354,6 +354,9 @@ impl GroupState for Histogram {
         group_of: impl Fn(usize) -> Option<usize>,
     ) -> Result<()> {
         let numbers = values[0].as_primitive::<Float64Type>();
+        if values[1].len() != numbers.len() {
+            return exec_err!("psi_histogram: {} cut-point rows for {} values", values[1].len(), numbers.len());
+        }
         if let Some(shared) = values[1].as_dictionary_opt::<Int32Type>() {
             return update_shared(groups, numbers, shared, group_of);
         }
@@ -547,6 +550,10 @@ mod tests {
         let got = counts(Arc::new(lists(&rows)), &[0.0, 5.0, 2.0], |r| (r != 1).then_some(0));
         assert_eq!(first(got), Ok(vec![1, 1, 0]));
         fails_with(counts(Arc::new(lists(&rows)), &[0.0, 5.0, 2.0], |_| Some(0)), "must not be NULL");
+        fails_with(
+            counts(Arc::new(lists(&[Some(vec![1.0])])), &[0.0, 1.0], |_| Some(0)),
+            "1 cut-point rows for 2 values",
+        );
         let changing = [Some(vec![1.0]), Some(vec![2.0])];
         fails_with(counts(Arc::new(lists(&changing)), &[0.0, 0.0], |_| Some(0)), "the same on every row of a group");
         let keys = Int32Array::from(vec![Some(0), None, Some(0)]);
