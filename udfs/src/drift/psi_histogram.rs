@@ -255,6 +255,11 @@ fn update_shared(
     let keys = shared.keys();
     if keys.null_count() == 0 && keys.values().iter().all(|&k| usize::try_from(k).is_ok_and(|k| k < lists.len())) {
         if let Some((offsets, values)) = valid_lists(lists) {
+            if lists.len() == 1 {
+                // one list for the batch (a scalar subquery's, a one-row cross join's): one run
+                let edges = &values[offsets[0].as_usize()..offsets[1].as_usize()];
+                return count_rows(groups, numbers, 0..numbers.len(), edges, group_of);
+            }
             let keys = keys.values();
             return update_valid_runs(groups, numbers, group_of, offsets, values, |row| keys[row].as_usize());
         }
@@ -493,6 +498,10 @@ mod tests {
         let keys = Int32Array::from(vec![0, 1, 0, 1, 0, 1, 0, 1, 0]);
         let shared = DictionaryArray::new(keys, Arc::new(lists(&[Some(low.clone()), Some(low.clone())])));
         assert_eq!(counts(Arc::new(shared), &[0.5; 9], |r| Some(r % 3)), Ok(vec![vec![3, 0, 0, 0]; 3]));
+        // one list for the batch (a scalar subquery's) is one run
+        let shared = DictionaryArray::new(Int32Array::from(vec![0; 9]), Arc::new(lists(&[Some(low.clone())])));
+        let got = counts(Arc::new(shared), &[0.5, 1.5, 2.5, 0.5, 1.5, 2.5, 0.5, 1.5, 2.5], |r| Some(r / 3));
+        assert_eq!(got, Ok(vec![vec![1, 1, 1, 0]; 3]));
     }
 
     /// Long runs of one group (counted a cut point at a time) give the bins `bin_of` gives row by
