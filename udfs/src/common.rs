@@ -123,6 +123,13 @@ pub(crate) fn mask_middle(value: &str, head: usize, tail: usize) -> String {
 /// Upper bound on the number of cut points a binned aggregate accepts.
 const MAX_CUT_POINTS: usize = 10_000;
 
+/// The same floats bit for bit: a branch-free comparison (-0.0 and 0.0 differ, NaNs of the
+/// same payload agree), what a later row's cut points must be to skip [`fix_cut_points`]' checks.
+#[inline]
+pub(crate) fn same_bits(a: &[f64], b: &[f64]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0, |diff, (x, y)| diff | (x.to_bits() ^ y.to_bits())) == 0
+}
+
 /// A group's cut points arrive on every row: the first row's are checked (finite, strictly
 /// increasing, at most 10,000) and kept in `own`, later rows must repeat them. Returns true when
 /// they were set by this call, so the caller sizes its counts. Errors name `function` when given.
@@ -130,11 +137,7 @@ const MAX_CUT_POINTS: usize = 10_000;
 /// into the caller's loop; anything else takes the out-of-line path.
 #[inline]
 pub(crate) fn fix_cut_points(own: &mut Option<Vec<f64>>, cuts: &[f64], function: &str) -> Result<bool> {
-    let same_bits = |kept: &Vec<f64>| {
-        kept.len() == cuts.len()
-            && kept.iter().zip(cuts).fold(0, |diff, (a, b)| diff | (a.to_bits() ^ b.to_bits())) == 0
-    };
-    if own.as_ref().is_some_and(same_bits) {
+    if own.as_ref().is_some_and(|kept| same_bits(kept, cuts)) {
         return Ok(false);
     }
     set_cut_points(own, cuts, function)

@@ -17,7 +17,7 @@ use datafusion_macros::user_doc;
 
 use super::binning::{bin_of, COUNTED_EDGES};
 use super::shared_edges::shared_edges_type;
-use crate::common::{fix_cut_points, FloatListRow, FloatLists, ListOffsets};
+use crate::common::{fix_cut_points, same_bits, FloatListRow, FloatLists, ListOffsets};
 use crate::group_state::{GroupState, GroupsOf};
 
 #[user_doc(
@@ -165,12 +165,6 @@ fn edges_of(row: FloatListRow<'_>) -> Result<&[f64]> {
     }
 }
 
-/// The same cut points bit for bit (what `fix_cut_points` accepts for a group's next row).
-#[inline]
-fn same_bits(a: &[f64], b: &[f64]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0, |diff, (x, y)| diff | (x.to_bits() ^ y.to_bits())) == 0
-}
-
 /// Counts the rows in runs of the same cut points: a run extends while `same_source(first, row)`
 /// (the same dictionary key) or the row's cut points equal the run's bit for bit, and each run is
 /// counted by the tight loop of [`count_rows`] — once per batch for edges from a scalar subquery,
@@ -212,8 +206,7 @@ fn valid_lists(lists: &ListArray) -> Option<(&[i32], &[f64])> {
 }
 
 /// [`update_runs`] for cut points known valid (no NULL key, list or element; keys in range): the
-/// cut points of row `row` are list `list_of(row)`, and a run extends while a row names the same
-/// list or an equal one, in a loop without per-row checks.
+/// cut points of row `row` are list `list_of(row)`, so no row's lookup can fail.
 fn update_valid_runs(
     groups: &mut [Histogram],
     numbers: &PrimitiveArray<Float64Type>,
@@ -223,23 +216,7 @@ fn update_valid_runs(
     list_of: impl Fn(usize) -> usize,
 ) -> Result<()> {
     let edges_of = |list: usize| &values[offsets[list].as_usize()..offsets[list + 1].as_usize()];
-    let rows = numbers.len();
-    let mut start = 0;
-    while start < rows {
-        let list = list_of(start);
-        let edges = edges_of(list);
-        let mut end = start + 1;
-        while end < rows {
-            let next = list_of(end);
-            if next != list && !same_bits(edges, edges_of(next)) {
-                break;
-            }
-            end += 1;
-        }
-        count_rows(groups, numbers, start..end, edges, &group_of)?;
-        start = end;
-    }
-    Ok(())
+    update_runs(groups, numbers, group_of, |row| Ok(edges_of(list_of(row))), |a, b| list_of(a) == list_of(b))
 }
 
 /// The edges as `shared_edges` gives them: a row's cut points are entry `key` of the dictionary.

@@ -253,13 +253,17 @@ fn state_arrays(states: &mut [RfmState]) -> Result<Vec<ArrayRef>> {
         state.keys.append_keys(&mut keys);
         offsets.push(keys.len())?;
     }
-    let keys = ListArray::new(
+    Ok(vec![Arc::new(last_day), Arc::new(monetary), key_lists(offsets, keys)])
+}
+
+/// The state's key column: each group's keys (days or order-key hashes) between its offsets.
+fn key_lists(offsets: ListOffsets, keys: Vec<u64>) -> ArrayRef {
+    Arc::new(ListArray::new(
         Arc::new(Field::new_list_field(DataType::UInt64, true)),
         offsets.finish(),
         Arc::new(UInt64Array::from(keys)),
         None,
-    );
-    Ok(vec![Arc::new(last_day), Arc::new(monetary), Arc::new(keys)])
+    ))
 }
 
 /// Merges state columns row by row into `states[group_of(row)]`. A state whose key offsets
@@ -366,13 +370,11 @@ impl GroupState for RfmState {
             }
             offsets.push(keys.len())?;
         }
-        let keys = ListArray::new(
-            Arc::new(Field::new_list_field(DataType::UInt64, true)),
-            offsets.finish(),
-            Arc::new(UInt64Array::from(keys)),
-            None,
-        );
-        Ok(vec![Arc::new(Date32Array::from(last_day)), Arc::new(Float64Array::from(monetary)), Arc::new(keys)])
+        Ok(vec![
+            Arc::new(Date32Array::from(last_day)),
+            Arc::new(Float64Array::from(monetary)),
+            key_lists(offsets, keys),
+        ])
     }
 }
 
