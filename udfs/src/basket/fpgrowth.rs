@@ -21,16 +21,16 @@ pub(crate) struct Itemset {
 /// Every itemset of at most `max_len` items contained in at least `min_count` of the
 /// `transactions` (each a list of distinct item ids below `n_items`). Fails when more than
 /// `max_itemsets` itemsets would be produced.
-pub(crate) fn fp_growth<T: AsRef<[u32]>>(
-    transactions: &[T],
+pub(crate) fn fp_growth<'t>(
+    transactions: impl Iterator<Item = &'t [u32]> + Clone,
     n_items: usize,
     min_count: u64,
     max_len: usize,
     max_itemsets: usize,
 ) -> Result<Vec<Itemset>, usize> {
     let mut counts = vec![0u64; n_items];
-    for t in transactions {
-        for &item in t.as_ref() {
+    for t in transactions.clone() {
+        for &item in t {
             counts[item as usize] += 1;
         }
     }
@@ -50,7 +50,7 @@ pub(crate) fn fp_growth<T: AsRef<[u32]>>(
         let mut ranks = Vec::new();
         for t in transactions {
             ranks.clear();
-            ranks.extend(t.as_ref().iter().map(|&i| rank_of[i as usize]).filter(|&r| r != u32::MAX));
+            ranks.extend(t.iter().map(|&i| rank_of[i as usize]).filter(|&r| r != u32::MAX));
             ranks.sort_unstable();
             tree.insert(&ranks, 1);
         }
@@ -80,8 +80,8 @@ const MAX_PAIR_CELLS: usize = 1 << 21;
 /// every pair of its frequent items. `rank_of` maps an item to its index in `frequent` (or
 /// `u32::MAX`); `counts` are the items' own counts.
 #[allow(clippy::too_many_arguments)]
-fn pair_counts<T: AsRef<[u32]>>(
-    transactions: &[T],
+fn pair_counts<'t>(
+    transactions: impl Iterator<Item = &'t [u32]>,
     frequent: &[u32],
     rank_of: &[u32],
     counts: &[u64],
@@ -104,12 +104,12 @@ fn pair_counts<T: AsRef<[u32]>>(
     let mut ranks: Vec<usize> = Vec::new();
     for t in transactions {
         ranks.clear();
-        ranks.extend(t.as_ref().iter().map(|&i| rank_of[i as usize]).filter(|&r| r != u32::MAX).map(|r| r as usize));
-        ranks.sort_unstable();
-        for (k, &a) in ranks.iter().enumerate() {
-            let row = &mut cells[row_start(a)..row_start(a + 1)];
-            for &b in &ranks[k + 1..] {
-                row[b - a - 1] += 1;
+        ranks.extend(t.iter().map(|&i| rank_of[i as usize]).filter(|&r| r != u32::MAX).map(|r| r as usize));
+        // a transaction's items are distinct: each pair once, in either order
+        for (k, &x) in ranks.iter().enumerate() {
+            for &y in &ranks[k + 1..] {
+                let (a, b) = (x.min(y), x.max(y));
+                cells[row_start(a) + b - a - 1] += 1;
             }
         }
     }
@@ -294,11 +294,12 @@ mod tests {
         // max_len 1 and 2 take the pair-count path, 3 the tree with the last-level shortcut
         for max_len in [1, 2, 3, usize::MAX] {
             for min_count in 1..=5 {
-                let mut ours: Vec<(Vec<u32>, u64)> = fp_growth(&transactions, 5, min_count, max_len, 1_000)
-                    .expect("itemsets")
-                    .into_iter()
-                    .map(|s| (s.items, s.count))
-                    .collect();
+                let mut ours: Vec<(Vec<u32>, u64)> =
+                    fp_growth(transactions.iter().map(Vec::as_slice), 5, min_count, max_len, 1_000)
+                        .expect("itemsets")
+                        .into_iter()
+                        .map(|s| (s.items, s.count))
+                        .collect();
                 ours.sort();
                 let mut expected = brute_force(&transactions, 5, min_count);
                 expected.retain(|(items, _)| items.len() <= max_len);
@@ -309,13 +310,13 @@ mod tests {
 
     #[test]
     fn max_len_and_the_output_cap() {
-        let transactions = vec![vec![0, 1, 2], vec![0, 1, 2]];
-        let sets = fp_growth(&transactions, 3, 1, 2, 100).expect("itemsets");
+        let transactions = [vec![0, 1, 2], vec![0, 1, 2]];
+        let sets = fp_growth(transactions.iter().map(Vec::as_slice), 3, 1, 2, 100).expect("itemsets");
         assert_eq!(sets.len(), 6);
         assert!(sets.iter().all(|s| s.items.len() <= 2));
-        assert_eq!(fp_growth(&transactions, 3, 1, usize::MAX, 5), Err(5));
+        assert_eq!(fp_growth(transactions.iter().map(Vec::as_slice), 3, 1, usize::MAX, 5), Err(5));
         // the pair-count path caps the output the same way
-        assert_eq!(fp_growth(&transactions, 3, 1, 2, 5), Err(5));
-        assert_eq!(fp_growth(&transactions, 3, 1, 2, 6).map(|s| s.len()), Ok(6));
+        assert_eq!(fp_growth(transactions.iter().map(Vec::as_slice), 3, 1, 2, 5), Err(5));
+        assert_eq!(fp_growth(transactions.iter().map(Vec::as_slice), 3, 1, 2, 6).map(|s| s.len()), Ok(6));
     }
 }

@@ -1,5 +1,7 @@
 //! `frequent_itemsets(basket_id, item, min_support [, max_len])`: FP-growth per group.
 
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::sync::Arc;
 
 use arrow::array::{ArrayRef, Float64Array, Int64Array, ListArray, StringArray, StructArray};
@@ -26,7 +28,7 @@ Returns a list of structs {items (sorted), count (baskets holding every item), s
 ordered by number of items, then items. \
 An itemset is frequent when count / N >= min_support in floating point, as in mlxtend's fpgrowth. \
 Duplicate items inside a basket count once; rows with a NULL basket id or NULL item are ignored. \
-Items are compared as strings (integers are converted to their decimal text; other types are cast to text as SQL CAST does); basket ids of any type are compared by a 64-bit hash \
+Items are compared as strings (integers are converted to their decimal text; other types are cast to text as SQL CAST does); integer basket ids are compared exactly, basket ids of other types by a 64-bit hash \
 (two different ids collide with probability about 2^-64 per pair). min_support must be a literal in (0, 1]; max_len (literal >= 1) limits the itemset size. \
 The group's (basket, item) pairs are kept in memory (about 12 bytes each plus the distinct item names); more than 5,000,000 itemsets is an error. \
 Get rows with `SELECT unnest(frequent_itemsets(...))` and the fields with `s['items']`, `s['support']`; association_rules derives rules from the list. An empty group gives an empty list.",
@@ -186,21 +188,62 @@ impl HasItemPairs for Pairs {
 
 impl Pairs {
     /// The baskets' items (ascending and distinct within a basket) and where each basket ends
-    /// in them, in the order of each basket's first row. A basket's rows usually arrive
-    /// together: the rows are cut into runs of one basket, and only the (hash, run) pairs are
-    /// sorted — bucketed by the hash's top bits, each bucket sorted while it fits in cache — to
-    /// find the baskets split over several runs. The items are then copied in row order (a
-    /// random gather of millions of short runs was bound by cache misses), a split basket's
-    /// runs joining its first.
+    /// in them. A basket's rows usually arrive together: the rows are cut into runs of one
+    /// basket. Integer basket ids are numbered in their order ([`item_pairs::update_ordered`]), so
+    /// a table written in basket order gives runs in a few ascending stretches (one per partition
+    /// that read it): the stretches are merged by key, a basket found in several stretches
+    /// joining their runs, in key order. Otherwise (hashed or unordered ids) see
+    /// [`Pairs::transactions_by_sort`].
     fn transactions(&self) -> (Vec<u32>, Vec<usize>) {
-        let mut runs: Vec<(u64, usize, usize)> = Vec::new();
-        for (row, &basket) in self.0.keys.iter().enumerate() {
-            match runs.last_mut() {
-                Some((last, _, end)) if *last == basket => *end = row + 1,
-                _ => runs.push((basket, row, row + 1)),
+        let runs = runs_of(&self.0.keys);
+        let mut starts = vec![0];
+        for (i, pair) in runs.starts.windows(2).enumerate() {
+            if pair[1].0 < pair[0].0 {
+                if starts.len() == MAX_STRETCHES {
+                    return self.transactions_by_sort(&runs);
+                }
+                starts.push(i + 1);
             }
         }
-        let by_key = sort_by_buckets(runs.iter().enumerate().map(|(i, run)| (run.0, i)).collect());
+        let mut basket = Basket::new(self.0.items.len(), runs.len());
+        if let [_] = starts[..] {
+            // one ascending stretch: every run is a basket
+            for run in 0..runs.len() {
+                basket.push(&[&self.0.items[runs.rows(run)]]);
+            }
+            return basket.finish();
+        }
+        // each stretch's next run, smallest key first (within a stretch keys strictly ascend)
+        let ends: Vec<usize> = starts[1..].iter().copied().chain([runs.len()]).collect();
+        let mut next = starts.clone();
+        let mut heads: BinaryHeap<Reverse<(u64, usize)>> =
+            starts.iter().enumerate().map(|(stretch, &at)| Reverse((runs.key(at), stretch))).collect();
+        let mut parts: Vec<&[u32]> = Vec::new();
+        while let Some(&Reverse((key, _))) = heads.peek() {
+            parts.clear();
+            while let Some(&Reverse((other, stretch))) = heads.peek() {
+                if other != key {
+                    break;
+                }
+                heads.pop();
+                parts.push(&self.0.items[runs.rows(next[stretch])]);
+                next[stretch] += 1;
+                if next[stretch] < ends[stretch] {
+                    heads.push(Reverse((runs.key(next[stretch]), stretch)));
+                }
+            }
+            basket.push(&parts);
+        }
+        basket.finish()
+    }
+
+    /// [`Pairs::transactions`] for runs in more than [`MAX_STRETCHES`] ascending stretches, in
+    /// the order of each basket's first row: only the (key, run) pairs are sorted — bucketed by
+    /// the key's mixed top bits, each bucket sorted while it fits in cache — to find the baskets
+    /// split over several runs. The items are then copied in row order (a random gather of
+    /// millions of short runs was bound by cache misses), a split basket's runs joining its first.
+    fn transactions_by_sort(&self, runs: &Runs) -> (Vec<u32>, Vec<usize>) {
+        let by_key = sort_by_buckets(runs.starts.iter().enumerate().map(|(i, run)| (run.0, i)).collect());
         // a split basket's first run (the smallest run index of its key) holds where its runs
         // start in `by_key`; its later runs are skipped where they stand
         const SINGLE: usize = usize::MAX;
@@ -216,37 +259,30 @@ impl Pairs {
             }
             at += group.len();
         }
-        let mut items = Vec::with_capacity(self.0.items.len());
-        let mut ends = Vec::with_capacity(runs.len());
-        let mut start = 0;
-        for (run, &(_, from, to)) in runs.iter().enumerate() {
-            match first_of[run] {
+        let mut basket = Basket::new(self.0.items.len(), runs.len());
+        let mut parts: Vec<&[u32]> = Vec::new();
+        for (run, &first) in first_of.iter().enumerate() {
+            parts.clear();
+            match first {
                 LATER => continue,
-                SINGLE => items.extend_from_slice(&self.0.items[from..to]),
+                SINGLE => parts.push(&self.0.items[runs.rows(run)]),
                 at => {
                     let key = by_key[at].0;
                     for &(_, run) in by_key[at..].iter().take_while(|p| p.0 == key) {
-                        let (_, from, to) = runs[run];
-                        items.extend_from_slice(&self.0.items[from..to]);
+                        parts.push(&self.0.items[runs.rows(run)]);
                     }
                 }
             }
-            let basket_items = &mut items[start..];
-            basket_items.sort_unstable();
-            let distinct = dedup_sorted(basket_items);
-            items.truncate(start + distinct);
-            start = items.len();
-            ends.push(start);
+            basket.push(&parts);
         }
-        (items, ends)
+        basket.finish()
     }
 
     /// Mines the group: (itemsets as (names, count), number of baskets).
     fn mine(&self, params: Params) -> Result<(Vec<NamedItemset<'_>>, u64)> {
         let (items, ends) = self.transactions();
-        let transactions: Vec<&[u32]> =
-            ends.iter().scan(0, |start, &end| Some(&items[std::mem::replace(start, end)..end])).collect();
-        let n = transactions.len() as u64;
+        let transactions = ends.iter().scan(0, |start, &end| Some(&items[std::mem::replace(start, end)..end]));
+        let n = ends.len() as u64;
         if n == 0 {
             return Ok((Vec::new(), 0));
         }
@@ -256,7 +292,7 @@ impl Pairs {
             min_count += 1;
         }
         let itemsets =
-            fp_growth(&transactions, self.0.names.len(), min_count, params.max_len, MAX_ITEMSETS).or_else(|count| {
+            fp_growth(transactions, self.0.names.len(), min_count, params.max_len, MAX_ITEMSETS).or_else(|count| {
                 exec_err!("frequent_itemsets: more than {count} itemsets; raise min_support or set max_len")
             })?;
         let mut named: Vec<NamedItemset<'_>> = itemsets
@@ -272,9 +308,81 @@ impl Pairs {
     }
 }
 
-/// `runs` sorted: spread into 4,096 buckets by the top 12 bits of the hash, each bucket sorted
-/// on its own (the same order as one sort of the whole, which at millions of runs is bound by
-/// cache misses).
+/// Most ascending stretches of runs [`Pairs::transactions`] merges; more are sorted.
+const MAX_STRETCHES: usize = 64;
+
+/// The runs of equal adjacent keys of a group's rows.
+struct Runs {
+    /// Each run's key and first row.
+    starts: Vec<(u64, usize)>,
+    /// The number of rows: where the last run ends.
+    rows: usize,
+}
+
+impl Runs {
+    fn len(&self) -> usize {
+        self.starts.len()
+    }
+
+    fn key(&self, run: usize) -> u64 {
+        self.starts[run].0
+    }
+
+    /// The rows of run `run`.
+    fn rows(&self, run: usize) -> std::ops::Range<usize> {
+        let end = self.starts.get(run + 1).map_or(self.rows, |next| next.1);
+        self.starts[run].1..end
+    }
+}
+
+fn runs_of(keys: &[u64]) -> Runs {
+    let mut starts: Vec<(u64, usize)> = Vec::new();
+    for (row, &key) in keys.iter().enumerate() {
+        if starts.last().is_none_or(|last| last.0 != key) {
+            starts.push((key, row));
+        }
+    }
+    Runs { starts, rows: keys.len() }
+}
+
+/// The baskets being laid out: their items, ascending and distinct within a basket, and where
+/// each ends.
+struct Basket {
+    items: Vec<u32>,
+    ends: Vec<usize>,
+}
+
+impl Basket {
+    fn new(items: usize, baskets: usize) -> Self {
+        Self { items: Vec::with_capacity(items), ends: Vec::with_capacity(baskets) }
+    }
+
+    /// Adds the basket whose rows' items are `parts`.
+    fn push(&mut self, parts: &[&[u32]]) {
+        let start = self.ends.last().copied().unwrap_or(0);
+        for part in parts {
+            self.items.extend_from_slice(part);
+        }
+        let basket_items = &mut self.items[start..];
+        if basket_items.len() <= 16 {
+            insertion_sort(basket_items);
+        } else {
+            basket_items.sort_unstable();
+        }
+        let distinct = dedup_sorted(basket_items);
+        self.items.truncate(start + distinct);
+        self.ends.push(self.items.len());
+    }
+
+    fn finish(self) -> (Vec<u32>, Vec<usize>) {
+        (self.items, self.ends)
+    }
+}
+
+/// `runs` with equal keys together, in run order: spread into 4,096 buckets by the top 12 bits
+/// of the key times an odd constant (hashed keys are spread already, integer ids are not), each
+/// bucket sorted on its own (at millions of runs one sort of the whole is bound by cache
+/// misses). Within a bucket the order is (key, run); the buckets are not in key order.
 fn sort_by_buckets(runs: Vec<(u64, usize)>) -> Vec<(u64, usize)> {
     const BITS: u32 = 12;
     if runs.len() < 1 << 16 {
@@ -282,7 +390,7 @@ fn sort_by_buckets(runs: Vec<(u64, usize)>) -> Vec<(u64, usize)> {
         runs.sort_unstable();
         return runs;
     }
-    let bucket = |key: u64| (key >> (64 - BITS)) as usize;
+    let bucket = |key: u64| (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - BITS)) as usize;
     let mut starts = vec![0usize; (1 << BITS) + 1];
     for run in &runs {
         starts[bucket(run.0) + 1] += 1;
@@ -301,6 +409,20 @@ fn sort_by_buckets(runs: Vec<(u64, usize)>) -> Vec<(u64, usize)> {
         sorted[starts[b]..starts[b + 1]].sort_unstable();
     }
     sorted
+}
+
+/// Sorts a few values in place (a basket's items: a call to `sort_unstable` per basket cost
+/// more than the sorting).
+fn insertion_sort(values: &mut [u32]) {
+    for i in 1..values.len() {
+        let value = values[i];
+        let mut j = i;
+        while j > 0 && values[j - 1] > value {
+            values[j] = values[j - 1];
+            j -= 1;
+        }
+        values[j] = value;
+    }
 }
 
 /// Moves the distinct values of the ascending `values` to its front; returns how many.
@@ -359,7 +481,7 @@ impl GroupState for Pairs {
         values: &[ArrayRef],
         group_of: impl Fn(usize) -> Option<usize>,
     ) -> Result<()> {
-        item_pairs::update(values, None, 0x4241_534b, groups, group_of, |_| Ok(true))
+        item_pairs::update_ordered(values, 0x4241_534b, groups, group_of)
     }
 
     fn state(_: &Params, groups: &mut [Self]) -> Result<Vec<ArrayRef>> {
@@ -395,18 +517,64 @@ mod tests {
     }
 
     #[test]
-    fn bucket_sort_equals_one_sort() {
-        // enough runs to take the bucket path; repeated keys and runs out of order
-        let mut state = 0x9E37_79B9_7F4A_7C15u64;
-        let runs: Vec<(u64, usize)> = (0..200_000)
-            .map(|row| {
-                state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
-                ((state % 50_000).wrapping_mul(0x9E37_79B9_7F4A_7C15), 200_000 - row)
-            })
-            .collect();
-        let mut expected = runs.clone();
-        expected.sort_unstable();
-        assert_eq!(sort_by_buckets(runs), expected);
+    fn bucket_sort_puts_equal_keys_together_in_run_order() {
+        // enough runs to take the bucket path; repeated keys (hashed-like and small integers)
+        // and runs out of order
+        for spread in [0x9E37_79B9_7F4A_7C15u64, 1] {
+            let mut state = 0x9E37_79B9_7F4A_7C15u64;
+            let runs: Vec<(u64, usize)> = (0..200_000)
+                .map(|row| {
+                    state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+                    ((state % 50_000).wrapping_mul(spread), 200_000 - row)
+                })
+                .collect();
+            let mut expected = runs.clone();
+            expected.sort_unstable();
+            let got = sort_by_buckets(runs);
+            let groups: Vec<&[(u64, usize)]> = got.chunk_by(|a, b| a.0 == b.0).collect();
+            assert_eq!(groups.len(), expected.chunk_by(|a, b| a.0 == b.0).count(), "each key in one place");
+            assert!(groups.iter().all(|g| g.is_sorted()), "runs ascending within a key");
+            let mut resorted = got.clone();
+            resorted.sort_unstable();
+            assert_eq!(resorted, expected);
+        }
+    }
+
+    /// The baskets as sorted item lists, sorted: what mining sees, whatever their order.
+    fn baskets((items, ends): (Vec<u32>, Vec<usize>)) -> Vec<Vec<u32>> {
+        let mut out: Vec<Vec<u32>> =
+            ends.iter().scan(0, |start, &end| Some(items[std::mem::replace(start, end)..end].to_vec())).collect();
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn merged_stretches_equal_the_sort() {
+        // keys in 1, 2, 3, 64, 65 and many ascending stretches, baskets split across stretches
+        // and repeated items; the merge and the sort must find the same baskets
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        let mut random = |n: u64| {
+            state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            (state >> 33) % n
+        };
+        for stretches in [1usize, 2, 3, 64, 65, 700] {
+            let mut pairs = Pairs(ItemPairs::default());
+            let per = 3_000 / stretches + 1;
+            for _ in 0..stretches {
+                let mut key = random(50);
+                for _ in 0..per {
+                    key += 1 + random(3);
+                    for _ in 0..1 + random(4) {
+                        pairs.0.push(key, ["a", "b", "c", "d", "e"][random(5) as usize]);
+                    }
+                }
+            }
+            let runs = super::runs_of(&pairs.0.keys);
+            let by_sort = baskets(pairs.transactions_by_sort(&runs));
+            assert_eq!(baskets(pairs.transactions()), by_sort, "{stretches} stretches");
+            let items: usize = by_sort.iter().map(Vec::len).sum();
+            assert!(items > 0 && by_sort.iter().all(|b| b.windows(2).all(|w| w[0] < w[1])));
+        }
     }
 
     #[test]
@@ -415,5 +583,16 @@ mod tests {
         assert_eq!(dedup_sorted(&mut values), 4);
         assert_eq!(values[..4], [1, 2, 5, 7]);
         assert_eq!(dedup_sorted(&mut []), 0);
+    }
+
+    #[test]
+    fn insertion_sort_sorts() {
+        for n in [0usize, 1, 2, 5, 16, 17] {
+            let mut values: Vec<u32> = (0..n as u32).rev().chain((0..n as u32).step_by(3)).collect();
+            let mut expected = values.clone();
+            expected.sort_unstable();
+            super::insertion_sort(&mut values);
+            assert_eq!(values, expected);
+        }
     }
 }

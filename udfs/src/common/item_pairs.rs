@@ -106,11 +106,61 @@ pub(crate) fn update<G: HasItemPairs>(
     group_of: impl Fn(usize) -> Option<usize>,
     keep_weight: impl Fn(f64) -> Result<bool>,
 ) -> Result<()> {
+    let mut hashes = vec![0u64; values[0].len()];
+    create_hashes([&values[0]], &QualityRandomState::with_seed(seed), &mut hashes)?;
+    push_rows(values, &hashes, weights, groups, group_of, keep_weight)
+}
+
+/// The keys of `keys` as 64-bit numbers in the order of the values when they are integers (a
+/// signed value with its sign bit flipped, an unsigned one as it is: equal only when the values
+/// are equal), and their 64-bit hashes with `seed` otherwise. A NULL row's number is not read.
+fn ordered_keys(keys: &ArrayRef, seed: u64) -> Result<Vec<u64>> {
+    use arrow::datatypes::{
+        Int16Type, Int32Type, Int64Type, Int8Type, UInt16Type, UInt32Type as U32, UInt64Type as U64, UInt8Type,
+    };
+    const SIGN: u64 = 1 << 63;
+    let signed = |v: i64| v.cast_unsigned() ^ SIGN;
+    Ok(match keys.data_type() {
+        DataType::Int8 => keys.as_primitive::<Int8Type>().values().iter().map(|&v| signed(v.into())).collect(),
+        DataType::Int16 => keys.as_primitive::<Int16Type>().values().iter().map(|&v| signed(v.into())).collect(),
+        DataType::Int32 => keys.as_primitive::<Int32Type>().values().iter().map(|&v| signed(v.into())).collect(),
+        DataType::Int64 => keys.as_primitive::<Int64Type>().values().iter().map(|&v| signed(v)).collect(),
+        DataType::UInt8 => keys.as_primitive::<UInt8Type>().values().iter().map(|&v| v.into()).collect(),
+        DataType::UInt16 => keys.as_primitive::<UInt16Type>().values().iter().map(|&v| v.into()).collect(),
+        DataType::UInt32 => keys.as_primitive::<U32>().values().iter().map(|&v| v.into()).collect(),
+        DataType::UInt64 => keys.as_primitive::<U64>().values().to_vec(),
+        _ => {
+            let mut hashes = vec![0u64; keys.len()];
+            create_hashes([keys], &QualityRandomState::with_seed(seed), &mut hashes)?;
+            hashes
+        }
+    })
+}
+
+/// [`update`] with the keys numbered by [`ordered_keys`]: integer keys in their order (a table
+/// written in key order keeps its baskets in ascending runs), others hashed with `seed`.
+pub(crate) fn update_ordered<G: HasItemPairs>(
+    values: &[ArrayRef],
+    seed: u64,
+    groups: &mut [G],
+    group_of: impl Fn(usize) -> Option<usize>,
+) -> Result<()> {
+    let numbers = ordered_keys(&values[0], seed)?;
+    push_rows(values, &numbers, None, groups, group_of, |_| Ok(true))
+}
+
+/// Adds the rows of a batch whose keys `values[0]` are numbered `hashes` (one per row).
+fn push_rows<G: HasItemPairs>(
+    values: &[ArrayRef],
+    hashes: &[u64],
+    weights: Option<&Float64Array>,
+    groups: &mut [G],
+    group_of: impl Fn(usize) -> Option<usize>,
+    keep_weight: impl Fn(f64) -> Result<bool>,
+) -> Result<()> {
     let keys = &values[0];
-    let mut hashes = vec![0u64; keys.len()];
-    create_hashes([keys], &QualityRandomState::with_seed(seed), &mut hashes)?;
     let items = values[1].as_ref();
-    let rows = Rows { keys, hashes: &hashes, weights, group_of, keep_weight };
+    let rows = Rows { keys, hashes, weights, group_of, keep_weight };
     match items.data_type() {
         DataType::Utf8View => rows.push(items.as_string_view(), groups),
         DataType::LargeUtf8 => rows.push(items.as_string::<i64>(), groups),
@@ -226,4 +276,32 @@ pub(crate) fn merge<G: HasItemPairs>(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow::array::{ArrayRef, Int16Array, Int64Array, StringArray, UInt64Array, UInt8Array};
+
+    use super::ordered_keys;
+
+    #[test]
+    fn integer_keys_keep_their_order_and_others_are_hashed() {
+        let signed: ArrayRef = Arc::new(Int64Array::from(vec![i64::MIN, -5, -1, 0, 3, i64::MAX]));
+        let numbers = ordered_keys(&signed, 7).expect("numbers");
+        assert!(numbers.is_sorted() && numbers.windows(2).all(|w| w[0] < w[1]), "{numbers:?}");
+        let small: ArrayRef = Arc::new(Int16Array::from(vec![-5, -1, 0, 3]));
+        assert_eq!(ordered_keys(&small, 7).expect("numbers"), numbers[1..5]);
+        let unsigned: ArrayRef = Arc::new(UInt64Array::from(vec![0, 9, u64::MAX]));
+        assert_eq!(ordered_keys(&unsigned, 7).expect("numbers"), [0, 9, u64::MAX]);
+        let bytes: ArrayRef = Arc::new(UInt8Array::from(vec![0, 255]));
+        assert_eq!(ordered_keys(&bytes, 7).expect("numbers"), [0, 255]);
+        // strings: hashed with the seed, equal strings equal
+        let names: ArrayRef = Arc::new(StringArray::from(vec!["b", "a", "b"]));
+        let (one, other) = (ordered_keys(&names, 7).expect("hashes"), ordered_keys(&names, 8).expect("hashes"));
+        assert_eq!(one[0], one[2]);
+        assert_ne!(one[0], one[1]);
+        assert_ne!(one, other);
+    }
 }
