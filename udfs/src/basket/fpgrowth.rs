@@ -28,6 +28,9 @@ pub(crate) fn fp_growth<'t>(
     max_len: usize,
     max_itemsets: usize,
 ) -> Result<Vec<Itemset>, usize> {
+    if max_len <= 2 && n_items * n_items.saturating_sub(1) / 2 <= MAX_SMALL_CATALOGUE_CELLS {
+        return every_pair(transactions, n_items, min_count.max(1), max_len, max_itemsets);
+    }
     let mut counts = vec![0u64; n_items];
     for t in transactions.clone() {
         for &item in t {
@@ -75,6 +78,52 @@ fn push_capped(out: &mut Vec<Itemset>, max_itemsets: usize, items: Vec<u32>, cou
 
 /// The most cells of the pair-count matrix (8 bytes each: 16 MiB) before the tree is used.
 const MAX_PAIR_CELLS: usize = 1 << 21;
+
+/// The most cells (512 KiB) of a matrix of every pair of items, frequent or not, counted in the
+/// same pass as the items ([`every_pair`]): a catalogue of up to 362 items.
+const MAX_SMALL_CATALOGUE_CELLS: usize = 1 << 16;
+
+/// Itemsets of one and two items of a small catalogue in one pass over the transactions: every
+/// item and every pair counted, the frequent ones kept (the same itemsets and counts as
+/// ranking the frequent items first, as [`pair_counts`] does, without a second pass).
+fn every_pair<'t>(
+    transactions: impl Iterator<Item = &'t [u32]>,
+    n_items: usize,
+    min_count: u64,
+    max_len: usize,
+    max_itemsets: usize,
+) -> Result<Vec<Itemset>, usize> {
+    let n = n_items;
+    // row a (a < b) starts at a·n − a(a+1)/2 and holds the cells of b = a+1 .. n
+    let row_start = |a: usize| a * n - a * (a + 1) / 2;
+    let mut counts = vec![0u64; n];
+    let mut cells = vec![0u64; n * n.saturating_sub(1) / 2];
+    for t in transactions {
+        for (k, &x) in t.iter().enumerate() {
+            counts[x as usize] += 1;
+            if max_len >= 2 {
+                for &y in &t[k + 1..] {
+                    let (a, b) = (x.min(y) as usize, x.max(y) as usize);
+                    cells[row_start(a) + b - a - 1] += 1;
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for (item, &count) in counts.iter().enumerate() {
+        if count >= min_count {
+            push_capped(&mut out, max_itemsets, vec![item as u32], count)?;
+        }
+    }
+    for a in 0..n {
+        for (offset, &count) in cells[row_start(a)..row_start(a + 1)].iter().enumerate() {
+            if count >= min_count {
+                push_capped(&mut out, max_itemsets, vec![a as u32, (a + 1 + offset) as u32], count)?;
+            }
+        }
+    }
+    Ok(out)
+}
 
 /// Itemsets of one and two items, counted directly: each transaction adds one to the cell of
 /// every pair of its frequent items. `rank_of` maps an item to its index in `frequent` (or
@@ -291,7 +340,7 @@ mod tests {
             vec![4, 1],
             vec![2, 0],
         ];
-        // max_len 1 and 2 take the pair-count path, 3 the tree with the last-level shortcut
+        // max_len 1 and 2 take the small-catalogue path, 3 the tree with the last-level shortcut
         for max_len in [1, 2, 3, usize::MAX] {
             for min_count in 1..=5 {
                 let mut ours: Vec<(Vec<u32>, u64)> =
@@ -305,6 +354,48 @@ mod tests {
                 expected.retain(|(items, _)| items.len() <= max_len);
                 assert_eq!(ours, expected, "min_count {min_count}, max_len {max_len}");
             }
+        }
+    }
+
+    #[test]
+    fn the_pair_paths_equal_counting_every_pair() {
+        use std::collections::BTreeMap;
+        // 400 items: more than a small catalogue, so fp_growth ranks the frequent items
+        // (pair_counts); every_pair counts all of them; both against a map of every pair
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        let mut random = |n: u64| {
+            state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            (state >> 33) % n
+        };
+        let transactions: Vec<Vec<u32>> = (0..3_000)
+            .map(|_| {
+                let mut t: Vec<u32> = (0..1 + random(6)).map(|_| (random(20) * random(20)) as u32).collect();
+                t.sort_unstable();
+                t.dedup();
+                t
+            })
+            .collect();
+        let mut expected: BTreeMap<Vec<u32>, u64> = BTreeMap::new();
+        for t in &transactions {
+            for (k, &x) in t.iter().enumerate() {
+                *expected.entry(vec![x]).or_default() += 1;
+                for &y in &t[k + 1..] {
+                    *expected.entry(vec![x, y]).or_default() += 1;
+                }
+            }
+        }
+        for min_count in [1, 3, 40] {
+            let want: Vec<(Vec<u32>, u64)> =
+                expected.iter().filter(|(_, &c)| c >= min_count).map(|(s, &c)| (s.clone(), c)).collect();
+            let sorted = |sets: Vec<super::Itemset>| {
+                let mut sets: Vec<(Vec<u32>, u64)> = sets.into_iter().map(|s| (s.items, s.count)).collect();
+                sets.sort();
+                sets
+            };
+            let ranked = fp_growth(transactions.iter().map(Vec::as_slice), 400, min_count, 2, 1_000_000);
+            assert_eq!(sorted(ranked.expect("itemsets")), want, "ranked, min_count {min_count}");
+            let every = super::every_pair(transactions.iter().map(Vec::as_slice), 400, min_count, 2, 1_000_000);
+            assert_eq!(sorted(every.expect("itemsets")), want, "every pair, min_count {min_count}");
         }
     }
 

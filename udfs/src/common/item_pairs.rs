@@ -11,7 +11,8 @@ use std::mem::size_of;
 use std::sync::Arc;
 
 use arrow::array::{
-    Array, ArrayRef, AsArray, Float64Array, ListArray, StringArray, StringArrayType, UInt32Array, UInt64Array,
+    Array, ArrayRef, AsArray, Float64Array, ListArray, StringArray, StringArrayType, StringViewArray, UInt32Array,
+    UInt64Array,
 };
 use arrow::datatypes::{DataType, Field, Float64Type, UInt32Type, UInt64Type};
 use datafusion::common::hash_utils::{create_hashes, QualityRandomState};
@@ -31,6 +32,7 @@ pub(crate) struct ItemPairs {
 }
 
 impl ItemPairs {
+    #[cfg(test)]
     pub(crate) fn push(&mut self, key: u64, item: &str) {
         let id = self.intern(item);
         self.keys.push(key);
@@ -162,7 +164,7 @@ fn push_rows<G: HasItemPairs>(
     let items = values[1].as_ref();
     let rows = Rows { keys, hashes, weights, group_of, keep_weight };
     match items.data_type() {
-        DataType::Utf8View => rows.push(items.as_string_view(), groups),
+        DataType::Utf8View => rows.push_views(items.as_string_view(), groups),
         DataType::LargeUtf8 => rows.push(items.as_string::<i64>(), groups),
         _ => rows.push(items.as_string::<i32>(), groups),
     }
@@ -177,22 +179,45 @@ struct Rows<'a, F, W> {
 }
 
 impl<F: Fn(usize) -> Option<usize>, W: Fn(f64) -> Result<bool>> Rows<'_, F, W> {
-    fn push<'s, G: HasItemPairs>(&self, items: impl StringArrayType<'s>, groups: &mut [G]) -> Result<()> {
+    fn push<'s, G: HasItemPairs>(&self, items: impl StringArrayType<'s> + Copy, groups: &mut [G]) -> Result<()> {
+        self.push_with(items, groups, |group, _, row| group.intern(items.value(row)))
+    }
+
+    /// [`Rows::push`] for string views: a view of at most 12 bytes holds the string, a longer
+    /// one its buffer and offset, so within one array equal views are equal strings (Parquet
+    /// dictionary pages decode to one view per dictionary value). Each (group, view) is
+    /// interned once per batch instead of hashing and comparing the string on every row.
+    fn push_views<G: HasItemPairs>(&self, items: &StringViewArray, groups: &mut [G]) -> Result<()> {
+        let views = items.views();
+        let mut seen: HashMap<(usize, u128), u32> = HashMap::new();
+        self.push_with(items, groups, |group, g, row| {
+            *seen.entry((g, views[row])).or_insert_with(|| group.intern(items.value(row)))
+        })
+    }
+
+    /// Adds each kept row's key and item number, `number(group, group index, row)`.
+    fn push_with<'s, G: HasItemPairs>(
+        &self,
+        items: impl StringArrayType<'s> + Copy,
+        groups: &mut [G],
+        mut number: impl FnMut(&mut ItemPairs, usize, usize) -> u32,
+    ) -> Result<()> {
         for (row, &hash) in self.hashes.iter().enumerate() {
             let Some(g) = (self.group_of)(row) else { continue };
             if self.keys.is_null(row) || items.is_null(row) {
                 continue;
             }
-            let group = groups[g].pairs_mut();
-            match self.weights {
-                None => group.push(hash, items.value(row)),
-                Some(weights) => {
-                    if weights.is_null(row) || !(self.keep_weight)(weights.value(row))? {
-                        continue;
-                    }
-                    group.push(hash, items.value(row));
-                    group.weights.push(weights.value(row));
+            if let Some(weights) = self.weights {
+                if weights.is_null(row) || !(self.keep_weight)(weights.value(row))? {
+                    continue;
                 }
+            }
+            let group = groups[g].pairs_mut();
+            let id = number(group, g, row);
+            group.keys.push(hash);
+            group.items.push(id);
+            if let Some(weights) = self.weights {
+                group.weights.push(weights.value(row));
             }
         }
         Ok(())
@@ -284,7 +309,36 @@ mod tests {
 
     use arrow::array::{ArrayRef, Int16Array, Int64Array, StringArray, UInt64Array, UInt8Array};
 
-    use super::ordered_keys;
+    use super::{ordered_keys, update_ordered, HasItemPairs, ItemPairs};
+
+    struct One(ItemPairs);
+
+    impl HasItemPairs for One {
+        fn pairs(&self) -> &ItemPairs {
+            &self.0
+        }
+        fn pairs_mut(&mut self) -> &mut ItemPairs {
+            &mut self.0
+        }
+    }
+
+    #[test]
+    fn equal_strings_in_different_views_get_one_number() {
+        use arrow::array::StringViewArray;
+        // long strings appended one by one: equal strings at different offsets (different
+        // views); short ones inline; a NULL item skipped; two groups numbering separately
+        let long = "a_long_item_name_of_the_catalogue";
+        let items: ArrayRef =
+            Arc::new(StringViewArray::from(vec![Some(long), Some("milk"), Some(long), None, Some("milk"), Some(long)]));
+        let keys: ArrayRef = Arc::new(Int64Array::from(vec![1, 1, 2, 2, 3, 3]));
+        let mut groups = [One(ItemPairs::default()), One(ItemPairs::default())];
+        update_ordered(&[keys, items], 7, &mut groups, |row| Some(usize::from(row >= 4))).expect("update");
+        assert_eq!(groups[0].0.names, [long, "milk"]);
+        assert_eq!(groups[0].0.items, [0, 1, 0]);
+        assert_eq!(groups[1].0.names, ["milk", long]);
+        assert_eq!(groups[1].0.items, [0, 1]);
+        assert_eq!(groups[1].0.keys.len(), 2);
+    }
 
     #[test]
     fn integer_keys_keep_their_order_and_others_are_hashed() {
