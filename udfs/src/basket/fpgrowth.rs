@@ -83,6 +83,50 @@ const MAX_PAIR_CELLS: usize = 1 << 21;
 /// same pass as the items ([`every_pair`]): a catalogue of up to 362 items.
 const MAX_SMALL_CATALOGUE_CELLS: usize = 1 << 16;
 
+/// Counts of the unordered pairs of `n` indices, a triangle of cells: row a (a < b) starts at
+/// a·n − a(a+1)/2 and holds the cells of b = a+1 .. n.
+struct Triangle {
+    n: usize,
+    cells: Vec<u64>,
+}
+
+impl Triangle {
+    fn new(n: usize) -> Self {
+        Self { n, cells: vec![0u64; n * n.saturating_sub(1) / 2] }
+    }
+
+    fn row_start(&self, a: usize) -> usize {
+        a * self.n - a * (a + 1) / 2
+    }
+
+    /// Counts each pair of the distinct `indices` once, in either order.
+    fn add_pairs(&mut self, indices: &[usize]) {
+        for (k, &x) in indices.iter().enumerate() {
+            for &y in &indices[k + 1..] {
+                let (a, b) = (x.min(y), x.max(y));
+                let cell = self.row_start(a) + b - a - 1;
+                self.cells[cell] += 1;
+            }
+        }
+    }
+
+    /// Calls `emit(a, b, count)` for each pair a < b counted at least `min_count` times.
+    fn each_frequent(
+        &self,
+        min_count: u64,
+        mut emit: impl FnMut(usize, usize, u64) -> Result<(), usize>,
+    ) -> Result<(), usize> {
+        for a in 0..self.n {
+            for (offset, &count) in self.cells[self.row_start(a)..self.row_start(a + 1)].iter().enumerate() {
+                if count >= min_count {
+                    emit(a, a + 1 + offset, count)?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Itemsets of one and two items of a small catalogue in one pass over the transactions: every
 /// item and every pair counted, the frequent ones kept (the same itemsets and counts as
 /// ranking the frequent items first, as [`pair_counts`] does, without a second pass).
@@ -93,20 +137,17 @@ fn every_pair<'t>(
     max_len: usize,
     max_itemsets: usize,
 ) -> Result<Vec<Itemset>, usize> {
-    let n = n_items;
-    // row a (a < b) starts at a·n − a(a+1)/2 and holds the cells of b = a+1 .. n
-    let row_start = |a: usize| a * n - a * (a + 1) / 2;
-    let mut counts = vec![0u64; n];
-    let mut cells = vec![0u64; n * n.saturating_sub(1) / 2];
+    let mut counts = vec![0u64; n_items];
+    let mut pairs = Triangle::new(n_items);
+    let mut items: Vec<usize> = Vec::new();
     for t in transactions {
-        for (k, &x) in t.iter().enumerate() {
-            counts[x as usize] += 1;
-            if max_len >= 2 {
-                for &y in &t[k + 1..] {
-                    let (a, b) = (x.min(y) as usize, x.max(y) as usize);
-                    cells[row_start(a) + b - a - 1] += 1;
-                }
-            }
+        items.clear();
+        items.extend(t.iter().map(|&x| x as usize));
+        for &x in &items {
+            counts[x] += 1;
+        }
+        if max_len >= 2 {
+            pairs.add_pairs(&items);
         }
     }
     let mut out = Vec::new();
@@ -115,13 +156,8 @@ fn every_pair<'t>(
             push_capped(&mut out, max_itemsets, vec![item as u32], count)?;
         }
     }
-    for a in 0..n {
-        for (offset, &count) in cells[row_start(a)..row_start(a + 1)].iter().enumerate() {
-            if count >= min_count {
-                push_capped(&mut out, max_itemsets, vec![a as u32, (a + 1 + offset) as u32], count)?;
-            }
-        }
-    }
+    pairs
+        .each_frequent(min_count, |a, b, count| push_capped(&mut out, max_itemsets, vec![a as u32, b as u32], count))?;
     Ok(out)
 }
 
@@ -139,38 +175,23 @@ fn pair_counts<'t>(
     max_itemsets: usize,
     out: &mut Vec<Itemset>,
 ) -> Result<(), usize> {
-    let mut emit = |items: Vec<u32>, count: u64| push_capped(out, max_itemsets, items, count);
     for &item in frequent {
-        emit(vec![item], counts[item as usize])?;
+        push_capped(out, max_itemsets, vec![item], counts[item as usize])?;
     }
     if max_len < 2 {
         return Ok(());
     }
-    let n = frequent.len();
-    // row a (a < b) starts at a·n − a(a+1)/2 and holds the cells of b = a+1 .. n
-    let row_start = |a: usize| a * n - a * (a + 1) / 2;
-    let mut cells = vec![0u64; n * n.saturating_sub(1) / 2];
+    let mut pairs = Triangle::new(frequent.len());
     let mut ranks: Vec<usize> = Vec::new();
     for t in transactions {
         ranks.clear();
         ranks.extend(t.iter().map(|&i| rank_of[i as usize]).filter(|&r| r != u32::MAX).map(|r| r as usize));
-        // a transaction's items are distinct: each pair once, in either order
-        for (k, &x) in ranks.iter().enumerate() {
-            for &y in &ranks[k + 1..] {
-                let (a, b) = (x.min(y), x.max(y));
-                cells[row_start(a) + b - a - 1] += 1;
-            }
-        }
+        pairs.add_pairs(&ranks);
     }
-    for a in 0..n {
-        for (offset, &count) in cells[row_start(a)..row_start(a + 1)].iter().enumerate() {
-            if count >= min_count {
-                let (x, y) = (frequent[a], frequent[a + 1 + offset]);
-                emit(vec![x.min(y), x.max(y)], count)?;
-            }
-        }
-    }
-    Ok(())
+    pairs.each_frequent(min_count, |a, b, count| {
+        let (x, y) = (frequent[a], frequent[b]);
+        push_capped(out, max_itemsets, vec![x.min(y), x.max(y)], count)
+    })
 }
 
 struct Node {
@@ -362,11 +383,7 @@ mod tests {
         use std::collections::BTreeMap;
         // 400 items: more than a small catalogue, so fp_growth ranks the frequent items
         // (pair_counts); every_pair counts all of them; both against a map of every pair
-        let mut state = 0x2545_F491_4F6C_DD1Du64;
-        let mut random = |n: u64| {
-            state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
-            (state >> 33) % n
-        };
+        let mut random = super::super::test_random(0x2545_F491_4F6C_DD1D);
         let transactions: Vec<Vec<u32>> = (0..3_000)
             .map(|_| {
                 let mut t: Vec<u32> = (0..1 + random(6)).map(|_| (random(20) * random(20)) as u32).collect();

@@ -552,11 +552,7 @@ mod tests {
     fn merged_stretches_equal_the_sort() {
         // keys in 1, 2, 3, 64, 65 and many ascending stretches, baskets split across stretches
         // and repeated items; the merge and the sort must find the same baskets
-        let mut state = 0x2545_F491_4F6C_DD1Du64;
-        let mut random = |n: u64| {
-            state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
-            (state >> 33) % n
-        };
+        let mut random = super::super::test_random(0x2545_F491_4F6C_DD1D);
         for stretches in [1usize, 2, 3, 64, 65, 700] {
             let mut pairs = Pairs(ItemPairs::default());
             let per = 3_000 / stretches + 1;

@@ -311,14 +311,12 @@ mod tests {
 
     use super::{ordered_keys, update_ordered, HasItemPairs, ItemPairs};
 
-    struct One(ItemPairs);
-
-    impl HasItemPairs for One {
+    impl HasItemPairs for ItemPairs {
         fn pairs(&self) -> &ItemPairs {
-            &self.0
+            self
         }
         fn pairs_mut(&mut self) -> &mut ItemPairs {
-            &mut self.0
+            self
         }
     }
 
@@ -331,13 +329,13 @@ mod tests {
         let items: ArrayRef =
             Arc::new(StringViewArray::from(vec![Some(long), Some("milk"), Some(long), None, Some("milk"), Some(long)]));
         let keys: ArrayRef = Arc::new(Int64Array::from(vec![1, 1, 2, 2, 3, 3]));
-        let mut groups = [One(ItemPairs::default()), One(ItemPairs::default())];
+        let mut groups = [ItemPairs::default(), ItemPairs::default()];
         update_ordered(&[keys, items], 7, &mut groups, |row| Some(usize::from(row >= 4))).expect("update");
-        assert_eq!(groups[0].0.names, [long, "milk"]);
-        assert_eq!(groups[0].0.items, [0, 1, 0]);
-        assert_eq!(groups[1].0.names, ["milk", long]);
-        assert_eq!(groups[1].0.items, [0, 1]);
-        assert_eq!(groups[1].0.keys.len(), 2);
+        assert_eq!(groups[0].names, [long, "milk"]);
+        assert_eq!(groups[0].items, [0, 1, 0]);
+        assert_eq!(groups[1].names, ["milk", long]);
+        assert_eq!(groups[1].items, [0, 1]);
+        assert_eq!(groups[1].keys.len(), 2);
     }
 
     #[test]
