@@ -11,6 +11,7 @@ use datafusion::prelude::{SessionConfig, SessionContext};
 
 use crate::lake::register_lake_with;
 use crate::store::StorageOptions;
+use crate::unpivot::{PersonaOptions, SplitUnpivotAggregate};
 
 /// Joins whose build side has at most this many rows (and [`COLLECT_BUILD_SIDE_BYTES`]) build
 /// one shared hash table instead of hash-partitioning both sides (DataFusion's defaults are
@@ -121,7 +122,8 @@ impl EngineBuilder {
     /// # Errors
     /// A lake that cannot be registered, or a zero `target_partitions`.
     pub async fn build(self) -> Result<SessionContext> {
-        let mut config = SessionConfig::new().with_information_schema(true);
+        let mut config =
+            SessionConfig::new().with_information_schema(true).with_option_extension(PersonaOptions::default());
         let optimizer = &mut config.options_mut().optimizer;
         optimizer.hash_join_single_partition_threshold_rows = COLLECT_BUILD_SIDE_ROWS;
         optimizer.hash_join_single_partition_threshold = COLLECT_BUILD_SIDE_BYTES;
@@ -161,7 +163,8 @@ impl EngineBuilder {
     }
 }
 
-/// A local session with every Persona function, whose joins yield to the runtime so that a
+/// A local session with every Persona function, whose aggregates over an unpivot joined on its
+/// label are planned a branch at a time (see `unpivot`), whose joins yield to the runtime so that a
 /// cancellation takes effect inside them (see `yields`), whose file scans name the file in
 /// their errors (see `file_errors`) and whose argument errors name the function (see
 /// `arguments`).
@@ -173,6 +176,7 @@ fn local(config: SessionConfig, runtime: RuntimeEnvBuilder) -> Result<SessionCon
         .with_analyzer_rules(crate::arguments::CheckFunctionArguments::in_analyzer(
             &datafusion::optimizer::Analyzer::new().rules,
         ))
+        .with_optimizer_rule(Arc::new(SplitUnpivotAggregate))
         .with_physical_optimizer_rule(Arc::new(crate::yields::YieldInJoins))
         .with_physical_optimizer_rule(Arc::new(crate::file_errors::NameFilesInErrors))
         .build();

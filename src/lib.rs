@@ -30,6 +30,7 @@ pub mod serve;
 pub mod shell;
 pub mod size;
 pub mod store;
+pub mod unpivot;
 mod yields;
 
 pub use engine::{EngineBuilder, COLLECT_BUILD_SIDE_BYTES, COLLECT_BUILD_SIDE_ROWS, LIST_FILES_CACHE_TTL};

@@ -157,3 +157,132 @@ async fn truncated_and_foreign_files_are_named() {
         fs::remove_file(table.join(name)).expect("rm");
     }
 }
+
+/// A wide table unpivoted into (label, value) rows by a `UNION ALL`, per-label parameters, and
+/// the long-form queries over them: each must give the same rows with
+/// `persona.split_unpivot_aggregates` on (the default) and off.
+const UNPIVOT_TABLES: &[&str] = &[
+    "CREATE TABLE wide (month INT, a DOUBLE, b DOUBLE, c DOUBLE) AS VALUES \
+     (1, 1.0, 10.0, NULL), (1, 2.0, NULL, 7.0), (2, 3.0, 30.0, 8.0), (2, NULL, 40.0, 9.0), (3, 5.0, 50.0, 1.0)",
+    // no row for c; a NULL label; d has no branch
+    "CREATE TABLE params (feature VARCHAR, month INT, cut DOUBLE) AS VALUES \
+     ('a', 1, 1.5), ('a', 2, 2.5), ('b', 2, 35.0), ('b', 3, 45.0), (NULL, 1, 0.0), ('d', 1, 9.0)",
+    "CREATE VIEW params_utf8 AS SELECT arrow_cast(feature, 'Utf8') AS feature, month, cut FROM params",
+    "CREATE VIEW long AS \
+     SELECT month, 'a' AS feature, a AS value FROM wide \
+     UNION ALL SELECT month, 'b' AS feature, b AS value FROM wide \
+     UNION ALL SELECT month, 'c' AS feature, c AS value FROM wide",
+    // the branches after the first unnamed, as the union takes its names from the first
+    "CREATE VIEW renamed AS \
+     SELECT month, 'a' AS feature, a AS value FROM wide UNION ALL SELECT month, 'b', b FROM wide",
+    "CREATE VIEW doubled AS \
+     SELECT month, 'a' AS feature, a AS value FROM wide \
+     UNION ALL SELECT month, 'a' AS feature, b AS value FROM wide",
+];
+
+async fn unpivot_engine() -> datafusion::prelude::SessionContext {
+    let ctx = EngineBuilder::new().build().await.expect("engine");
+    for sql in UNPIVOT_TABLES {
+        ctx.sql(sql).await.expect("plan").collect().await.expect("create");
+    }
+    ctx
+}
+
+/// The optimized logical plan of `sql`, and its rows with the rule on and off.
+async fn unpivot_answers(ctx: &datafusion::prelude::SessionContext, sql: &str) -> (String, Vec<Vec<String>>) {
+    ctx.sql("SET persona.split_unpivot_aggregates = true").await.expect("set");
+    let plan = ctx.sql(sql).await.expect("plan").into_optimized_plan().expect("optimize").display_indent().to_string();
+    let split = rows(ctx, sql).await;
+    ctx.sql("SET persona.split_unpivot_aggregates = false").await.expect("set");
+    let plain = rows(ctx, sql).await;
+    ctx.sql("SET persona.split_unpivot_aggregates = true").await.expect("set");
+    assert_eq!(split, plain, "{sql}\n{plan}");
+    (plan, split)
+}
+
+#[tokio::test]
+async fn unpivot_aggregates_are_planned_a_branch_at_a_time_with_the_same_answers() {
+    let ctx = unpivot_engine().await;
+    // joined on the label alone, grouped by the label and another key: no join or grouping on it
+    let sql = "SELECT l.feature, l.month, count(l.value) AS n, sum(l.value * p.cut) AS s, max(p.cut) AS m \
+               FROM long l JOIN params p ON l.feature = p.feature GROUP BY l.feature, l.month ORDER BY 1, 2";
+    let (plan, answer) = unpivot_answers(&ctx, sql).await;
+    assert!(!plan.contains("Inner Join: l.feature = p.feature"), "{plan}");
+    // VARCHAR is Utf8View, the labels Utf8: the join casts them, and the filter compares them cast
+    assert!(plan.contains("Filter: params.feature = Utf8View(\"b\")"), "{plan}");
+    assert!(plan.contains("Aggregate: groupBy=[[l.month]]"), "{plan}");
+    assert_eq!(
+        answer,
+        [
+            // each value meets both of its label's cut points
+            ["a", "1", "4", "12.0", "2.5"],
+            ["a", "2", "2", "12.0", "2.5"],
+            ["a", "3", "2", "20.0", "2.5"],
+            ["b", "1", "2", "800.0", "45.0"],
+            ["b", "2", "4", "5600.0", "45.0"],
+            ["b", "3", "2", "4000.0", "45.0"],
+        ]
+    );
+    let renamed = sql.replace("FROM long l", "FROM renamed l");
+    let (plan, renamed_answer) = unpivot_answers(&ctx, &renamed).await;
+    assert!(!plan.contains("Inner Join: l.feature = p.feature"), "{plan}");
+    assert_eq!(renamed_answer, answer);
+    // parameters of the labels' own type: no cast
+    let utf8 = sql.replace("JOIN params p", "JOIN params_utf8 p");
+    let (plan, utf8_answer) = unpivot_answers(&ctx, &utf8).await;
+    assert!(!plan.contains("Join: l.feature") && plan.contains("Cross Join"), "{plan}");
+    assert_eq!(utf8_answer, answer);
+    // the parameters' key grouped on, a second key pair kept, the union on the right
+    let sql = "SELECT p.feature, count(*) AS n, sum(l.value) AS s FROM params p JOIN long l \
+               ON p.feature = l.feature AND p.month = l.month GROUP BY p.feature ORDER BY 1";
+    let (plan, answer) = unpivot_answers(&ctx, sql).await;
+    assert!(plan.contains("Inner Join: p.month = l.month"), "{plan}");
+    assert!(!plan.contains("p.feature = l.feature"), "{plan}");
+    assert_eq!(answer, [["a", "4", "6.0"], ["b", "3", "120.0"]]);
+    // grouped by the label alone: c, which no parameter row names, gives no row
+    let sql = "SELECT l.feature, count(*) AS n FROM long l JOIN params p ON l.feature = p.feature \
+               GROUP BY l.feature ORDER BY 1";
+    let (_, answer) = unpivot_answers(&ctx, sql).await;
+    assert_eq!(answer, [["a", "10"], ["b", "10"]]);
+}
+
+#[tokio::test]
+async fn unpivot_aggregates_that_do_not_fit_are_planned_as_written() {
+    let ctx = unpivot_engine().await;
+    for sql in [
+        // two branches with one label
+        "SELECT d.feature, d.month, sum(d.value * p.cut) FROM doubled d JOIN params p ON d.feature = p.feature \
+         GROUP BY d.feature, d.month ORDER BY 1, 2",
+        // not grouped by the label
+        "SELECT l.month, sum(l.value * p.cut) FROM long l JOIN params p ON l.feature = p.feature \
+         GROUP BY l.month ORDER BY 1",
+        // an outer join keeps unmatched rows
+        "SELECT l.feature, count(p.cut) FROM long l LEFT JOIN params p ON l.feature = p.feature \
+         GROUP BY l.feature ORDER BY 1",
+        // a union without an alias, whose columns its first branch qualifies
+        "SELECT label, count(*) FROM (SELECT a, 'a' AS label FROM wide UNION ALL \
+         SELECT b, 'b' AS label FROM wide) JOIN params p ON label = p.feature GROUP BY label ORDER BY 1",
+        // a volatile function on the other side would be evaluated once per branch
+        "SELECT l.feature, count(*) FILTER (WHERE p.r >= 0) FROM long l JOIN (SELECT feature, random() AS r FROM params) p \
+         ON l.feature = p.feature GROUP BY l.feature ORDER BY 1",
+        // a label computed from the row
+        "SELECT l.feature, count(*) FROM (SELECT month, CASE WHEN a > 2 THEN 'a' ELSE 'b' END AS feature FROM wide \
+         UNION ALL SELECT month, 'c' AS feature FROM wide) l JOIN params p ON l.feature = p.feature \
+         GROUP BY l.feature ORDER BY 1",
+    ] {
+        let (plan, _) = unpivot_answers(&ctx, sql).await;
+        assert!(plan.contains("Join: "), "{sql}\n{plan}");
+        assert!(plan.contains(" AS Utf8View) = p.feature") || plan.contains("Join: p.feature ="), "{sql}\n{plan}");
+    }
+    let settings =
+        rows(&ctx, "SELECT value FROM information_schema.df_settings WHERE name = 'persona.split_unpivot_aggregates'")
+            .await;
+    assert_eq!(settings, [["true"]]);
+    for (value, error) in [("maybe", "is true or false, got 'maybe'"), ("1", "got '1'")] {
+        let sql = format!("SET persona.split_unpivot_aggregates = {value}");
+        let message = ctx.sql(&sql).await.expect_err("a bad value").to_string();
+        assert!(message.contains(error), "{message}");
+    }
+    let message = ctx.sql("SET persona.no_such_setting = true").await.expect_err("an unknown name").to_string();
+    assert!(message.contains("unknown setting persona.no_such_setting"), "{message}");
+}
