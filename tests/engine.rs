@@ -278,6 +278,8 @@ async fn unpivot_aggregates_that_do_not_fit_are_planned_as_written() {
         rows(&ctx, "SELECT value FROM information_schema.df_settings WHERE name = 'persona.split_unpivot_aggregates'")
             .await;
     assert_eq!(settings, [["true"]]);
+    let shown = rows(&ctx, "SHOW persona.split_unpivot_aggregates").await;
+    assert_eq!(shown, [["persona.split_unpivot_aggregates", "true"]]);
     for (value, error) in [("maybe", "is true or false, got 'maybe'"), ("1", "got '1'")] {
         let sql = format!("SET persona.split_unpivot_aggregates = {value}");
         let message = ctx.sql(&sql).await.expect_err("a bad value").to_string();
