@@ -9,9 +9,11 @@ use datafusion::execution::memory_pool::GreedyMemoryPool;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
+use crate::label_codes::GroupLabelsAsCodes;
 use crate::lake::register_lake_with;
+use crate::settings::PersonaOptions;
 use crate::store::StorageOptions;
-use crate::unpivot::{PersonaOptions, SplitUnpivotAggregate};
+use crate::unpivot::SplitUnpivotAggregate;
 
 /// Joins whose build side has at most this many rows (and [`COLLECT_BUILD_SIDE_BYTES`]) build
 /// one shared hash table instead of hash-partitioning both sides (DataFusion's defaults are
@@ -177,6 +179,7 @@ fn local(config: SessionConfig, runtime: RuntimeEnvBuilder) -> Result<SessionCon
             &datafusion::optimizer::Analyzer::new().rules,
         ))
         .with_optimizer_rule(Arc::new(SplitUnpivotAggregate))
+        .with_optimizer_rule(Arc::new(GroupLabelsAsCodes))
         .with_physical_optimizer_rule(Arc::new(crate::yields::YieldInJoins))
         .with_physical_optimizer_rule(Arc::new(crate::file_errors::NameFilesInErrors))
         .build();

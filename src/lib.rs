@@ -21,11 +21,13 @@ mod file_errors;
 pub mod generate;
 #[cfg(any(feature = "cli", feature = "cluster", feature = "server"))]
 pub mod json_text;
+pub mod label_codes;
 pub mod lake;
 pub mod profile;
 pub mod report;
 #[cfg(feature = "server")]
 pub mod serve;
+pub mod settings;
 #[cfg(feature = "cli")]
 pub mod shell;
 pub mod size;

@@ -47,80 +47,19 @@
 //!
 //! On by default; `SET persona.split_unpivot_aggregates = false` turns it off for a session.
 
-use std::any::Any;
 use std::collections::HashSet;
 use std::sync::Arc;
 
 use datafusion::arrow::datatypes::DataType;
-use datafusion::common::config::{ConfigEntry, ConfigExtension, ExtensionOptions};
 use datafusion::common::tree_node::{Transformed, TreeNode};
-use datafusion::common::{config_err, Column, DFSchemaRef, Result, ScalarValue, TableReference};
+use datafusion::common::{Column, DFSchemaRef, Result, ScalarValue, TableReference};
 use datafusion::logical_expr::expr::{Alias, Cast, TryCast};
 use datafusion::logical_expr::{
     Aggregate, Expr, ExprSchemable, Filter, Join, JoinType, LogicalPlan, Projection, SubqueryAlias, Union,
 };
 use datafusion::optimizer::{ApplyOrder, OptimizerConfig, OptimizerRule};
 
-/// Persona's session settings: `SET persona.<name> = <value>`, listed by `SHOW ALL` under their
-/// full names (DataFusion's `extensions_options!` would list them without the `persona.` prefix).
-#[derive(Debug, Clone)]
-pub struct PersonaOptions {
-    /// See [`SPLIT_UNPIVOT_AGGREGATES`].
-    pub split_unpivot_aggregates: bool,
-}
-
-/// The setting that turns [`SplitUnpivotAggregate`] on or off (default on).
-pub const SPLIT_UNPIVOT_AGGREGATES: &str = "split_unpivot_aggregates";
-
-const SPLIT_UNPIVOT_AGGREGATES_DOC: &str = "Plan an aggregate over an unpivoted table (a UNION ALL whose branches \
-label their rows with constants), joined to another table on the label and grouped by it, one branch at a time, \
-without a join or grouping on the label per row (default true)";
-
-impl Default for PersonaOptions {
-    fn default() -> Self {
-        Self { split_unpivot_aggregates: true }
-    }
-}
-
-impl ConfigExtension for PersonaOptions {
-    const PREFIX: &'static str = "persona";
-}
-
-impl ExtensionOptions for PersonaOptions {
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
-
-    fn as_any_mut(&mut self) -> &mut dyn Any {
-        self
-    }
-
-    fn cloned(&self) -> Box<dyn ExtensionOptions> {
-        Box::new(self.clone())
-    }
-
-    fn set(&mut self, key: &str, value: &str) -> Result<()> {
-        if key != SPLIT_UNPIVOT_AGGREGATES {
-            return config_err!(
-                "unknown setting persona.{key}: Persona's settings are persona.{SPLIT_UNPIVOT_AGGREGATES}"
-            );
-        }
-        self.split_unpivot_aggregates = match value.trim().to_ascii_lowercase().as_str() {
-            "true" => true,
-            "false" => false,
-            _ => return config_err!("persona.{SPLIT_UNPIVOT_AGGREGATES} is true or false, got '{value}'"),
-        };
-        Ok(())
-    }
-
-    fn entries(&self) -> Vec<ConfigEntry> {
-        vec![ConfigEntry {
-            key: format!("{}.{SPLIT_UNPIVOT_AGGREGATES}", Self::PREFIX),
-            value: Some(self.split_unpivot_aggregates.to_string()),
-            description: SPLIT_UNPIVOT_AGGREGATES_DOC,
-        }]
-    }
-}
+use crate::settings::PersonaOptions;
 
 /// The optimizer rule described in the module docs.
 #[derive(Debug, Default)]
@@ -140,7 +79,7 @@ impl OptimizerRule for SplitUnpivotAggregate {
     }
 
     fn rewrite(&self, plan: LogicalPlan, config: &dyn OptimizerConfig) -> Result<Transformed<LogicalPlan>> {
-        let enabled = config.options().extensions.get::<PersonaOptions>().is_none_or(|o| o.split_unpivot_aggregates);
+        let enabled = PersonaOptions::of(config).split_unpivot_aggregates;
         let LogicalPlan::Aggregate(aggregate) = &plan else {
             return Ok(Transformed::no(plan));
         };

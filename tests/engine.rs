@@ -288,3 +288,57 @@ async fn unpivot_aggregates_that_do_not_fit_are_planned_as_written() {
     let message = ctx.sql("SET persona.no_such_setting = true").await.expect_err("an unknown name").to_string();
     assert!(message.contains("unknown setting persona.no_such_setting"), "{message}");
 }
+
+/// The rows of `sql` with `persona.group_labels_as_codes` on and off, and its optimized plan.
+async fn label_code_answers(ctx: &datafusion::prelude::SessionContext, sql: &str) -> (String, Vec<Vec<String>>) {
+    ctx.sql("SET persona.group_labels_as_codes = true").await.expect("set");
+    let plan = ctx.sql(sql).await.expect("plan").into_optimized_plan().expect("optimize").display_indent().to_string();
+    let coded = rows(ctx, sql).await;
+    ctx.sql("SET persona.group_labels_as_codes = false").await.expect("set");
+    let plain = rows(ctx, sql).await;
+    ctx.sql("SET persona.group_labels_as_codes = true").await.expect("set");
+    assert_eq!(coded, plain, "{sql}\n{plan}");
+    (plan, coded)
+}
+
+#[tokio::test]
+async fn case_labels_are_grouped_by_codes_with_the_same_answers() {
+    let ctx = EngineBuilder::new().build().await.expect("engine");
+    let create = "CREATE TABLE people (campaign INT, age INT, kind INT, spend DOUBLE) AS VALUES \
+                  (1, 25, 1, 10.0), (1, 35, 2, 20.0), (1, 50, 3, NULL), (2, 29, 1, 5.0), (2, NULL, 2, 7.0), \
+                  (2, 44, 9, 1.0), (1, 24, 2, 3.0)";
+    ctx.sql(create).await.expect("plan").collect().await.expect("create");
+    // with another key, ordered and filtered by the label
+    let sql = "SELECT campaign, CASE WHEN age < 30 THEN '<30' WHEN age < 45 THEN '30-44' ELSE '45+' END AS band, \
+               count(*) AS n, sum(spend) AS s FROM people GROUP BY 1, 2 HAVING band <> '30-44' OR campaign = 1 \
+               ORDER BY 1, 2";
+    let (plan, answer) = label_code_answers(&ctx, sql).await;
+    assert!(plan.contains("THEN Int32(0)"), "{plan}");
+    assert_eq!(
+        answer,
+        [
+            ["1", "30-44", "1", "20.0"],
+            ["1", "45+", "1", "NULL"],
+            ["1", "<30", "2", "13.0"],
+            ["2", "45+", "1", "7.0"], // a NULL age is no band below 45
+            ["2", "<30", "1", "5.0"],
+        ]
+    );
+    // an operand, two branches with one label, no ELSE: NULL for the rest
+    let sql = "SELECT CASE kind WHEN 1 THEN 'new' WHEN 2 THEN 'new' WHEN 3 THEN 'lapsed' END AS k, count(*) \
+               FROM people GROUP BY 1 ORDER BY 1 NULLS FIRST";
+    let (plan, answer) = label_code_answers(&ctx, sql).await;
+    assert!(plan.contains("THEN Int32(1)"), "{plan}");
+    assert_eq!(answer, [["NULL", "1"], ["lapsed", "1"], ["new", "5"]]);
+    // the label alone, grouped by the expression (no alias): the column keeps its name
+    let sql = "SELECT CASE WHEN spend > 6 THEN 'high' ELSE 'low' END, count(*) FROM people \
+               GROUP BY CASE WHEN spend > 6 THEN 'high' ELSE 'low' END ORDER BY 1";
+    let (plan, answer) = label_code_answers(&ctx, sql).await;
+    assert!(plan.contains("THEN Int32(0)"), "{plan}");
+    assert_eq!(answer, [["high", "3"], ["low", "4"]]);
+    // a result that is not a constant: left as written
+    let sql = "SELECT CASE WHEN age < 30 THEN 'young' ELSE CAST(kind AS VARCHAR) END AS k, count(*) FROM people \
+               GROUP BY 1 ORDER BY 1";
+    let (plan, _) = label_code_answers(&ctx, sql).await;
+    assert!(!plan.contains("Int32(0)"), "{plan}");
+}
