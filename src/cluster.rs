@@ -94,7 +94,7 @@ pub fn session_state(
         .with_default_features()
         .with_config(config)
         .with_runtime_env(runtime)
-        .with_optimizer_rules(shippable_rules(&ballista_core::optimizer::ballista_default_optimizer_rules()))
+        .with_optimizer_rules(cluster_rules(&ballista_core::optimizer::ballista_default_optimizer_rules()))
         // joins yield to the executor's runtime, as in a local session: a cancelled job's tasks stop
         // inside them (`CooperativeExec` travels in the plan as datafusion-proto encodes it)
         .with_physical_optimizer_rule(Arc::new(crate::yields::YieldInJoins))
@@ -114,6 +114,16 @@ fn shippable_rules(rules: &[Arc<dyn OptimizerRule + Send + Sync>]) -> Vec<Arc<dy
         .filter(|rule| !matches!(rule.name(), "extract_leaf_expressions" | "push_down_leaf_projections"))
         .cloned()
         .collect()
+}
+
+/// The rules a cluster session optimises with: `rules` made shippable, then Persona's
+/// `label_codes` (always on: a cluster session has no `persona.` settings). Not `unpivot`: the
+/// union it builds names its columns by the aggregate's qualified names, which datafusion-proto
+/// does not carry, so the scheduler could not decode the plan ("No field named f.feature").
+fn cluster_rules(rules: &[Arc<dyn OptimizerRule + Send + Sync>]) -> Vec<Arc<dyn OptimizerRule + Send + Sync>> {
+    let mut rules = shippable_rules(rules);
+    rules.push(Arc::new(crate::label_codes::GroupLabelsAsCodes));
+    rules
 }
 
 /// Every Persona function, `to_json_text` (which the shell appends to plans to print nested
@@ -378,7 +388,7 @@ pub(crate) async fn connect(url: &str, state: SessionState) -> Result<SessionCon
     }
     let ctx = SessionContext::remote_with_state(url, state).await?;
     let state = ctx.state();
-    let rules = shippable_rules(state.optimizers());
+    let rules = cluster_rules(state.optimizers());
     let planner = Arc::new(ClusterPlanner { ballista: Arc::clone(state.query_planner()) });
     let analyzer = crate::arguments::CheckFunctionArguments::in_analyzer(&state.analyzer().rules);
     let mut state = SessionStateBuilder::new_from_existing(state)

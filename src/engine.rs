@@ -7,6 +7,7 @@ use datafusion::common::Result;
 use datafusion::execution::cache::cache_manager::CacheManagerConfig;
 use datafusion::execution::memory_pool::GreedyMemoryPool;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::optimizer::OptimizerRule;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
 use crate::label_codes::GroupLabelsAsCodes;
@@ -165,21 +166,30 @@ impl EngineBuilder {
     }
 }
 
+/// Persona's own logical optimizer rules, run after DataFusion's: `unpivot` and `label_codes`
+/// (each switched by a [`PersonaOptions`] setting).
+pub(crate) fn persona_rules() -> Vec<Arc<dyn OptimizerRule + Send + Sync>> {
+    vec![Arc::new(SplitUnpivotAggregate), Arc::new(GroupLabelsAsCodes)]
+}
+
 /// A local session with every Persona function, whose aggregates over an unpivot joined on its
 /// label are planned a branch at a time (see `unpivot`), whose joins yield to the runtime so that a
 /// cancellation takes effect inside them (see `yields`), whose file scans name the file in
 /// their errors (see `file_errors`) and whose argument errors name the function (see
 /// `arguments`).
 fn local(config: SessionConfig, runtime: RuntimeEnvBuilder) -> Result<SessionContext> {
-    let state = datafusion::execution::session_state::SessionStateBuilder::new()
+    // appended after DataFusion's rules (`with_optimizer_rules` would replace them)
+    let builder = persona_rules().into_iter().fold(
+        datafusion::execution::session_state::SessionStateBuilder::new(),
+        datafusion::execution::session_state::SessionStateBuilder::with_optimizer_rule,
+    );
+    let state = builder
         .with_config(config)
         .with_runtime_env(runtime.build_arc()?)
         .with_default_features()
         .with_analyzer_rules(crate::arguments::CheckFunctionArguments::in_analyzer(
             &datafusion::optimizer::Analyzer::new().rules,
         ))
-        .with_optimizer_rule(Arc::new(SplitUnpivotAggregate))
-        .with_optimizer_rule(Arc::new(GroupLabelsAsCodes))
         .with_physical_optimizer_rule(Arc::new(crate::yields::YieldInJoins))
         .with_physical_optimizer_rule(Arc::new(crate::file_errors::NameFilesInErrors))
         .build();
