@@ -90,7 +90,7 @@ def run(lake, sql, cluster=None, partitions=None):
     extra = ['--cluster', cluster] if cluster else []
     if partitions:
         extra += ['-p', str(partitions)]
-    seconds, rss, out = harness.timed([harness.PERSONA, '-q', '--format', 'csv', '--lake', lake] + extra + ['-c', sql])
+    seconds, rss, out, _ = harness.timed([harness.PERSONA, '-q', '--format', 'csv', '--lake', lake] + extra + ['-c', sql])
     return seconds, rss, harness.normalise('\n'.join(out.strip().splitlines()[1:]))
 
 

@@ -116,13 +116,12 @@ fn shippable_rules(rules: &[Arc<dyn OptimizerRule + Send + Sync>]) -> Vec<Arc<dy
         .collect()
 }
 
-/// The rules a cluster session optimises with: `rules` made shippable, then Persona's
-/// `label_codes` (always on: a cluster session has no `persona.` settings). Not `unpivot`: the
-/// union it builds names its columns by the aggregate's qualified names, which datafusion-proto
-/// does not carry, so the scheduler could not decode the plan ("No field named f.feature").
+/// The rules a cluster session optimises with: `rules` made shippable, then Persona's own
+/// (`crate::unpivot`, `crate::label_codes`; always on: a cluster session has no `persona.`
+/// settings).
 fn cluster_rules(rules: &[Arc<dyn OptimizerRule + Send + Sync>]) -> Vec<Arc<dyn OptimizerRule + Send + Sync>> {
     let mut rules = shippable_rules(rules);
-    rules.push(Arc::new(crate::label_codes::GroupLabelsAsCodes));
+    rules.extend(crate::engine::persona_rules());
     rules
 }
 

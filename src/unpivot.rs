@@ -17,10 +17,11 @@
 //!       p
 //! ```
 //!
-//! into a `UNION ALL` over the branches of
+//! into a projection that names the columns as the aggregate did, over a `UNION ALL` over the
+//! branches of
 //!
 //! ```text
-//! Projection: c_i AS label, g…, a…            (the aggregate's columns, names and order)
+//! Projection: c_i AS label, g…, a…            (the aggregate's columns, by name)
 //!   Aggregate: groupBy=[g…], aggr=[a…]
 //!     [Projection: columns]
 //!       Inner Join: [other keys] [filter]       (a cross join when the label was the only key)
@@ -286,13 +287,28 @@ fn split(aggregate: &Aggregate) -> Result<Option<LogicalPlan>> {
         let grouped = Aggregate::try_new(Arc::new(input), group_expr.clone(), aggregate.aggr_expr.clone())?;
         let exprs =
             restore_columns(&aggregate.schema, &grouped.schema, &unpivot.is_label, drop_label.then_some(label))?;
-        inputs.push(Arc::new(LogicalPlan::Projection(Projection::try_new_with_schema(
+        inputs.push(Arc::new(LogicalPlan::Projection(Projection::try_new(
             exprs,
             Arc::new(LogicalPlan::Aggregate(grouped)),
-            Arc::clone(&aggregate.schema),
         )?)));
     }
-    Ok(Some(LogicalPlan::Union(Union { inputs, schema: Arc::clone(&aggregate.schema) })))
+    // the branches' columns by name only (a union is named by its first input, and a plan shipped
+    // through datafusion-proto keeps no other names), qualified again above it
+    let union = LogicalPlan::Union(Union::try_new(inputs)?);
+    let exprs = aggregate
+        .schema
+        .iter()
+        .enumerate()
+        .map(|(index, (qualifier, field))| {
+            Expr::Column(Column::from(union.schema().qualified_field(index)))
+                .alias_qualified(qualifier.cloned(), field.name())
+        })
+        .collect();
+    Ok(Some(LogicalPlan::Projection(Projection::try_new_with_schema(
+        exprs,
+        Arc::new(union),
+        Arc::clone(&aggregate.schema),
+    )?)))
 }
 
 /// `branch` with the union's column names (a union is named by its first branch: `SELECT 'a' AS
@@ -310,7 +326,7 @@ fn with_union_names(branch: &Arc<LogicalPlan>, union: &Union) -> Result<Arc<Logi
     Ok(Arc::new(LogicalPlan::Projection(Projection::try_new(exprs, Arc::clone(branch))?)))
 }
 
-/// The original aggregate's columns (`schema`, names and qualifiers) from a branch's aggregate
+/// The original aggregate's columns (`schema`, by name) from a branch's aggregate
 /// (`grouped`): the label constant where the label was a `GROUP BY` key and `label` is given
 /// (dropped from the branch's grouping), the branch's columns in order otherwise.
 fn restore_columns(
@@ -323,7 +339,7 @@ fn restore_columns(
     schema
         .iter()
         .enumerate()
-        .map(|(index, (qualifier, field))| {
+        .map(|(index, (_, field))| {
             let expr = match label {
                 // the label as the key column grouped on has it (the other side's type)
                 Some(label) if is_label.get(index).copied().unwrap_or(false) => {
@@ -334,7 +350,7 @@ fn restore_columns(
                     Expr::Column(Column::from(grouped.qualified_field(next - 1)))
                 }
             };
-            Ok(expr.alias_qualified(qualifier.cloned(), field.name()))
+            Ok(expr.alias(field.name()))
         })
         .collect()
 }
