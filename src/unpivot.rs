@@ -214,7 +214,11 @@ fn find_unpivot<'a>(aggregate: &Aggregate, join: &'a Join) -> Option<Unpivot<'a>
             let Ok(other_type) = other_key.get_type(other.schema()) else { continue };
             let compared: Option<Vec<ScalarValue>> =
                 labels.iter().map(|label| cast.map_or_else(|| Ok(label.clone()), |t| label.cast_to(t)).ok()).collect();
-            let Some(compared) = compared.filter(|c| c.iter().all(|v| !v.is_null() && v.data_type() == other_type))
+            // distinct as compared too: two branches whose labels cast to one value would be one group
+            // of the other side's key
+            let distinct = |c: &Vec<ScalarValue>| c.iter().collect::<HashSet<_>>().len() == c.len();
+            let Some(compared) =
+                compared.filter(|c| c.iter().all(|v| !v.is_null() && v.data_type() == other_type) && distinct(c))
             else {
                 continue;
             };
