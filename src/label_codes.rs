@@ -22,7 +22,7 @@ use datafusion::logical_expr::expr::{Alias, Case};
 use datafusion::logical_expr::{Aggregate, Expr, LogicalPlan, Projection};
 use datafusion::optimizer::{ApplyOrder, OptimizerConfig, OptimizerRule};
 
-use crate::settings::PersonaOptions;
+use crate::settings::rewrite_aggregate;
 
 /// The optimizer rule described in the module docs.
 #[derive(Debug, Default)]
@@ -42,17 +42,7 @@ impl OptimizerRule for GroupLabelsAsCodes {
     }
 
     fn rewrite(&self, plan: LogicalPlan, config: &dyn OptimizerConfig) -> Result<Transformed<LogicalPlan>> {
-        let LogicalPlan::Aggregate(aggregate) = &plan else {
-            return Ok(Transformed::no(plan));
-        };
-        if !PersonaOptions::of(config).group_labels_as_codes {
-            return Ok(Transformed::no(plan));
-        }
-        // a plan the rule cannot rebuild is left as written
-        match encode(aggregate) {
-            Ok(Some(coded)) => Ok(Transformed::yes(coded)),
-            Ok(None) | Err(_) => Ok(Transformed::no(plan)),
-        }
+        rewrite_aggregate(plan, config, |o| o.group_labels_as_codes, encode)
     }
 }
 

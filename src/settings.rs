@@ -5,7 +5,9 @@
 use std::any::Any;
 
 use datafusion::common::config::{ConfigEntry, ConfigExtension, ExtensionOptions};
+use datafusion::common::tree_node::Transformed;
 use datafusion::common::{config_err, Result};
+use datafusion::logical_expr::{Aggregate, LogicalPlan};
 use datafusion::optimizer::OptimizerConfig;
 
 /// The settings (DataFusion's `extensions_options!` would list them without the `persona.`
@@ -50,6 +52,27 @@ impl PersonaOptions {
     #[must_use]
     pub fn of(config: &dyn OptimizerConfig) -> Self {
         config.options().extensions.get::<Self>().cloned().unwrap_or_default()
+    }
+}
+
+/// The body of a Persona optimizer rule that rewrites aggregates: `rewrite` applied to `plan` if
+/// it is an aggregate and the rule's setting (`enabled` of the session's options) is on. A plan
+/// the rule does not match, or cannot rebuild (an error), is left as written.
+pub(crate) fn rewrite_aggregate(
+    plan: LogicalPlan,
+    config: &dyn OptimizerConfig,
+    enabled: fn(&PersonaOptions) -> bool,
+    rewrite: fn(&Aggregate) -> Result<Option<LogicalPlan>>,
+) -> Result<Transformed<LogicalPlan>> {
+    let LogicalPlan::Aggregate(aggregate) = &plan else {
+        return Ok(Transformed::no(plan));
+    };
+    if !enabled(&PersonaOptions::of(config)) {
+        return Ok(Transformed::no(plan));
+    }
+    match rewrite(aggregate) {
+        Ok(Some(rewritten)) => Ok(Transformed::yes(rewritten)),
+        Ok(None) | Err(_) => Ok(Transformed::no(plan)),
     }
 }
 

@@ -60,7 +60,7 @@ use datafusion::logical_expr::{
 };
 use datafusion::optimizer::{ApplyOrder, OptimizerConfig, OptimizerRule};
 
-use crate::settings::PersonaOptions;
+use crate::settings::rewrite_aggregate;
 
 /// The optimizer rule described in the module docs.
 #[derive(Debug, Default)]
@@ -80,18 +80,7 @@ impl OptimizerRule for SplitUnpivotAggregate {
     }
 
     fn rewrite(&self, plan: LogicalPlan, config: &dyn OptimizerConfig) -> Result<Transformed<LogicalPlan>> {
-        let enabled = PersonaOptions::of(config).split_unpivot_aggregates;
-        let LogicalPlan::Aggregate(aggregate) = &plan else {
-            return Ok(Transformed::no(plan));
-        };
-        if !enabled {
-            return Ok(Transformed::no(plan));
-        }
-        // a plan the rule cannot rebuild is left as written
-        match split(aggregate) {
-            Ok(Some(split)) => Ok(Transformed::yes(split)),
-            Ok(None) | Err(_) => Ok(Transformed::no(plan)),
-        }
+        rewrite_aggregate(plan, config, |o| o.split_unpivot_aggregates, split)
     }
 }
 

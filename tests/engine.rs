@@ -188,16 +188,26 @@ async fn unpivot_engine() -> datafusion::prelude::SessionContext {
     ctx
 }
 
-/// The optimized logical plan of `sql`, and its rows with the rule on and off.
-async fn unpivot_answers(ctx: &datafusion::prelude::SessionContext, sql: &str) -> (String, Vec<Vec<String>>) {
-    ctx.sql("SET persona.split_unpivot_aggregates = true").await.expect("set");
+/// The optimized logical plan of `sql`, and its rows — the same with the setting `persona.<setting>`
+/// on (the default) and off.
+async fn answers_on_and_off(
+    ctx: &datafusion::prelude::SessionContext,
+    setting: &str,
+    sql: &str,
+) -> (String, Vec<Vec<String>>) {
+    let set = |value: bool| format!("SET persona.{setting} = {value}");
+    ctx.sql(&set(true)).await.expect("set");
     let plan = ctx.sql(sql).await.expect("plan").into_optimized_plan().expect("optimize").display_indent().to_string();
-    let split = rows(ctx, sql).await;
-    ctx.sql("SET persona.split_unpivot_aggregates = false").await.expect("set");
+    let rewritten = rows(ctx, sql).await;
+    ctx.sql(&set(false)).await.expect("set");
     let plain = rows(ctx, sql).await;
-    ctx.sql("SET persona.split_unpivot_aggregates = true").await.expect("set");
-    assert_eq!(split, plain, "{sql}\n{plan}");
-    (plan, split)
+    ctx.sql(&set(true)).await.expect("set");
+    assert_eq!(rewritten, plain, "{sql}\n{plan}");
+    (plan, rewritten)
+}
+
+async fn unpivot_answers(ctx: &datafusion::prelude::SessionContext, sql: &str) -> (String, Vec<Vec<String>>) {
+    answers_on_and_off(ctx, "split_unpivot_aggregates", sql).await
 }
 
 #[tokio::test]
@@ -289,16 +299,8 @@ async fn unpivot_aggregates_that_do_not_fit_are_planned_as_written() {
     assert!(message.contains("unknown setting persona.no_such_setting"), "{message}");
 }
 
-/// The rows of `sql` with `persona.group_labels_as_codes` on and off, and its optimized plan.
 async fn label_code_answers(ctx: &datafusion::prelude::SessionContext, sql: &str) -> (String, Vec<Vec<String>>) {
-    ctx.sql("SET persona.group_labels_as_codes = true").await.expect("set");
-    let plan = ctx.sql(sql).await.expect("plan").into_optimized_plan().expect("optimize").display_indent().to_string();
-    let coded = rows(ctx, sql).await;
-    ctx.sql("SET persona.group_labels_as_codes = false").await.expect("set");
-    let plain = rows(ctx, sql).await;
-    ctx.sql("SET persona.group_labels_as_codes = true").await.expect("set");
-    assert_eq!(coded, plain, "{sql}\n{plan}");
-    (plan, coded)
+    answers_on_and_off(ctx, "group_labels_as_codes", sql).await
 }
 
 #[tokio::test]
