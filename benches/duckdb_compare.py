@@ -21,6 +21,7 @@ Also timed: the bare-scan lower bound (DataFusion summing the columns a workload
 import argparse
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -416,6 +417,8 @@ con.execute(f"SET threads = {os.cpu_count()}")
 con.execute("SET enable_progress_bar = false")
 if os.environ.get('DUCKDB_TEMP_DIRECTORY'):  # where it spills (default: .tmp in the working directory)
     con.execute(f"SET temp_directory = '{os.environ['DUCKDB_TEMP_DIRECTORY']}'")
+if os.environ.get('DUCKDB_MAX_TEMP'):  # how much it may spill (default: 90% of the free disk)
+    con.execute(f"SET max_temp_directory_size = '{os.environ['DUCKDB_MAX_TEMP']}'")
 for table in sorted(os.listdir(lake)):
     path = os.path.join(lake, table)
     if os.path.isdir(path) and not table.startswith(('.', '_')):
@@ -453,7 +456,7 @@ def cell(result, key, spec):
     """A number for the table, or why the run failed."""
     if result[key] is not None:
         return format(result[key], spec)
-    return '—' if result['error'] == 'no plain-SQL form' else f"fails ({result['error'][:60]})"
+    return '—' if result['error'] == 'no plain-SQL form' else f"fails ({result['error'][:100]})"
 
 
 def normalise(output):
@@ -519,10 +522,14 @@ def main():
     ap.add_argument('--pool', default='', help='also run Persona with this memory limit (e.g. 256M)')
     ap.add_argument('--no-scan', action='store_true', help='skip the bare-scan lower bound')
     ap.add_argument('--skip', default='', help='comma-separated engines not to run (plain_sql, duckdb, persona_pool, scan)')
+    ap.add_argument('--duckdb-max-temp', default='', help="cap DuckDB's spill files (e.g. 8GB), so a spill "
+                    'that would fill the disk fails alone')
     ap.add_argument('--no-warmup', action='store_true', help='time the first run (for lakes larger than the page cache)')
     ap.add_argument('--merge', default='', help="previous runs' --json files (comma-separated) to include in the "
                     "table and chart; with --scales '' only the table and chart are made")
     args = ap.parse_args()
+    if args.duckdb_max_temp:
+        os.environ['DUCKDB_MAX_TEMP'] = args.duckdb_max_temp
     results = []
     for path in filter(None, args.merge.split(',')):
         with open(path) as f:
@@ -562,10 +569,15 @@ def main():
                     text = str(error)
                     if 'Resources exhausted: ' in text:
                         reason = text.split('Resources exhausted: ')[-1].split(' - ')[0][-160:]
-                    else:  # the last line of the error, e.g. DuckDB's "IO Error: … No space left on device"
-                        reason = [line for line in text.splitlines() if line.strip()][-1][-160:]
+                    else:  # the last line naming an error, e.g. DuckDB's "IO Error: … No space left on device"
+                        lines = [line for line in text.splitlines() if line.strip()]
+                        named = [line for line in lines if 'Error' in line]
+                        reason = (named or lines)[-1]
+                        reason = re.search(r'([A-Z][\w ]*)?Error: .*', reason).group(0) if named else reason
+                        reason = reason[:200]
                     results.append(dict(scale=scale, workload=name, engine=engine, seconds=None, rss_mib=None,
-                                        error=reason, pool=args.pool if engine == 'persona_pool' else None))
+                                        error=reason, pool=args.pool if engine == 'persona_pool' else None,
+                                        cold=args.no_warmup))
                     print(f'{scale:>9} {name:28} {engine:10} failed: {reason}', flush=True)
                     continue
                 runs = [first] if args.no_warmup else []
@@ -577,7 +589,8 @@ def main():
                 spills = [r[3] for r in runs if r[3] is not None]
                 spilled = max(spills) if spills else None
                 results.append(dict(scale=scale, workload=name, engine=engine, seconds=median, rss_mib=rss,
-                                    pool=args.pool if engine == 'persona_pool' else None, spilled_bytes=spilled))
+                                    pool=args.pool if engine == 'persona_pool' else None, spilled_bytes=spilled,
+                                    cold=args.no_warmup))
                 spill_note = f' spilled {spilled / 2**20:.0f} MiB' if spilled else ''
                 print(f'{scale:>9} {name:28} {engine:10} {median:8.2f} s {rss:8.0f} MiB{spill_note}', flush=True)
             if any(rows != answers['persona'] for rows in answers.values()):
@@ -599,9 +612,12 @@ def main():
                 bound = f"{scan['seconds']:.2f} | {p['seconds'] / scan['seconds']:.2f}" if scan and scan['seconds'] else '— | —'
                 ratio = f"{p['seconds'] / d['seconds']:.2f}" if d['seconds'] else '—'
                 label = 'Online Retail' if scale == 'online_retail' else f'{scale:,}'
+                label += ' *' if any(r.get('cold') for r in get.values()) else ''  # first runs, lake read from disk
                 print(f"| {label} | {name} | {p['seconds']:.2f} | {cell(s, 'seconds', '.2f')} | "
                       f"{cell(d, 'seconds', '.2f')} | {ratio} | {p['rss_mib']:.0f} / {cell(s, 'rss_mib', '.0f')} / "
                       f"{cell(d, 'rss_mib', '.0f')} | {bound} |")
+    if any(r.get('cold') for r in results):
+        print('\n\\* first (cold) runs, timed without a warm-up (`--no-warmup`)')
     pooled = [r for r in results if r['engine'] == 'persona_pool']
     if pooled:
         print('\nPersona with a memory limit (same answers):\n')
