@@ -28,7 +28,7 @@ pub(crate) fn fp_growth<'t>(
     max_len: usize,
     max_itemsets: usize,
 ) -> Result<Vec<Itemset>, usize> {
-    if max_len <= 2 && n_items * n_items.saturating_sub(1) / 2 <= MAX_SMALL_CATALOGUE_CELLS {
+    if counts_every_pair(n_items, max_len) {
         return every_pair(transactions, n_items, min_count.max(1), max_len, max_itemsets);
     }
     let mut counts = vec![0u64; n_items];
@@ -137,28 +137,70 @@ fn every_pair<'t>(
     max_len: usize,
     max_itemsets: usize,
 ) -> Result<Vec<Itemset>, usize> {
-    let mut counts = vec![0u64; n_items];
-    let mut pairs = Triangle::new(n_items);
-    let mut items: Vec<usize> = Vec::new();
-    for t in transactions {
-        items.clear();
-        items.extend(t.iter().map(|&x| x as usize));
-        for &x in &items {
-            counts[x] += 1;
+    let mut counter = EveryPair::new(n_items, max_len);
+    transactions.for_each(|t| counter.add(t));
+    counter.itemsets(min_count, max_itemsets)
+}
+
+/// Whether [`fp_growth`] counts every item and pair of a catalogue of `n_items` in one pass
+/// ([`EveryPair`]) rather than ranking the frequent items first: `max_len` ≤ 2 and at most 362
+/// items.
+pub(crate) fn counts_every_pair(n_items: usize, max_len: usize) -> bool {
+    max_len <= 2 && n_items * n_items.saturating_sub(1) / 2 <= MAX_SMALL_CATALOGUE_CELLS
+}
+
+/// The one-pass count of every item and every pair of a small catalogue (see
+/// [`counts_every_pair`]), fed a transaction at a time: its itemsets are those [`fp_growth`]
+/// gives for the same transactions, so a caller can count baskets as it lays them out instead
+/// of storing them first.
+pub(crate) struct EveryPair {
+    counts: Vec<u64>,
+    pairs: Triangle,
+    max_len: usize,
+    items: Vec<usize>,
+}
+
+impl EveryPair {
+    pub(crate) fn new(n_items: usize, max_len: usize) -> Self {
+        let pairs = Triangle::new(if max_len >= 2 { n_items } else { 0 });
+        Self { counts: vec![0u64; n_items], pairs, max_len, items: Vec::new() }
+    }
+
+    /// Counts one transaction: distinct item ids below the catalogue's size.
+    pub(crate) fn add(&mut self, transaction: &[u32]) {
+        self.items.clear();
+        self.items.extend(transaction.iter().map(|&x| x as usize));
+        for &x in &self.items {
+            self.counts[x] += 1;
         }
-        if max_len >= 2 {
-            pairs.add_pairs(&items);
+        if self.max_len >= 2 {
+            self.pairs.add_pairs(&self.items);
         }
     }
-    let mut out = Vec::new();
-    for (item, &count) in counts.iter().enumerate() {
-        if count >= min_count {
-            push_capped(&mut out, max_itemsets, vec![item as u32], count)?;
-        }
+
+    /// Adds the counts of `other`, a counter of the same catalogue and `max_len`.
+    pub(crate) fn merge(&mut self, other: &EveryPair) {
+        self.counts.iter_mut().zip(&other.counts).for_each(|(a, b)| *a += b);
+        self.pairs.cells.iter_mut().zip(&other.pairs.cells).for_each(|(a, b)| *a += b);
     }
-    pairs
-        .each_frequent(min_count, |a, b, count| push_capped(&mut out, max_itemsets, vec![a as u32, b as u32], count))?;
-    Ok(out)
+
+    /// The items and pairs counted in at least `min_count` (at least 1) transactions; fails with
+    /// the count reached when there are more than `max_itemsets`.
+    pub(crate) fn itemsets(&self, min_count: u64, max_itemsets: usize) -> Result<Vec<Itemset>, usize> {
+        let min_count = min_count.max(1);
+        let mut out = Vec::new();
+        for (item, &count) in self.counts.iter().enumerate() {
+            if count >= min_count {
+                push_capped(&mut out, max_itemsets, vec![item as u32], count)?;
+            }
+        }
+        if self.max_len >= 2 {
+            self.pairs.each_frequent(min_count, |a, b, count| {
+                push_capped(&mut out, max_itemsets, vec![a as u32, b as u32], count)
+            })?;
+        }
+        Ok(out)
+    }
 }
 
 /// Itemsets of one and two items, counted directly: each transaction adds one to the cell of

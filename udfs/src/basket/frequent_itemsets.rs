@@ -2,6 +2,7 @@
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
+use std::ops::Range;
 use std::sync::Arc;
 
 use arrow::array::{ArrayRef, Float64Array, Int64Array, ListArray, StringArray, StructArray};
@@ -13,7 +14,7 @@ use datafusion::logical_expr::{
 };
 use datafusion_macros::user_doc;
 
-use super::fpgrowth::fp_growth;
+use super::fpgrowth::{counts_every_pair, fp_growth, EveryPair};
 use crate::common::item_pairs::{self, HasItemPairs, ItemPairs};
 use crate::common::{literal_arg, ListOffsets, LiteralArg};
 use crate::group_state::{GroupState, GroupsOf};
@@ -188,36 +189,56 @@ impl HasItemPairs for Pairs {
 
 impl Pairs {
     /// The baskets' items (ascending and distinct within a basket) and where each basket ends
-    /// in them. A basket's rows usually arrive together: the rows are cut into runs of one
-    /// basket. Integer basket ids are numbered in their order ([`item_pairs::update_ordered`]), so
-    /// a table written in basket order gives runs in a few ascending stretches (one per partition
-    /// that read it): the stretches are merged by key, a basket found in several stretches
-    /// joining their runs, in key order. Otherwise (hashed or unordered ids) see
-    /// [`Pairs::transactions_by_sort`].
+    /// in them, in the order [`Pairs::each_basket`] visits them.
     fn transactions(&self) -> (Vec<u32>, Vec<usize>) {
-        let runs = runs_of(&self.0.keys);
-        let mut starts = vec![0];
-        for (i, pair) in runs.starts.windows(2).enumerate() {
-            if pair[1].0 < pair[0].0 {
-                if starts.len() == MAX_STRETCHES {
-                    return self.transactions_by_sort(&runs);
-                }
-                starts.push(i + 1);
-            }
+        let mut items = Vec::with_capacity(self.0.items.len());
+        let mut ends = Vec::new();
+        self.each_basket(|basket| {
+            items.extend_from_slice(basket);
+            ends.push(items.len());
+        });
+        (items, ends)
+    }
+
+    /// Calls `visit` with each basket's items, ascending and distinct. A basket's rows usually
+    /// arrive together: the rows are cut into runs of one basket. Integer basket ids are
+    /// numbered in their order ([`item_pairs::update_ordered`]), so a table written in basket
+    /// order gives runs in a few ascending stretches (one per partition that read it): the
+    /// stretches are merged by key, a basket found in several stretches joining their runs, in
+    /// key order. Otherwise (hashed or unordered ids) see [`Pairs::each_basket_by_sort`].
+    fn each_basket(&self, visit: impl FnMut(&[u32])) {
+        match stretches(&self.0.keys) {
+            Some(stretches) => self.each_merged_basket(&stretches, visit),
+            None => self.each_basket_by_sort(&runs_of(&self.0.keys), visit),
         }
-        let mut basket = Basket::new(self.0.items.len(), runs.len());
-        if let [_] = starts[..] {
+    }
+
+    /// [`Pairs::each_basket`] over the rows of `stretches`, each of ascending keys: the runs of
+    /// one key merged across the stretches, smallest key first, into one basket.
+    fn each_merged_basket(&self, stretches: &[Range<usize>], visit: impl FnMut(&[u32])) {
+        let keys = &self.0.keys;
+        let items = &self.0.items;
+        // the end of the run that starts at `row`, within `stretch`
+        let run_end = |row: usize, end: usize| {
+            let key = keys[row];
+            row + 1 + keys[row + 1..end].iter().take_while(|&&k| k == key).count()
+        };
+        let mut basket = Basket::new(visit);
+        let stretches: Vec<&Range<usize>> = stretches.iter().filter(|s| !s.is_empty()).collect();
+        if let [only] = stretches[..] {
             // one ascending stretch: every run is a basket
-            for run in 0..runs.len() {
-                basket.push(&[&self.0.items[runs.rows(run)]]);
+            let mut row = only.start;
+            while row < only.end {
+                let end = run_end(row, only.end);
+                basket.push(&[&items[row..end]]);
+                row = end;
             }
-            return basket.finish();
+            return;
         }
-        // each stretch's next run, smallest key first (within a stretch keys strictly ascend)
-        let ends: Vec<usize> = starts[1..].iter().copied().chain([runs.len()]).collect();
-        let mut next = starts.clone();
+        // each stretch's next row, smallest key first
+        let mut next: Vec<usize> = stretches.iter().map(|s| s.start).collect();
         let mut heads: BinaryHeap<Reverse<(u64, usize)>> =
-            starts.iter().enumerate().map(|(stretch, &at)| Reverse((runs.key(at), stretch))).collect();
+            stretches.iter().enumerate().map(|(stretch, s)| Reverse((keys[s.start], stretch))).collect();
         let mut parts: Vec<&[u32]> = Vec::new();
         while let Some(&Reverse((key, _))) = heads.peek() {
             parts.clear();
@@ -226,23 +247,66 @@ impl Pairs {
                     break;
                 }
                 heads.pop();
-                parts.push(&self.0.items[runs.rows(next[stretch])]);
-                next[stretch] += 1;
-                if next[stretch] < ends[stretch] {
-                    heads.push(Reverse((runs.key(next[stretch]), stretch)));
+                let (row, end) = (next[stretch], stretches[stretch].end);
+                let run = run_end(row, end);
+                parts.push(&items[row..run]);
+                next[stretch] = run;
+                if run < end {
+                    heads.push(Reverse((keys[run], stretch)));
                 }
             }
             basket.push(&parts);
         }
-        basket.finish()
     }
 
-    /// [`Pairs::transactions`] for runs in more than [`MAX_STRETCHES`] ascending stretches, in
+    /// Every item and pair of the baskets counted ([`EveryPair`], a small catalogue) and the
+    /// number of baskets. Rows in a few ascending stretches (an ordered table) are split by key
+    /// among the cores, each counting the baskets of its key range — a basket's rows share
+    /// their key, so none is split — and the counts added.
+    fn count_every_pair(&self, max_len: usize) -> (EveryPair, u64) {
+        let n_items = self.0.names.len();
+        let keys = &self.0.keys;
+        let count = |stretches: Option<&[Range<usize>]>| {
+            let mut counter = EveryPair::new(n_items, max_len);
+            let mut n = 0u64;
+            let visit = |basket: &[u32]| {
+                counter.add(basket);
+                n += 1;
+            };
+            match stretches {
+                Some(stretches) => self.each_merged_basket(stretches, visit),
+                None => self.each_basket_by_sort(&runs_of(keys), visit),
+            }
+            (counter, n)
+        };
+        let Some(stretches) = stretches(keys) else {
+            return count(None);
+        };
+        let threads = std::thread::available_parallelism().map_or(1, usize::from).min(keys.len() / PARALLEL_ROWS);
+        if threads < 2 {
+            return count(Some(&stretches));
+        }
+        let parts = split_by_key(keys, &stretches, threads);
+        let count_part = |part: &Vec<Range<usize>>| count(Some(part));
+        let (first, rest) = parts.split_first().unwrap_or((&stretches, &[]));
+        std::thread::scope(|scope| {
+            let others: Vec<_> = rest.iter().map(|part| scope.spawn(|| count_part(part))).collect();
+            let (mut counter, mut n) = count_part(first);
+            for other in others {
+                let (more, more_n) = other.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                counter.merge(&more);
+                n += more_n;
+            }
+            (counter, n)
+        })
+    }
+
+    /// [`Pairs::each_basket`] for runs in more than [`MAX_STRETCHES`] ascending stretches, in
     /// the order of each basket's first row: only the (key, run) pairs are sorted — bucketed by
     /// the key's mixed top bits, each bucket sorted while it fits in cache — to find the baskets
-    /// split over several runs. The items are then copied in row order (a random gather of
+    /// split over several runs. The items are then read in row order (a random gather of
     /// millions of short runs was bound by cache misses), a split basket's runs joining its first.
-    fn transactions_by_sort(&self, runs: &Runs) -> (Vec<u32>, Vec<usize>) {
+    fn each_basket_by_sort(&self, runs: &Runs, visit: impl FnMut(&[u32])) {
         let by_key = sort_by_buckets(runs.starts.iter().enumerate().map(|(i, run)| (run.0, i)).collect());
         // a split basket's first run (the smallest run index of its key) holds where its runs
         // start in `by_key`; its later runs are skipped where they stand
@@ -259,7 +323,7 @@ impl Pairs {
             }
             at += group.len();
         }
-        let mut basket = Basket::new(self.0.items.len(), runs.len());
+        let mut basket = Basket::new(visit);
         let mut parts: Vec<&[u32]> = Vec::new();
         for (run, &first) in first_of.iter().enumerate() {
             parts.clear();
@@ -275,26 +339,32 @@ impl Pairs {
             }
             basket.push(&parts);
         }
-        basket.finish()
     }
 
     /// Mines the group: (itemsets as (names, count), number of baskets).
     fn mine(&self, params: Params) -> Result<(Vec<NamedItemset<'_>>, u64)> {
-        let (items, ends) = self.transactions();
-        let transactions = ends.iter().scan(0, |start, &end| Some(&items[std::mem::replace(start, end)..end]));
-        let n = ends.len() as u64;
-        if n == 0 {
-            return Ok((Vec::new(), 0));
-        }
-        // the smallest count c with c / n >= min_support in floating point, as mlxtend filters
-        let mut min_count = ((params.min_support * n as f64).ceil() as u64).saturating_sub(1).max(1);
-        while (min_count as f64) / (n as f64) < params.min_support {
-            min_count += 1;
-        }
-        let itemsets =
-            fp_growth(transactions, self.0.names.len(), min_count, params.max_len, MAX_ITEMSETS).or_else(|count| {
-                exec_err!("frequent_itemsets: more than {count} itemsets; raise min_support or set max_len")
-            })?;
+        let n_items = self.0.names.len();
+        let itemsets = if counts_every_pair(n_items, params.max_len) {
+            // a small catalogue: every item and pair counted as the baskets are laid out, none
+            // stored (the same itemsets as fp_growth's one-pass path)
+            let (counter, n) = self.count_every_pair(params.max_len);
+            let Some(min_count) = min_count(params.min_support, n) else {
+                return Ok((Vec::new(), 0));
+            };
+            (counter.itemsets(min_count, MAX_ITEMSETS), n)
+        } else {
+            let (items, ends) = self.transactions();
+            let transactions = ends.iter().scan(0, |start, &end| Some(&items[std::mem::replace(start, end)..end]));
+            let n = ends.len() as u64;
+            let Some(min_count) = min_count(params.min_support, n) else {
+                return Ok((Vec::new(), 0));
+            };
+            (fp_growth(transactions, n_items, min_count, params.max_len, MAX_ITEMSETS), n)
+        };
+        let (itemsets, n) = itemsets;
+        let itemsets = itemsets.or_else(|count| {
+            exec_err!("frequent_itemsets: more than {count} itemsets; raise min_support or set max_len")
+        })?;
         let mut named: Vec<NamedItemset<'_>> = itemsets
             .into_iter()
             .map(|s| {
@@ -308,7 +378,77 @@ impl Pairs {
     }
 }
 
-/// Most ascending stretches of runs [`Pairs::transactions`] merges; more are sorted.
+/// The smallest count c with c / n >= `min_support` in floating point, as mlxtend filters; `None`
+/// when there are no baskets.
+fn min_count(min_support: f64, n: u64) -> Option<u64> {
+    if n == 0 {
+        return None;
+    }
+    let mut min_count = ((min_support * n as f64).ceil() as u64).saturating_sub(1).max(1);
+    while (min_count as f64) / (n as f64) < min_support {
+        min_count += 1;
+    }
+    Some(min_count)
+}
+
+/// The ascending stretches of `keys` (ranges of rows whose keys do not descend), or `None` when
+/// there are more than [`MAX_STRETCHES`].
+fn stretches(keys: &[u64]) -> Option<Vec<Range<usize>>> {
+    let mut stretches = Vec::new();
+    let mut start = 0;
+    for (i, pair) in keys.windows(2).enumerate() {
+        if pair[1] < pair[0] {
+            if stretches.len() + 1 == MAX_STRETCHES {
+                return None;
+            }
+            stretches.push(start..i + 1);
+            start = i + 1;
+        }
+    }
+    stretches.push(start..keys.len());
+    Some(stretches)
+}
+
+/// At least this many rows per thread before [`Pairs::count_every_pair`] splits the work.
+const PARALLEL_ROWS: usize = 1 << 17;
+
+/// `stretches` cut into `parts` key ranges of about equal rows: the cut keys are quantiles of 64
+/// keys sampled from each stretch (weighted by its length); part `t` holds, of every stretch,
+/// the rows with keys from cut `t − 1` (inclusive) to cut `t` (exclusive).
+fn split_by_key(keys: &[u64], stretches: &[Range<usize>], parts: usize) -> Vec<Vec<Range<usize>>> {
+    const SAMPLES: usize = 64;
+    let mut samples: Vec<(u64, usize)> = Vec::new();
+    for stretch in stretches.iter().filter(|s| !s.is_empty()) {
+        let len = stretch.len();
+        let count = SAMPLES.min(len);
+        samples.extend((0..count).map(|j| (keys[stretch.start + len * j / count], len / count)));
+    }
+    samples.sort_unstable();
+    let total: usize = samples.iter().map(|s| s.1).sum();
+    let mut cuts: Vec<u64> = Vec::with_capacity(parts - 1);
+    let mut seen = 0;
+    for &(key, weight) in &samples {
+        seen += weight;
+        while cuts.len() + 1 < parts && seen * parts >= total * (cuts.len() + 1) {
+            cuts.push(key);
+        }
+    }
+    let below = |stretch: &Range<usize>, key: u64| stretch.start + keys[stretch.clone()].partition_point(|&k| k < key);
+    (0..parts)
+        .map(|t| {
+            stretches
+                .iter()
+                .map(|s| {
+                    let from = if t == 0 { s.start } else { below(s, cuts[t - 1]) };
+                    let to = if t + 1 == parts { s.end } else { below(s, cuts[t]) };
+                    from..to.max(from)
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Most ascending stretches of runs [`Pairs::each_basket`] merges; more are sorted.
 const MAX_STRETCHES: usize = 64;
 
 /// The runs of equal adjacent keys of a group's rows.
@@ -322,10 +462,6 @@ struct Runs {
 impl Runs {
     fn len(&self) -> usize {
         self.starts.len()
-    }
-
-    fn key(&self, run: usize) -> u64 {
-        self.starts[run].0
     }
 
     /// The rows of run `run`.
@@ -345,37 +481,31 @@ fn runs_of(keys: &[u64]) -> Runs {
     Runs { starts, rows: keys.len() }
 }
 
-/// The baskets being laid out: their items, ascending and distinct within a basket, and where
-/// each ends.
-struct Basket {
+/// Lays out one basket at a time — its runs' items copied into a reused buffer, sorted and made
+/// distinct — and hands it to a visitor.
+struct Basket<F> {
     items: Vec<u32>,
-    ends: Vec<usize>,
+    visit: F,
 }
 
-impl Basket {
-    fn new(items: usize, baskets: usize) -> Self {
-        Self { items: Vec::with_capacity(items), ends: Vec::with_capacity(baskets) }
+impl<F: FnMut(&[u32])> Basket<F> {
+    fn new(visit: F) -> Self {
+        Self { items: Vec::new(), visit }
     }
 
-    /// Adds the basket whose rows' items are `parts`.
+    /// Visits the basket whose rows' items are `parts`.
     fn push(&mut self, parts: &[&[u32]]) {
-        let start = self.ends.last().copied().unwrap_or(0);
+        self.items.clear();
         for part in parts {
             self.items.extend_from_slice(part);
         }
-        let basket_items = &mut self.items[start..];
-        if basket_items.len() <= 16 {
-            insertion_sort(basket_items);
+        if self.items.len() <= 16 {
+            insertion_sort(&mut self.items);
         } else {
-            basket_items.sort_unstable();
+            self.items.sort_unstable();
         }
-        let distinct = dedup_sorted(basket_items);
-        self.items.truncate(start + distinct);
-        self.ends.push(self.items.len());
-    }
-
-    fn finish(self) -> (Vec<u32>, Vec<usize>) {
-        (self.items, self.ends)
+        let distinct = dedup_sorted(&mut self.items);
+        (self.visit)(&self.items[..distinct]);
     }
 }
 
@@ -503,7 +633,7 @@ impl GroupState for Pairs {
 
 #[cfg(test)]
 mod tests {
-    use super::{dedup_sorted, sort_by_buckets, Pairs};
+    use super::{dedup_sorted, sort_by_buckets, Pairs, Params};
     use crate::common::item_pairs::ItemPairs;
 
     #[test]
@@ -566,11 +696,104 @@ mod tests {
                 }
             }
             let runs = super::runs_of(&pairs.0.keys);
-            let by_sort = baskets(pairs.transactions_by_sort(&runs));
+            let mut sorted = (Vec::new(), Vec::new());
+            pairs.each_basket_by_sort(&runs, |basket| {
+                sorted.0.extend_from_slice(basket);
+                sorted.1.push(sorted.0.len());
+            });
+            let by_sort = baskets(sorted);
             assert_eq!(baskets(pairs.transactions()), by_sort, "{stretches} stretches");
             let items: usize = by_sort.iter().map(Vec::len).sum();
             assert!(items > 0 && by_sort.iter().all(|b| b.windows(2).all(|w| w[0] < w[1])));
         }
+    }
+
+    #[test]
+    fn pairs_counted_while_laid_out_equal_the_tree() {
+        // max_len 2 counts every pair as the baskets are laid out; max_len 3 stores the baskets
+        // and mines an FP-tree: their itemsets of one and two items must agree, split baskets
+        // and repeated items included
+        let mut random = super::super::test_random(0x9E37_79B9_7F4A_7C15);
+        let mut pairs = Pairs(ItemPairs::default());
+        let names = ["a", "b", "c", "d", "e", "f", "g"];
+        for stretch in 0..3 {
+            for basket in 0..400 {
+                for _ in 0..1 + random(5) {
+                    pairs.0.push(basket * 2 + stretch % 2, names[random(7) as usize]);
+                }
+            }
+        }
+        for min_support in [0.001, 0.05, 0.2] {
+            let (streamed, n) = pairs.mine(Params { min_support, max_len: 2 }).expect("mine");
+            let (tree, n_tree) = pairs.mine(Params { min_support, max_len: 3 }).expect("mine");
+            let short: Vec<_> = tree.into_iter().filter(|(items, _)| items.len() <= 2).collect();
+            assert_eq!((streamed, n), (short, n_tree), "min_support {min_support}");
+        }
+        assert_eq!(Pairs(ItemPairs::default()).mine(Params { min_support: 0.1, max_len: 2 }).expect("mine").1, 0);
+    }
+
+    #[test]
+    fn key_ranges_cover_every_row_once() {
+        // stretches of overlapping and disjoint key ranges, of very different lengths, keys
+        // repeated over a basket's rows
+        let mut random = super::super::test_random(0x1234_5678_9ABC_DEF1);
+        let mut keys = Vec::new();
+        for (from, len) in [(0u64, 5_000usize), (100, 20), (2_500, 9_000), (50_000, 1), (10, 3_000)] {
+            let mut key = from;
+            for _ in 0..len {
+                key += 1 + random(4);
+                keys.extend(std::iter::repeat_n(key, 1 + random(3) as usize));
+            }
+        }
+        let stretches = super::stretches(&keys).expect("few stretches");
+        // a stretch goes on while keys ascend: the rows from 100, 2,500 and 50,000 are one
+        assert_eq!(stretches.len(), 3);
+        for parts in [1, 2, 3, 7] {
+            let split = super::split_by_key(&keys, &stretches, parts);
+            let mut seen = vec![0u8; keys.len()];
+            let mut last_max = None;
+            for part in &split {
+                let part_keys: Vec<u64> = part.iter().flat_map(|r| keys[r.clone()].iter().copied()).collect();
+                if let (Some(&min), Some(last)) = (part_keys.iter().min(), last_max) {
+                    assert!(min > last, "parts are disjoint key ranges, in order");
+                }
+                last_max = part_keys.iter().max().copied().or(last_max);
+                part.iter().flat_map(|r| r.clone()).for_each(|row| seen[row] += 1);
+            }
+            assert!(seen.iter().all(|&n| n == 1), "{parts} parts");
+            if parts > 1 {
+                let sizes: Vec<usize> = split.iter().map(|p| p.iter().map(|r| r.len()).sum()).collect();
+                assert!(sizes.iter().all(|&n| n * parts * 2 >= keys.len()), "balanced: {sizes:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn pairs_counted_on_every_core_equal_one_pass() {
+        // enough baskets for the split (two stretches, baskets split between them)
+        let mut random = super::super::test_random(0x0DDC_0FFE_E0DD_F00D);
+        let mut pairs = Pairs(ItemPairs::default());
+        let names = ["a", "b", "c", "d", "e", "f", "g", "h"];
+        for stretch in 0..2 {
+            for basket in 0..140_000u64 {
+                if stretch == 0 || basket % 3 == 0 {
+                    for _ in 0..1 + random(3) {
+                        pairs.0.push(basket, names[random(8) as usize]);
+                    }
+                }
+            }
+        }
+        let (counted, n) = pairs.count_every_pair(2);
+        let mut one_pass = super::EveryPair::new(names.len(), 2);
+        let mut baskets = 0u64;
+        pairs.each_basket(|basket| {
+            one_pass.add(basket);
+            baskets += 1;
+        });
+        assert!(pairs.0.keys.len() >= 2 * super::PARALLEL_ROWS, "the rows are split");
+        assert_eq!(n, baskets);
+        assert_eq!(n, 140_000);
+        assert_eq!(counted.itemsets(1, usize::MAX), one_pass.itemsets(1, usize::MAX));
     }
 
     #[test]
