@@ -218,7 +218,7 @@ impl Pairs {
     fn each_merged_basket(&self, stretches: &[Range<usize>], visit: impl FnMut(&[u32])) {
         let keys = &self.0.keys;
         let items = &self.0.items;
-        // the end of the run that starts at `row`, within `stretch`
+        // the end of the run of rows with the key of `row`, at most `end`
         let run_end = |row: usize, end: usize| {
             let key = keys[row];
             row + 1 + keys[row + 1..end].iter().take_while(|&&k| k == key).count()
@@ -344,7 +344,7 @@ impl Pairs {
     /// Mines the group: (itemsets as (names, count), number of baskets).
     fn mine(&self, params: Params) -> Result<(Vec<NamedItemset<'_>>, u64)> {
         let n_items = self.0.names.len();
-        let itemsets = if counts_every_pair(n_items, params.max_len) {
+        let (itemsets, n) = if counts_every_pair(n_items, params.max_len) {
             // a small catalogue: every item and pair counted as the baskets are laid out, none
             // stored (the same itemsets as fp_growth's one-pass path)
             let (counter, n) = self.count_every_pair(params.max_len);
@@ -361,7 +361,6 @@ impl Pairs {
             };
             (fp_growth(transactions, n_items, min_count, params.max_len, MAX_ITEMSETS), n)
         };
-        let (itemsets, n) = itemsets;
         let itemsets = itemsets.or_else(|count| {
             exec_err!("frequent_itemsets: more than {count} itemsets; raise min_support or set max_len")
         })?;
@@ -417,6 +416,7 @@ const PARALLEL_ROWS: usize = 1 << 17;
 /// the rows with keys from cut `t − 1` (inclusive) to cut `t` (exclusive).
 fn split_by_key(keys: &[u64], stretches: &[Range<usize>], parts: usize) -> Vec<Vec<Range<usize>>> {
     const SAMPLES: usize = 64;
+    let parts = parts.max(1);
     let mut samples: Vec<(u64, usize)> = Vec::new();
     for stretch in stretches.iter().filter(|s| !s.is_empty()) {
         let len = stretch.len();
@@ -433,6 +433,7 @@ fn split_by_key(keys: &[u64], stretches: &[Range<usize>], parts: usize) -> Vec<V
             cuts.push(key);
         }
     }
+    cuts.resize(parts - 1, u64::MAX); // short only when there is no row to sample
     let below = |stretch: &Range<usize>, key: u64| stretch.start + keys[stretch.clone()].partition_point(|&k| k < key);
     (0..parts)
         .map(|t| {
