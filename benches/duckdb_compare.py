@@ -571,10 +571,8 @@ def main():
                         reason = text.split('Resources exhausted: ')[-1].split(' - ')[0][-160:]
                     else:  # the last line naming an error, e.g. DuckDB's "IO Error: … No space left on device"
                         lines = [line for line in text.splitlines() if line.strip()]
-                        named = [line for line in lines if 'Error' in line]
-                        reason = (named or lines)[-1]
-                        reason = re.search(r'([A-Z][\w ]*)?Error: .*', reason).group(0) if named else reason
-                        reason = reason[:200]
+                        named = [m.group(0) for m in map(re.compile(r'([A-Z][\w ]*)?Error: .*').search, lines) if m]
+                        reason = (named or lines)[-1][:200]
                     results.append(dict(scale=scale, workload=name, engine=engine, seconds=None, rss_mib=None,
                                         error=reason, pool=args.pool if engine == 'persona_pool' else None,
                                         cold=args.no_warmup))
