@@ -18,7 +18,8 @@
 //! Every store retries failed requests (5xx, timeouts, refused connections) with exponential
 //! backoff: [`RETRY_MAX`] retries within [`RETRY_TIMEOUT`] by default, `retry.max_retries` and
 //! `retry.timeout_seconds` to change them. Requests time out after `client.timeout` (object_store's
-//! default, 30 s).
+//! default, 30 s); object_store retries one that timed out when it is idempotent (reads, overwriting
+//! PUTs, copies, deletes, multipart parts).
 //!
 //! **Credentials are never printed.** [`StorageOptions`]' `Debug` shows keys only; every value
 //! of a credential key (and of the credential environment variables) is remembered in a
@@ -42,8 +43,11 @@ use url::Url;
 /// Retries of a failed request by default (object_store's default is 10 within 3 minutes,
 /// which keeps a query against a dead endpoint hanging for minutes).
 pub const RETRY_MAX: usize = 5;
-/// Time from a request's first attempt after which it is not retried again, by default.
-pub const RETRY_TIMEOUT: Duration = Duration::from_secs(30);
+/// Time from a request's first attempt after which it is not retried again, by default: longer
+/// than a request's own timeout (`client.timeout`, 30 s), so that a request that hung is tried
+/// once more (a window of 30 s let a PUT that stalled on a SeaweedFS still growing its volumes
+/// fail without a second try).
+pub const RETRY_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Options for the object stores of remote lakes, `family.key = value` (see the module docs).
 /// `Debug` prints the keys only.

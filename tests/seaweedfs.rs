@@ -42,7 +42,7 @@ struct Weed {
     child: Child,
     s3_port: u16,
     webdav_port: u16,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl Weed {
@@ -54,6 +54,7 @@ impl Weed {
         );
         let config = dir.path().join("s3.json");
         std::fs::write(&config, identities).expect("s3 config");
+        let log = std::fs::File::create(dir.path().join("weed.log")).expect("log file");
         let data = dir.path().join("data");
         std::fs::create_dir_all(&data).expect("data dir");
         let [s3, master, volume, filer, admin, webdav] = std::array::from_fn(|_| free_port_pair());
@@ -69,23 +70,42 @@ impl Weed {
             .arg(format!("-filer.port={filer}"))
             .arg(format!("-admin.port={admin}"))
             .arg(format!("-webdav.port={webdav}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stdout(Stdio::from(log.try_clone().expect("log file")))
+            .stderr(Stdio::from(log))
             .spawn()
             .expect("start weed mini");
-        let weed = Weed { child, s3_port: s3, webdav_port: webdav, _dir: dir };
-        // up when the S3 port answers and the bucket exists: a signed listing of the (empty)
-        // bucket succeeds
+        let weed = Weed { child, s3_port: s3, webdav_port: webdav, dir };
+        // up when the S3 port answers and the bucket exists (a signed listing of the empty
+        // bucket succeeds), then when the bucket takes a write: the volume server has
+        // registered with the master and the bucket's volumes have grown (on a busy CI machine
+        // the first writes stalled for 30 s while they had not)
         let started = Instant::now();
+        let deadline = Duration::from_secs(180);
         loop {
             let out = weed.persona(&["--lake", "s3://lake/", "-q", "-c", "SELECT 1"]);
             if out.status.success() || text(&out).contains("the lake s3://lake/ is empty") {
                 break;
             }
-            assert!(started.elapsed() < Duration::from_secs(60), "SeaweedFS did not come up: {}", text(&out));
+            assert!(started.elapsed() < deadline, "SeaweedFS did not come up: {}\n{}", text(&out), weed.log());
+            std::thread::sleep(Duration::from_millis(500));
+        }
+        loop {
+            let out = weed.persona(&["generate", "--out", "s3://lake/ready", "--customers", "10", "--force", "-q"]);
+            if out.status.success() {
+                break;
+            }
+            assert!(started.elapsed() < deadline, "SeaweedFS takes no writes: {}\n{}", text(&out), weed.log());
             std::thread::sleep(Duration::from_millis(500));
         }
         weed
+    }
+
+    /// The end of SeaweedFS's log, for a failure's message.
+    fn log(&self) -> String {
+        let log = std::fs::read_to_string(self.dir.path().join("weed.log")).unwrap_or_default();
+        let start = log.len().saturating_sub(4000);
+        let start = (start..log.len()).find(|&i| log.is_char_boundary(i)).unwrap_or(log.len());
+        format!("SeaweedFS log (end):\n{}", &log[start..])
     }
 
     fn endpoint(&self) -> String {
@@ -135,7 +155,7 @@ fn recipe(name: &str) -> String {
 fn generate_query_and_serve_an_s3_lake_on_seaweedfs() {
     let mut weed = Weed::start();
     let out = weed.persona(&["generate", "--out", "s3://lake/demo", "--customers", "2000", "--seed", "7", "-q"]);
-    assert!(out.status.success(), "{}", text(&out));
+    assert!(out.status.success(), "{}\n{}", text(&out), weed.log());
     let out = weed.persona(&[
         "--lake",
         "s3://lake/demo",
@@ -173,7 +193,13 @@ fn generate_query_and_serve_an_s3_lake_on_seaweedfs() {
         let file = recipe(name);
         let remote = weed.persona(&["--lake", "s3://lake/demo", "-q", "--format", "csv", "-f", &file]);
         let here = weed.persona(&["--lake", &local_lake.display().to_string(), "-q", "--format", "csv", "-f", &file]);
-        assert!(remote.status.success() && here.status.success(), "{name}: {}\n{}", text(&remote), text(&here));
+        assert!(
+            remote.status.success() && here.status.success(),
+            "{name}: {}\n{}\n{}",
+            text(&remote),
+            text(&here),
+            weed.log()
+        );
         assert!(!remote.stdout.is_empty(), "{name} printed nothing");
         assert_eq!(String::from_utf8_lossy(&remote.stdout), String::from_utf8_lossy(&here.stdout), "{name}");
     }
