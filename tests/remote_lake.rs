@@ -145,6 +145,33 @@ async fn a_few_503_answers_are_retried() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_put_that_hangs_is_tried_again() {
+    let root = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir_all(root.path().join("lake")).expect("bucket");
+    let server = S3Server::start(root.path(), ACCESS_KEY, SECRET_KEY).await;
+    // the default retry window (60 s) against requests that time out after 2 s
+    let mut hung = options(&server, SECRET_KEY);
+    hung.set("client.timeout", "2s");
+    hung.set("retry.max_retries", &persona::store::RETRY_MAX.to_string());
+    hung.set("retry.timeout_seconds", &persona::store::RETRY_TIMEOUT.as_secs().to_string());
+    server.stall_next_puts(1);
+    publish_to_store(&test_lake(), "s3://lake/demo", &hung, false).await.expect("the hung PUT is sent again");
+    assert_eq!(server.injected_failures(), 1);
+    let ctx = EngineBuilder::new().lake("s3://lake/demo").storage(hung.clone()).build().await.expect("engine");
+    assert_eq!(rows(&ctx, "SELECT count(*) FROM customers").await, [["3000"]]);
+
+    // a window no longer than the timeout: the hung PUT is not tried again (as with the
+    // earlier default window, 30 s, against object_store's default timeout, 30 s)
+    hung.set("retry.timeout_seconds", "2");
+    server.stall_next_puts(1);
+    let started = Instant::now();
+    let error = publish_to_store(&test_lake(), "s3://lake/again", &hung, false).await.expect_err("hung").to_string();
+    assert!(started.elapsed() < Duration::from_secs(20), "took {:?}", started.elapsed());
+    assert!(error.contains("cannot upload to s3://lake/again/"), "{error}");
+    assert_eq!(server.injected_failures(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_that_dies_mid_query_is_a_clean_error() {
     let (mut server, _root) = server_with_lake().await;
     let ctx = engine(&server, "s3://lake/demo").await;

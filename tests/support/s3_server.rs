@@ -10,8 +10,10 @@
 //! hidden `.`-files directly under the root, never inside a bucket.
 //!
 //! For failure tests: [`S3Server::fail_next`] answers the next N requests with `503 SlowDown`
-//! before they reach s3s, [`S3Server::requests`] counts requests, and [`S3Server::stop`] closes
-//! the listener and drops every open connection, so later requests get "connection refused".
+//! before they reach s3s, [`S3Server::stall_next_puts`] reads the next N PUT requests and never
+//! answers them (a server that hangs), [`S3Server::requests`] counts requests, and
+//! [`S3Server::stop`] closes the listener and drops every open connection, so later requests get
+//! "connection refused".
 
 #![allow(dead_code)] // each test binary uses a different part
 
@@ -49,6 +51,7 @@ pub struct S3Server {
 #[derive(Default)]
 struct Counters {
     fail_next: AtomicUsize,
+    stall_puts: AtomicUsize,
     requests: AtomicUsize,
     injected: AtomicUsize,
 }
@@ -89,12 +92,18 @@ impl S3Server {
         self.counters.fail_next.store(n, Ordering::SeqCst);
     }
 
+    /// Reads the next `n` PUT requests and never answers them (replacing any count still
+    /// pending); the client's own timeout ends them.
+    pub fn stall_next_puts(&self, n: usize) {
+        self.counters.stall_puts.store(n, Ordering::SeqCst);
+    }
+
     /// Requests received so far, the injected failures included.
     pub fn requests(&self) -> usize {
         self.counters.requests.load(Ordering::SeqCst)
     }
 
-    /// Requests answered with an injected 503 so far.
+    /// Requests answered with an injected 503, or stalled, so far.
     pub fn injected_failures(&self) -> usize {
         self.counters.injected.load(Ordering::SeqCst)
     }
@@ -148,6 +157,13 @@ async fn handle(
     req: Request<Incoming>,
 ) -> Result<Response<Body>, HttpError> {
     counters.requests.fetch_add(1, Ordering::SeqCst);
+    if req.method() == hyper::Method::PUT
+        && counters.stall_puts.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok()
+    {
+        counters.injected.fetch_add(1, Ordering::SeqCst);
+        let _ = req.into_body().collect().await;
+        match std::future::pending::<std::convert::Infallible>().await {}
+    }
     let fail = counters.fail_next.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok();
     if !fail {
         return service.call(req.map(Body::from)).await;
