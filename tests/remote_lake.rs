@@ -152,8 +152,8 @@ async fn a_put_that_hangs_is_tried_again() {
     // the default retry window (60 s) against requests that time out after 2 s
     let mut hung = options(&server, SECRET_KEY);
     hung.set("client.timeout", "2s");
-    hung.set("retry.max_retries", &persona::store::RETRY_MAX.to_string());
-    hung.set("retry.timeout_seconds", &persona::store::RETRY_TIMEOUT.as_secs().to_string());
+    hung.set("retry.max_retries", persona::store::RETRY_MAX.to_string());
+    hung.set("retry.timeout_seconds", persona::store::RETRY_TIMEOUT.as_secs().to_string());
     server.stall_next_puts(1);
     publish_to_store(&test_lake(), "s3://lake/demo", &hung, false).await.expect("the hung PUT is sent again");
     assert_eq!(server.injected_failures(), 1);
