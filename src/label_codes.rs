@@ -16,35 +16,19 @@
 
 use std::sync::Arc;
 
-use datafusion::common::tree_node::Transformed;
 use datafusion::common::{Column, Result, ScalarValue};
 use datafusion::logical_expr::expr::{Alias, Case};
 use datafusion::logical_expr::{Aggregate, Expr, LogicalPlan, Projection};
-use datafusion::optimizer::{ApplyOrder, OptimizerConfig, OptimizerRule};
 
-use crate::settings::rewrite_aggregate;
+use crate::settings::aggregate_rewrite_rule;
 
-/// The optimizer rule described in the module docs.
-#[derive(Debug, Default)]
-pub struct GroupLabelsAsCodes;
-
-impl OptimizerRule for GroupLabelsAsCodes {
-    fn name(&self) -> &'static str {
-        "persona_group_labels_as_codes"
-    }
-
-    fn apply_order(&self) -> Option<ApplyOrder> {
-        Some(ApplyOrder::BottomUp)
-    }
-
-    fn supports_rewrite(&self) -> bool {
-        true
-    }
-
-    fn rewrite(&self, plan: LogicalPlan, config: &dyn OptimizerConfig) -> Result<Transformed<LogicalPlan>> {
-        rewrite_aggregate(plan, config, |o| o.group_labels_as_codes, encode)
-    }
-}
+aggregate_rewrite_rule!(
+    /// The optimizer rule described in the module docs.
+    GroupLabelsAsCodes,
+    "persona_group_labels_as_codes",
+    group_labels_as_codes,
+    encode
+);
 
 /// A string constant (`Some(None)` for a NULL of a string type); `None` for anything else.
 fn string_constant(expr: &Expr) -> Option<Option<&ScalarValue>> {

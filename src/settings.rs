@@ -55,6 +55,42 @@ impl PersonaOptions {
     }
 }
 
+/// Defines a Persona optimizer rule that rewrites aggregates: the unit struct `$rule` (with the
+/// doc comments given), named `$name` in `EXPLAIN VERBOSE`, applying `$rewrite` bottom-up to
+/// every aggregate while the session's `persona.$setting` is on (see [`rewrite_aggregate`]).
+macro_rules! aggregate_rewrite_rule {
+    ($(#[$doc:meta])* $rule:ident, $name:literal, $setting:ident, $rewrite:path) => {
+        $(#[$doc])*
+        #[derive(Debug, Default)]
+        pub struct $rule;
+
+        impl datafusion::optimizer::OptimizerRule for $rule {
+            fn name(&self) -> &'static str {
+                $name
+            }
+
+            fn apply_order(&self) -> Option<datafusion::optimizer::ApplyOrder> {
+                Some(datafusion::optimizer::ApplyOrder::BottomUp)
+            }
+
+            fn supports_rewrite(&self) -> bool {
+                true
+            }
+
+            fn rewrite(
+                &self,
+                plan: datafusion::logical_expr::LogicalPlan,
+                config: &dyn datafusion::optimizer::OptimizerConfig,
+            ) -> datafusion::common::Result<
+                datafusion::common::tree_node::Transformed<datafusion::logical_expr::LogicalPlan>,
+            > {
+                $crate::settings::rewrite_aggregate(plan, config, |o| o.$setting, $rewrite)
+            }
+        }
+    };
+}
+pub(crate) use aggregate_rewrite_rule;
+
 /// The body of a Persona optimizer rule that rewrites aggregates: `rewrite` applied to `plan` if
 /// it is an aggregate and the rule's setting (`enabled` of the session's options) is on. A plan
 /// the rule does not match, or cannot rebuild (an error), is left as written.

@@ -52,37 +52,22 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use datafusion::arrow::datatypes::DataType;
-use datafusion::common::tree_node::{Transformed, TreeNode};
+use datafusion::common::tree_node::TreeNode;
 use datafusion::common::{Column, DFSchemaRef, Result, ScalarValue, TableReference};
 use datafusion::logical_expr::expr::{Alias, Cast, TryCast};
 use datafusion::logical_expr::{
     Aggregate, Expr, ExprSchemable, Filter, Join, JoinType, LogicalPlan, Projection, SubqueryAlias, Union,
 };
-use datafusion::optimizer::{ApplyOrder, OptimizerConfig, OptimizerRule};
 
-use crate::settings::rewrite_aggregate;
+use crate::settings::aggregate_rewrite_rule;
 
-/// The optimizer rule described in the module docs.
-#[derive(Debug, Default)]
-pub struct SplitUnpivotAggregate;
-
-impl OptimizerRule for SplitUnpivotAggregate {
-    fn name(&self) -> &'static str {
-        "persona_split_unpivot_aggregate"
-    }
-
-    fn apply_order(&self) -> Option<ApplyOrder> {
-        Some(ApplyOrder::BottomUp)
-    }
-
-    fn supports_rewrite(&self) -> bool {
-        true
-    }
-
-    fn rewrite(&self, plan: LogicalPlan, config: &dyn OptimizerConfig) -> Result<Transformed<LogicalPlan>> {
-        rewrite_aggregate(plan, config, |o| o.split_unpivot_aggregates, split)
-    }
-}
+aggregate_rewrite_rule!(
+    /// The optimizer rule described in the module docs.
+    SplitUnpivotAggregate,
+    "persona_split_unpivot_aggregate",
+    split_unpivot_aggregates,
+    split
+);
 
 /// The join under an aggregate, and the projection of its columns between them, if any.
 fn join_below(aggregate: &Aggregate) -> Option<(Option<&Projection>, &Join)> {

@@ -162,6 +162,81 @@ impl DistinctKeys {
         }
     }
 
+    /// The bitmap to ship in a partial state: its first word with a set bit and the words from
+    /// there to the last word with a set bit (none for an empty bitmap); `None` in the list form.
+    pub(super) fn shipped_bitmap(&self) -> Option<(i64, &[u64])> {
+        self.bitmap().map(|(first_word, words)| trimmed(first_word, words))
+    }
+
+    /// The number of values [`Self::shipped_bitmap`] or [`Self::append_keys`] ships, at most
+    /// (a list not yet deduplicated counts its repeats).
+    pub(super) fn shipped_len(&self) -> usize {
+        match self {
+            Self::Empty => 0,
+            Self::List { keys, .. } => keys.len(),
+            Self::Near { .. } | Self::Days { .. } => self.shipped_bitmap().map_or(0, |(_, words)| words.len()),
+        }
+    }
+
+    /// Adds the days of a bitmap whose first word is word `first_word` (day `64 * first_word`):
+    /// the bitmaps are or-ed when their union spans at most [`MAX_WORDS`] words (inline up to
+    /// [`INLINE_WORDS`]), else its days are inserted one by one, which moves the set to the list.
+    ///
+    /// # Errors
+    /// A set bit that is not a day of `i32` (a malformed partial state), as the message for
+    /// the caller to report.
+    pub(super) fn union_bitmap(&mut self, first_word: i64, words: &[u64]) -> Result<(), String> {
+        let (first_word, words) = trimmed(first_word, words);
+        if words.is_empty() {
+            return Ok(());
+        }
+        let mine = match self {
+            Self::Empty => Some((first_word, &[][..])),
+            Self::Near { .. } | Self::Days { .. } => self.bitmap().map(|(f, w)| trimmed(f, w)),
+            Self::List { .. } => None,
+        };
+        let span = mine.and_then(|(mine_first, mine_words)| {
+            let start = mine_first.min(first_word);
+            let end = (mine_first.checked_add(i64::try_from(mine_words.len()).ok()?)?)
+                .max(first_word.checked_add(i64::try_from(words.len()).ok()?)?);
+            let len = end.checked_sub(start)?;
+            (len <= MAX_WORDS).then_some((start, usize::try_from(len).ok()?, mine_first, mine_words))
+        });
+        if let Some((start, len, mine_first, mine_words)) = span {
+            let mut buffer = [0u64; MAX_WORDS as usize];
+            let union = &mut buffer[..len];
+            for (from, part) in [(mine_first, mine_words), (first_word, words)] {
+                // both offsets are within 0..len: the union spans both bitmaps
+                let offset = usize::try_from(from - start).unwrap_or_default();
+                for (to, &word) in union[offset..].iter_mut().zip(part) {
+                    *to |= word;
+                }
+            }
+            *self = if len <= INLINE_WORDS {
+                let mut inline = [0; INLINE_WORDS];
+                inline[..len].copy_from_slice(union);
+                Self::Near { first_word: start, words: inline }
+            } else {
+                Self::Days { first_word: start, words: union.to_vec() }
+            };
+            return Ok(());
+        }
+        for (index, &word) in words.iter().enumerate() {
+            let word_index = i64::try_from(index).ok().and_then(|i| first_word.checked_add(i));
+            let mut rest = word;
+            while rest != 0 {
+                let day = word_index
+                    .and_then(|w| w.checked_mul(64))
+                    .and_then(|d| d.checked_add(i64::from(rest.trailing_zeros())))
+                    .and_then(|d| i32::try_from(d).ok())
+                    .ok_or_else(|| format!("a bitmap from word {first_word} holds days that are not dates"))?;
+                self.insert_day(day);
+                rest &= rest - 1;
+            }
+        }
+        Ok(())
+    }
+
     /// The number of distinct keys.
     pub(super) fn len(&mut self) -> usize {
         if let Some((_, words)) = self.bitmap() {
@@ -181,6 +256,17 @@ impl DistinctKeys {
             Self::Days { words, .. } => words.capacity() * size_of::<u64>(),
             Self::List { keys, .. } => keys.capacity() * size_of::<u64>(),
         }
+    }
+}
+
+/// The words of a bitmap from its first to its last word with a set bit, and the index of the
+/// first (`first_word` and no words when none is set).
+fn trimmed(first_word: i64, words: &[u64]) -> (i64, &[u64]) {
+    match (words.iter().position(|&w| w != 0), words.iter().rposition(|&w| w != 0)) {
+        (Some(first), Some(last)) => {
+            (first_word.saturating_add(i64::try_from(first).unwrap_or_default()), &words[first..=last])
+        }
+        _ => (first_word, &[]),
     }
 }
 
@@ -275,6 +361,67 @@ mod tests {
         set.insert_day(-64 * 3); // word -3: span of 10 words
         assert!(matches!(set, DistinctKeys::Days { .. }));
         assert_eq!(days(&mut set), vec![-64 * 3, 64 * 2, 64 * 6 + 5]);
+    }
+
+    /// A set of these days, built a day at a time.
+    fn of_days(days: impl IntoIterator<Item = i32>) -> DistinctKeys {
+        let mut set = DistinctKeys::default();
+        days.into_iter().for_each(|day| set.insert_day(day));
+        set
+    }
+
+    #[test]
+    fn shipped_bitmaps_unite_as_their_days_do() {
+        let year: Vec<i32> = (20_000..20_365).step_by(11).collect();
+        let cases: Vec<(Vec<i32>, Vec<i32>)> = vec![
+            // into an empty set; overlapping months; disjoint halves of a year (inline)
+            (vec![], year.clone()),
+            (year[..20].to_vec(), year[10..].to_vec()),
+            (year[..17].to_vec(), year[17..].to_vec()),
+            // later into earlier and earlier into later, together wider than the inline words
+            (vec![20_000, 20_001], vec![21_000, 21_500]),
+            (vec![21_500], vec![20_000, 20_640]),
+            // together wider than the bitmap's cap: the list form
+            (vec![10, 70], vec![64 * 64 + 5, 64 * 10]),
+            // a list already, and negative days
+            (vec![0, 64 * 70], vec![-1, -64, -65]),
+            (vec![-300, -5], vec![-130, 7]),
+        ];
+        for (mine, theirs) in cases {
+            let mut expected = of_days(mine.iter().chain(&theirs).copied());
+            let mut set = of_days(mine.iter().copied());
+            let shipped = of_days(theirs.iter().copied());
+            match shipped.shipped_bitmap() {
+                Some((first_word, words)) => {
+                    assert!(words.first().is_some_and(|&w| w != 0) && words.last().is_some_and(|&w| w != 0));
+                    assert_eq!(shipped.shipped_len(), words.len());
+                    set.union_bitmap(first_word, words).expect("days of i32");
+                }
+                None => panic!("{theirs:?} ships as a bitmap"),
+            }
+            assert_eq!(days(&mut set), days(&mut expected), "{mine:?} + {theirs:?}");
+            assert_eq!(set.len(), expected.len());
+        }
+        // words with zeros at either end and an empty bitmap are trimmed (word -2 + 2 = 0 holds
+        // day 3; an untrimmed union would span up to word 40)
+        let mut set = of_days([5]);
+        set.union_bitmap(-2, &[0, 0, 1 << 3, 0]).expect("days of i32");
+        set.union_bitmap(40, &[0, 0]).expect("nothing");
+        assert!(matches!(set, DistinctKeys::Near { first_word: 0, .. }));
+        assert_eq!(days(&mut set), vec![3, 5]);
+        // far enough: the days are inserted one by one (into the list form)
+        let mut set = of_days([5]);
+        set.union_bitmap(1_000, &[1, 1 << 63]).expect("days of i32");
+        assert!(matches!(set, DistinctKeys::List { .. }));
+        assert_eq!(days(&mut set), vec![5, 64_000, 64_127]);
+    }
+
+    #[test]
+    fn a_bitmap_of_days_beyond_i32_is_an_error() {
+        let mut set = of_days([5]);
+        let message = set.union_bitmap(i64::MAX / 2, &[1]).expect_err("not a date");
+        assert!(message.contains("not dates"), "{message}");
+        assert_eq!(days(&mut set), vec![5]);
     }
 
     #[test]

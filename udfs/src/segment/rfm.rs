@@ -2,14 +2,14 @@
 
 use std::sync::Arc;
 
-use super::distinct_keys_state::{day_key, DistinctKeys};
+use super::distinct_keys_state::DistinctKeys;
 use crate::common::{is_date_like, literal_arg, purchase_days, ListOffsets, LiteralArg};
 use crate::group_state::{GroupState, GroupsOf};
 use arrow::array::{
-    Array, ArrayRef, AsArray, Date32Array, Float64Array, Int64Array, ListArray, StructArray, UInt64Array,
+    Array, ArrayRef, AsArray, Date32Array, Float64Array, Int64Array, Int64Builder, ListArray, StructArray, UInt64Array,
 };
 use arrow::buffer::NullBuffer;
-use arrow::datatypes::{DataType, Date32Type, Field, FieldRef, Fields, Float64Type, UInt64Type};
+use arrow::datatypes::{DataType, Date32Type, Field, FieldRef, Fields, Float64Type, Int64Type, UInt64Type};
 use datafusion::common::hash_utils::{create_hashes, QualityRandomState};
 use datafusion::common::{exec_err, plan_err, Result, ScalarValue};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
@@ -126,6 +126,7 @@ impl AggregateUDFImpl for Rfm {
                 DataType::new_list(DataType::UInt64, true),
                 true,
             )),
+            Arc::new(Field::new(format_state_name(args.name, "bitmap_start"), DataType::Int64, true)),
         ])
     }
 
@@ -243,17 +244,31 @@ fn for_each_row(
     Ok(())
 }
 
-/// Partial states of the groups in `states`, as the three state columns.
+/// Partial states of the groups in `states`, as the four state columns: last day, monetary,
+/// keys and bitmap start. A group whose days are a bitmap ships its words (from its first to
+/// its last word with a day) as its keys and the index of the first word as its bitmap start —
+/// a year of purchases is at most 7 words, against one key per distinct day; a group in the
+/// list form (order-key hashes, or days spanning more than the bitmap's cap) ships its keys
+/// and a NULL bitmap start.
 fn state_arrays(states: &mut [RfmState]) -> Result<Vec<ArrayRef>> {
     let last_day: Date32Array = states.iter().map(|s| s.last_day).collect();
     let monetary: Float64Array = states.iter().map(|s| Some(s.monetary)).collect();
+    let mut bitmap_start = Int64Builder::with_capacity(states.len());
+    // one allocation for every group's keys (an upper bound: lists are deduplicated as appended)
+    let capacity = states.iter().map(|s| s.keys.shipped_len()).sum();
     let mut offsets = ListOffsets::new("rfm");
-    let mut keys = Vec::new();
+    let mut keys = Vec::with_capacity(capacity);
     for state in states.iter_mut() {
-        state.keys.append_keys(&mut keys);
+        if let Some((first_word, words)) = state.keys.shipped_bitmap() {
+            bitmap_start.append_value(first_word);
+            keys.extend_from_slice(words);
+        } else {
+            bitmap_start.append_null();
+            state.keys.append_keys(&mut keys);
+        }
         offsets.push(keys.len())?;
     }
-    Ok(vec![Arc::new(last_day), Arc::new(monetary), key_lists(offsets, keys)])
+    Ok(vec![Arc::new(last_day), Arc::new(monetary), key_lists(offsets, keys), Arc::new(bitmap_start.finish())])
 }
 
 /// The state's key column: each group's keys (days or order-key hashes) between its offsets.
@@ -278,6 +293,7 @@ fn merge_states(
     let monetary = values[1].as_primitive::<Float64Type>();
     let keys = values[2].as_list::<i32>();
     let key_values = keys.values().as_primitive::<UInt64Type>().values();
+    let bitmap_start = values.get(3).map(|v| v.as_primitive::<Int64Type>());
     for (row, range) in keys.offsets().windows(2).enumerate() {
         let group = group_of(row);
         let row_keys = if keys.is_valid(row) {
@@ -299,7 +315,16 @@ fn merge_states(
         };
         let day = last_day.is_valid(row).then(|| last_day.value(row));
         let amount = if monetary.is_valid(row) { monetary.value(row) } else { 0.0 };
-        states[group].merge(day, amount, row_keys, by_day)?;
+        match bitmap_start.filter(|starts| starts.is_valid(row)).map(|starts| starts.value(row)) {
+            Some(first_word) if by_day => {
+                states[group].merge(day, amount, &[], by_day)?;
+                if let Err(message) = states[group].keys.union_bitmap(first_word, row_keys) {
+                    return exec_err!("rfm: malformed partial state: {message}");
+                }
+            }
+            Some(_) => return exec_err!("rfm: malformed partial state: a bitmap of days where order keys are counted"),
+            None => states[group].merge(day, amount, row_keys, by_day)?,
+        }
     }
     Ok(())
 }
@@ -347,19 +372,27 @@ impl GroupState for RfmState {
     }
 
     /// Each counted row's state written directly: its day as the last day, its amount, and its
-    /// one key (the day's, or the order key's hash) — the state of a group of that one row.
+    /// one key — the day as a one-word bitmap, or the order key's hash — the state of a group of
+    /// that one row.
     fn convert_to_state(_: &RfmParams, values: &[ArrayRef], keeps: impl Fn(usize) -> bool) -> Result<Vec<ArrayRef>> {
         let rows = values.first().map_or(0, |v| v.len());
         let mut last_day: Vec<Option<i32>> = vec![None; rows];
         let mut monetary = vec![0.0; rows];
         let mut key = vec![0u64; rows];
+        let mut bitmap_start: Vec<Option<i64>> = vec![None; rows];
         for_each_row(
             values,
             |row| keeps(row).then_some(row),
             |row, day, amount, order_key| {
                 last_day[row] = Some(day);
                 monetary[row] = amount;
-                key[row] = order_key.unwrap_or_else(|| day_key(i64::from(day)));
+                if let Some(hash) = order_key {
+                    key[row] = hash;
+                } else {
+                    let day = i64::from(day);
+                    key[row] = 1 << day.rem_euclid(64);
+                    bitmap_start[row] = Some(day.div_euclid(64));
+                }
             },
         )?;
         let mut offsets = ListOffsets::new("rfm");
@@ -374,6 +407,7 @@ impl GroupState for RfmState {
             Arc::new(Date32Array::from(last_day)),
             Arc::new(Float64Array::from(monetary)),
             key_lists(offsets, keys),
+            Arc::new(Int64Array::from(bitmap_start)),
         ])
     }
 }
@@ -440,6 +474,49 @@ mod tests {
                 assert_eq!(g.as_ref(), w.as_ref(), "by_day {by_day}");
             }
         }
+        Ok(())
+    }
+
+    /// Rows split over two partial accumulators whose states (bitmaps of days, a list of days
+    /// too wide for the bitmap, order-key hashes) are merged give what one accumulator gives.
+    #[test]
+    fn partial_states_merge_to_one_accumulators_answer() -> Result<()> {
+        let days = vec![Some(19_000), Some(19_400), Some(19_001), Some(23_500), Some(19_400), Some(-20), Some(19_030)];
+        let amounts = vec![Some(1.0), Some(2.0), Some(4.0), Some(8.0), Some(16.0), Some(32.0), Some(64.0)];
+        let groups = [0, 2, 1, 1, 2, 0, 2];
+        let order_keys = Int64Array::from(vec![Some(1_i64), Some(2), Some(1), Some(3), Some(3), Some(4), Some(2)]);
+        for by_day in [true, false] {
+            let mut values: Vec<ArrayRef> =
+                vec![Arc::new(Date32Array::from(days.clone())), Arc::new(Float64Array::from(amounts.clone()))];
+            if !by_day {
+                values.push(Arc::new(Int64Array::new_null(days.len())));
+                values.push(Arc::new(order_keys.clone()));
+            }
+            let mut direct = RfmGroupsAccumulator::with(20_000, by_day);
+            GroupsAccumulator::update_batch(&mut direct, &values, &groups, None, 3)?;
+            let mut merged = RfmGroupsAccumulator::with(20_000, by_day);
+            for part in [0..3, 3..7] {
+                let slice: Vec<ArrayRef> = values.iter().map(|v| v.slice(part.start, part.len())).collect();
+                let mut partial = RfmGroupsAccumulator::with(20_000, by_day);
+                GroupsAccumulator::update_batch(&mut partial, &slice, &groups[part], None, 3)?;
+                let state = GroupsAccumulator::state(&mut partial, EmitTo::All)?;
+                assert_eq!(state[3].null_count() == 3, !by_day, "bitmap starts only for days");
+                GroupsAccumulator::merge_batch(&mut merged, &state, &[0, 1, 2], 3)?;
+            }
+            let expected = GroupsAccumulator::evaluate(&mut direct, EmitTo::All)?;
+            assert_eq!(GroupsAccumulator::evaluate(&mut merged, EmitTo::All)?.as_ref(), expected.as_ref(), "{by_day}");
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn a_bitmap_state_where_order_keys_are_counted_is_an_error() -> Result<()> {
+        let mut by_day = RfmGroupsAccumulator::with(20, true);
+        GroupsAccumulator::update_batch(&mut by_day, &input(), &[0, 0, 0, 0, 0], None, 1)?;
+        let state = GroupsAccumulator::state(&mut by_day, EmitTo::All)?;
+        let mut by_key = RfmGroupsAccumulator::with(20, false);
+        let error = GroupsAccumulator::merge_batch(&mut by_key, &state, &[0], 1).expect_err("malformed");
+        assert!(error.to_string().contains("rfm: malformed partial state"), "{error}");
         Ok(())
     }
 
