@@ -77,8 +77,8 @@ impl Weed {
         let weed = Weed { child, s3_port: s3, webdav_port: webdav, dir };
         // up when the S3 port answers and the bucket exists (a signed listing of the empty
         // bucket succeeds), then when the bucket takes a write: the volume server has
-        // registered with the master and the bucket's volumes have grown (on a busy CI machine
-        // the first writes stalled for 30 s while they had not)
+        // registered with the master and the bucket's volumes have grown (a PUT of the first
+        // upload once stalled for 30 s on CI, likely while they had not)
         let started = Instant::now();
         let deadline = Duration::from_secs(180);
         loop {
