@@ -221,18 +221,11 @@ impl DistinctKeys {
             };
             return Ok(());
         }
-        for (index, &word) in words.iter().enumerate() {
-            let word_index = i64::try_from(index).ok().and_then(|i| first_word.checked_add(i));
-            let mut rest = word;
-            while rest != 0 {
-                let day = word_index
-                    .and_then(|w| w.checked_mul(64))
-                    .and_then(|d| d.checked_add(i64::from(rest.trailing_zeros())))
-                    .and_then(|d| i32::try_from(d).ok())
-                    .ok_or_else(|| format!("a bitmap from word {first_word} holds days that are not dates"))?;
-                self.insert_day(day);
-                rest &= rest - 1;
-            }
+        for day in days_of(first_word, words) {
+            let day = day
+                .and_then(|d| i32::try_from(d).ok())
+                .ok_or_else(|| format!("a bitmap from word {first_word} holds days that are not dates"))?;
+            self.insert_day(day);
         }
         Ok(())
     }
@@ -272,13 +265,20 @@ fn trimmed(first_word: i64, words: &[u64]) -> (i64, &[u64]) {
 
 /// Appends the days of a bitmap starting at word `first_word`, in their list form.
 fn append_days(first_word: i64, words: &[u64], out: &mut Vec<u64>) {
-    for (word_index, &word) in (first_word..).zip(words) {
-        let mut rest = word;
-        while rest != 0 {
-            out.push(day_key(word_index * 64 + i64::from(rest.trailing_zeros())));
-            rest &= rest - 1;
-        }
-    }
+    // a bitmap built from days of i32 has no day past i64
+    out.extend(days_of(first_word, words).flatten().map(day_key));
+}
+
+/// The days of a bitmap starting at word `first_word`, ascending; `None` for a day past the
+/// range of i64 (only a malformed bitmap, from a partial state, has one).
+fn days_of(first_word: i64, words: &[u64]) -> impl Iterator<Item = Option<i64>> + '_ {
+    words.iter().enumerate().flat_map(move |(index, &word)| {
+        let base = i64::try_from(index).ok().and_then(|i| first_word.checked_add(i)).and_then(|w| w.checked_mul(64));
+        // the set bits of `word`, lowest first
+        std::iter::successors(Some(word), |&rest| Some(rest & rest.wrapping_sub(1)))
+            .take_while(|&rest| rest != 0)
+            .map(move |rest| base.and_then(|b| b.checked_add(i64::from(rest.trailing_zeros()))))
+    })
 }
 
 #[cfg(test)]
